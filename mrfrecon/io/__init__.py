@@ -1,0 +1,34 @@
+"""Reading MRF acquisitions (NIfTI, DICOM) and writing quantitative maps.
+
+Public API::
+
+    read_acquisition(path, *, phase=None, series_uid=None) -> Acquisition
+    check_timepoints(acq, n_expected) -> None
+    write_maps(maps, reference, output_dir, *, units="s", dicom=None, overwrite=False,
+               sidecar=None, stem=None) -> list[Path]
+    atomic_write(path, content, *, overwrite=False) -> Path
+"""
+
+from mrfrecon.io.acquisition import (
+    Acquisition,
+    DicomReference,
+    SourceImage,
+    check_timepoints,
+    read_acquisition,
+)
+from mrfrecon.io.atomic import atomic_write, check_outputs_free
+from mrfrecon.io.geometry import PlaneGeometry
+from mrfrecon.io.maps import MapSet, write_maps
+
+__all__ = [
+    "Acquisition",
+    "DicomReference",
+    "MapSet",
+    "PlaneGeometry",
+    "SourceImage",
+    "atomic_write",
+    "check_outputs_free",
+    "check_timepoints",
+    "read_acquisition",
+    "write_maps",
+]

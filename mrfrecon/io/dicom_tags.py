@@ -1,0 +1,99 @@
+"""DICOM attribute lists and small value helpers shared by the reader and the writer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pydicom
+
+MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
+ENHANCED_MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4.1"
+LEGACY_ENHANCED_MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4.4"
+SUPPORTED_SOP_CLASSES = {
+    MR_IMAGE_STORAGE: "MR Image",
+    ENHANCED_MR_IMAGE_STORAGE: "Enhanced MR Image",
+    LEGACY_ENHANCED_MR_IMAGE_STORAGE: "Legacy Converted Enhanced MR Image",
+}
+
+#: Patient, study and frame-of-reference attributes copied from a source series to derived
+#: series (and nothing else: no private tags, no acquisition details, no pixel data).
+COPIED_KEYWORDS: tuple[str, ...] = (
+    "SpecificCharacterSet",
+    "PatientName",
+    "PatientID",
+    "IssuerOfPatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "PatientAge",
+    "PatientSize",
+    "PatientWeight",
+    "StudyInstanceUID",
+    "StudyDate",
+    "StudyTime",
+    "StudyID",
+    "AccessionNumber",
+    "ReferringPhysicianName",
+    "StudyDescription",
+    "FrameOfReferenceUID",
+    "PositionReferenceIndicator",
+    "PatientPosition",
+    "BodyPartExamined",
+    "MagneticFieldStrength",
+)
+
+#: Source series attributes kept for naming and provenance (not copied to derived series).
+SERIES_KEYWORDS: tuple[str, ...] = ("SeriesInstanceUID", "SeriesNumber", "SeriesDescription")
+
+#: ImageType value 3 / ComplexImageComponent -> component name.
+COMPONENT_CODES: dict[str, str] = {
+    "M": "magnitude",
+    "MAGNITUDE": "magnitude",
+    "P": "phase",
+    "PHASE": "phase",
+    "R": "real",
+    "REAL": "real",
+    "I": "imaginary",
+    "IMAGINARY": "imaginary",
+}
+
+
+def reference_tags(ds: pydicom.Dataset) -> pydicom.Dataset:
+    """A new dataset holding only :data:`COPIED_KEYWORDS` and :data:`SERIES_KEYWORDS` of ``ds``."""
+    out = pydicom.Dataset()
+    for keyword in COPIED_KEYWORDS + SERIES_KEYWORDS:
+        if keyword in ds:
+            setattr(out, keyword, ds[keyword].value)
+    return out
+
+
+def get_float(item: Any, keyword: str, default: float | None = None) -> float | None:
+    """``float(item.keyword)``, or ``default`` when absent or empty."""
+    value = getattr(item, keyword, None) if item is not None else None
+    if value is None or value == "":
+        return default
+    return float(value)
+
+
+def get_int(item: Any, keyword: str) -> int | None:
+    """``int(item.keyword)``, or ``None`` when absent or empty."""
+    value = getattr(item, keyword, None) if item is not None else None
+    if value is None or value == "":
+        return None
+    return int(value)
+
+
+def time_of_day_s(value: str | None) -> float | None:
+    """DICOM TM ``HHMMSS.ffffff`` (or DT ``YYYYMMDDHHMMSS.ffffff``) to seconds since midnight
+    (or a monotonic number of seconds for DT)."""
+    if not value:
+        return None
+    text = str(value).split("+")[0].split("-")[0].strip()
+    date_s = 0.0
+    if len(text.split(".")[0]) > 6:  # DT: YYYYMMDD then the time
+        day = text[:8]
+        date_s = (int(day[:4]) * 372 + int(day[4:6]) * 31 + int(day[6:8])) * 86400.0
+        text = text[8:]
+    whole, _, frac = text.partition(".")
+    whole = whole.ljust(6, "0")
+    seconds = int(whole[:2]) * 3600 + int(whole[2:4]) * 60 + int(whole[4:6])
+    return date_s + seconds + (float("0." + frac) if frac else 0.0)
