@@ -36,7 +36,9 @@ def check_outputs_free(paths: Iterable[Path], *, overwrite: bool) -> None:
         return
     for path in paths:
         if Path(path).exists():
-            raise OutputExistsError(f"Output exists already: '{path}' (use overwrite to replace it)")
+            raise OutputExistsError(
+                f"Output exists already: '{path}' (use overwrite to replace it)"
+            )
 
 
 def atomic_write(path: str | Path, content: bytes | Writer, *, overwrite: bool = False) -> Path:

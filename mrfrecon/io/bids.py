@@ -59,9 +59,7 @@ def dataset_description(generated_by: dict[str, Any] | None = None) -> dict[str,
         "Name": "mrfrecon MRF maps",
         "BIDSVersion": "1.9.0",
         "DatasetType": "derivative",
-        "GeneratedBy": [
-            {"Name": "mrfrecon", "Version": __version__, **(generated_by or {})}
-        ],
+        "GeneratedBy": [{"Name": "mrfrecon", "Version": __version__, **(generated_by or {})}],
     }
 
 

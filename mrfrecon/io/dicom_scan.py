@@ -226,9 +226,7 @@ def _enhanced_frames(path: Path, ds: pydicom.Dataset) -> list[FrameInfo]:
         )
     pointers = [int(item.DimensionIndexPointer) for item in ds.get("DimensionIndexSequence", [])]
     time_dims = [
-        i
-        for i, p in enumerate(pointers)
-        if p not in _SPATIAL_POINTERS and p != _COMPONENT_POINTER
+        i for i, p in enumerate(pointers) if p not in _SPATIAL_POINTERS and p != _COMPONENT_POINTER
     ]
     frames = []
     for index, groups in enumerate(per_frame_groups):

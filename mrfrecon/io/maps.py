@@ -53,9 +53,7 @@ class MapSet:
         """Raise :class:`MrfreconError` if a map is not of spatial ``shape``."""
         for name, values in self.arrays().items():
             if values.shape != shape:
-                raise MrfreconError(
-                    f"map {name} has shape {values.shape}, the acquisition {shape}"
-                )
+                raise MrfreconError(f"map {name} has shape {values.shape}, the acquisition {shape}")
 
 
 @dataclass(frozen=True)
@@ -244,9 +242,7 @@ def _dicom_outputs(
         try:
             geometry = plane_geometry_from_affine(reference.affine, reference.spatial_shape)
         except ValueError as exc:
-            raise MrfreconError(
-                f"'{reference.paths[0]}': cannot write DICOM maps: {exc}"
-            ) from exc
+            raise MrfreconError(f"'{reference.paths[0]}': cannot write DICOM maps: {exc}") from exc
         tags = synthesized_tags([str(p.resolve()) for p in reference.paths])
         sources = ()
         base_number, source_description = 100, stem

@@ -47,9 +47,7 @@ OBLIQUE = Stack(
 )
 
 
-def random_series(
-    shape: tuple[int, int, int, int], seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
+def random_series(shape: tuple[int, int, int, int], seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Magnitude (multiples of MAG_SLOPE, > 0) and phase (rad, Siemens-quantised) series."""
     rng = np.random.default_rng(seed)
     magnitude = rng.integers(1, 4000, size=shape) * MAG_SLOPE
@@ -134,8 +132,13 @@ def write_classic_series(
                 counter += 1
                 if (component, k, t) in dropped:
                     continue
-                ds = _base(uids[component], study_uid, for_uid, "MRF FISP", 5 + c * int(
-                    separate_phase_series))
+                ds = _base(
+                    uids[component],
+                    study_uid,
+                    for_uid,
+                    "MRF FISP",
+                    5 + c * int(separate_phase_series),
+                )
                 ds.SOPClassUID = MR
                 ds.SOPInstanceUID = generate_uid()
                 ds.ImageType = ["ORIGINAL", "PRIMARY", "M" if component == "magnitude" else "P"]

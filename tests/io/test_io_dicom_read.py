@@ -80,8 +80,11 @@ def test_classic_geometry_affine(tmp_path: Path) -> None:
     assert ref.study_instance_uid == "1.2.3.4"
     assert ref.frame_of_reference_uid == "1.2.3.5"
     assert len(ref.source_images) == SHAPE[2]
-    np.testing.assert_allclose(ref.geometry.positions[1] - ref.geometry.positions[0],
-                               normal * OBLIQUE.slice_step, atol=1e-5)
+    np.testing.assert_allclose(
+        ref.geometry.positions[1] - ref.geometry.positions[0],
+        normal * OBLIQUE.slice_step,
+        atol=1e-5,
+    )
 
 
 def test_slices_sorted_by_position_not_by_name(tmp_path: Path) -> None:
@@ -112,8 +115,7 @@ def test_missing_frames_named(tmp_path: Path, drop: list, message: str) -> None:
 
 def test_missing_frame_rank_ordering_names_the_slice(tmp_path: Path) -> None:
     magnitude, _ = random_series(SHAPE)
-    write_classic_series(tmp_path, magnitude, time_tag="InstanceNumber",
-                         drop=[("magnitude", 1, 2)])
+    write_classic_series(tmp_path, magnitude, time_tag="InstanceNumber", drop=[("magnitude", 1, 2)])
     with pytest.raises(InputFileError, match=r"slice 2 \(magnitude\) has 5 of 6 time points"):
         read_acquisition(tmp_path)
 
@@ -127,8 +129,9 @@ def test_several_series_listed_then_selected(tmp_path: Path) -> None:
     only_magnitude = read_acquisition(tmp_path, series_uid=uids["magnitude"])
     assert only_magnitude.components == ("magnitude",)
     both = read_acquisition(tmp_path, series_uid=[uids["magnitude"], uids["phase"]])
-    np.testing.assert_allclose(np.angle(both.data), np.angle(magnitude * np.exp(1j * phase)),
-                               atol=2e-3)
+    np.testing.assert_allclose(
+        np.angle(both.data), np.angle(magnitude * np.exp(1j * phase)), atol=2e-3
+    )
 
 
 def test_phase_in_separate_folder(tmp_path: Path) -> None:
@@ -205,8 +208,9 @@ def test_philips_enhanced_sample_matches_nibabel(tmp_path: Path) -> None:
         expected = wrapper.get_data()
         affine = LPS_TO_RAS @ wrapper.affine
     # nibabel orders (row, column) and may reverse the slices; the world mapping is the same
-    assert_same_world_image(acq.data[..., 0].real, acq.affine, expected, affine, atol=1e-3,
-                            n_samples=20000)
+    assert_same_world_image(
+        acq.data[..., 0].real, acq.affine, expected, affine, atol=1e-3, n_samples=20000
+    )
 
 
 @pytest.mark.skipif(shutil.which("dcm2niix") is None, reason="dcm2niix not installed")

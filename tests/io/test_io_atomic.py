@@ -1,0 +1,50 @@
+"""Atomic, no-clobber writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO
+
+import pytest
+
+from mrfrecon.errors import OutputExistsError
+from mrfrecon.io import atomic_write
+
+
+def test_bytes_and_writer(tmp_path: Path) -> None:
+    atomic_write(tmp_path / "a.bin", b"abc")
+
+    def writer(fh: BinaryIO) -> None:
+        fh.write(b"xyz")
+
+    atomic_write(tmp_path / "b.bin", writer)
+    assert (tmp_path / "a.bin").read_bytes() == b"abc"
+    assert (tmp_path / "b.bin").read_bytes() == b"xyz"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.bin", "b.bin"]
+
+
+def test_no_overwrite_unless_asked(tmp_path: Path) -> None:
+    target = tmp_path / "a.json"
+    target.write_text("old")
+    with pytest.raises(OutputExistsError, match="a.json"):
+        atomic_write(target, b"new")
+    assert target.read_text() == "old"
+    atomic_write(target, b"new", overwrite=True)
+    assert target.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+
+def test_failed_writer_leaves_nothing(tmp_path: Path) -> None:
+    def broken(fh: BinaryIO) -> None:
+        fh.write(b"partial")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        atomic_write(tmp_path / "x.nii.gz", broken)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_permissions_follow_umask(tmp_path: Path) -> None:
+    path = atomic_write(tmp_path / "p.txt", b"1")
+    assert path.stat().st_mode & 0o777 != 0o600 or (path.stat().st_mode & 0o044) == 0
+    assert path.stat().st_mode & 0o200  # owner can write

@@ -1,0 +1,124 @@
+"""Reading NIfTI MRF series: complex, magnitude + phase, shape checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from mrfrecon.errors import InputFileError
+from mrfrecon.io import read_acquisition
+
+AFFINE = np.array(
+    [[-1.5, 0.1, 0.0, 90.0], [0.0, 1.4, 0.3, -100.0], [0.0, -0.2, 3.0, -50.0], [0, 0, 0, 1]]
+)
+
+
+def _complex_series(shape=(6, 5, 3, 10), seed=0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
+
+
+def _save(data: np.ndarray, path: Path, affine: np.ndarray = AFFINE) -> Path:
+    img = nib.Nifti1Image(data, affine)
+    img.set_sform(affine, code="scanner")
+    img.set_qform(affine, code="aligned")
+    nib.save(img, path)
+    return path
+
+
+@pytest.mark.parametrize("name", ["sub-01_acq-fisp_MRF.nii.gz", "series.nii"])
+def test_complex_round_trip(tmp_path: Path, name: str) -> None:
+    data = _complex_series()
+    path = _save(data, tmp_path / name)
+    acq = read_acquisition(path)
+    assert acq.data.dtype == np.complex64
+    np.testing.assert_array_equal(acq.data, data)  # imaginary part kept (not get_fdata)
+    np.testing.assert_allclose(acq.affine, AFFINE, atol=1e-6)
+    assert acq.source == "nifti" and acq.components == ("complex",)
+    assert acq.n_timepoints == 10
+    assert acq.nifti_header is not None and int(acq.nifti_header["sform_code"]) == 1
+    assert acq.stem == ("sub-01_acq-fisp" if name.startswith("sub") else "series")
+
+
+def test_single_slice_4d(tmp_path: Path) -> None:
+    data = _complex_series((6, 5, 1, 7))
+    acq = read_acquisition(_save(data, tmp_path / "s.nii.gz"))
+    assert acq.data.shape == (6, 5, 1, 7)
+
+
+@pytest.mark.parametrize(
+    ("shape", "match"),
+    [((6, 5, 7), "3-D image of shape"), ((6, 5), "expected 4-D"), ((6, 5, 2, 3, 2), "expected")],
+    ids=["3d", "2d", "5d"],
+)
+def test_ambiguous_shapes_rejected(tmp_path: Path, shape: tuple, match: str) -> None:
+    path = _save(np.zeros(shape, np.float32), tmp_path / "x.nii.gz")
+    with pytest.raises(InputFileError, match=match) as info:
+        read_acquisition(path)
+    assert str(path) in str(info.value)
+
+
+def test_trailing_singleton_dropped(tmp_path: Path) -> None:
+    acq = read_acquisition(_save(np.ones((4, 3, 2, 5, 1), np.float32), tmp_path / "x.nii"))
+    assert acq.data.shape == (4, 3, 2, 5)
+
+
+@pytest.mark.parametrize("convention", ["radians", "radians_0_2pi", "siemens", "siemens_scl"])
+def test_magnitude_phase(tmp_path: Path, convention: str) -> None:
+    rng = np.random.default_rng(1)
+    shape = (4, 3, 2, 8)
+    magnitude = rng.uniform(1, 100, shape).astype(np.float32)
+    stored = rng.integers(0, 4096, shape)
+    phase_rad = ((2.0 * stored - 4096) * np.pi / 4096).astype(np.float32)
+    if convention == "radians":
+        phase_file = phase_rad
+    elif convention == "radians_0_2pi":
+        phase_file = np.mod(phase_rad, 2 * np.pi).astype(np.float32)
+    elif convention == "siemens":
+        phase_file = (2.0 * stored - 4096).astype(np.float32)
+    else:  # dcm2niix style: raw integers with scl_slope 2, scl_inter -4096
+        phase_file = stored.astype(np.int16)
+    _save(magnitude, tmp_path / "mag.nii.gz")
+    phase_img = nib.Nifti1Image(phase_file, AFFINE)
+    if convention == "siemens_scl":
+        phase_img.header.set_slope_inter(2.0, -4096.0)
+    nib.save(phase_img, tmp_path / "pha.nii.gz")
+
+    acq = read_acquisition(tmp_path / "mag.nii.gz", phase=tmp_path / "pha.nii.gz")
+
+    expected_scaling = "radians" if convention.startswith("radians") else "siemens"
+    assert acq.phase_scaling == expected_scaling
+    assert acq.components == ("magnitude", "phase")
+    np.testing.assert_allclose(acq.data, magnitude * np.exp(1j * phase_rad), atol=1e-3)
+
+
+def test_phase_out_of_range(tmp_path: Path) -> None:
+    _save(np.ones((2, 2, 1, 3), np.float32), tmp_path / "m.nii")
+    _save(np.full((2, 2, 1, 3), 5000, np.float32), tmp_path / "p.nii")
+    with pytest.raises(InputFileError, match=r"phase range \[5000, 5000\] is neither"):
+        read_acquisition(tmp_path / "m.nii", phase=tmp_path / "p.nii")
+
+
+def test_phase_shape_mismatch(tmp_path: Path) -> None:
+    _save(np.ones((2, 2, 1, 3), np.float32), tmp_path / "m.nii")
+    _save(np.zeros((2, 2, 1, 4), np.float32), tmp_path / "p.nii")
+    with pytest.raises(InputFileError, match=r"phase shape \(2, 2, 1, 4\) differs"):
+        read_acquisition(tmp_path / "m.nii", phase=tmp_path / "p.nii")
+
+
+def test_missing_and_unreadable(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match="Input not found"):
+        read_acquisition(tmp_path / "nope.nii.gz")
+    (tmp_path / "bad.nii.gz").write_bytes(b"not gzip")
+    with pytest.raises(InputFileError, match="Cannot read NIfTI file"):
+        read_acquisition(tmp_path / "bad.nii.gz")
+
+
+def test_reading_writes_nothing(tmp_path: Path) -> None:
+    _save(_complex_series(), tmp_path / "a.nii.gz")
+    before = sorted(tmp_path.iterdir())
+    read_acquisition(tmp_path / "a.nii.gz")
+    assert sorted(tmp_path.iterdir()) == before
