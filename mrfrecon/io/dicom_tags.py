@@ -9,10 +9,12 @@ import pydicom
 MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
 ENHANCED_MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4.1"
 LEGACY_ENHANCED_MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4.4"
+PARAMETRIC_MAP_STORAGE = "1.2.840.10008.5.1.4.1.1.30"
 SUPPORTED_SOP_CLASSES = {
     MR_IMAGE_STORAGE: "MR Image",
     ENHANCED_MR_IMAGE_STORAGE: "Enhanced MR Image",
     LEGACY_ENHANCED_MR_IMAGE_STORAGE: "Legacy Converted Enhanced MR Image",
+    PARAMETRIC_MAP_STORAGE: "Parametric Map",  # read back our own maps
 }
 
 #: Patient, study and frame-of-reference attributes copied from a source series to derived

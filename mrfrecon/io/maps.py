@@ -89,6 +89,7 @@ def write_maps(
     overwrite: bool = False,
     sidecar: Mapping[str, Any] | None = None,
     stem: str | None = None,
+    parametric_map: bool = False,
 ) -> list[Path]:
     """Write maps as NIfTI (always) and DICOM (for DICOM inputs, or when asked).
 
@@ -116,6 +117,9 @@ def write_maps(
         ``Description`` and the input files to ``Sources``.
     stem
         Output name stem; default ``reference.stem``.
+    parametric_map
+        Also write each map (not the mask) as a float32 DICOM Parametric Map,
+        ``dicom/<stem>_<suffix>_pmap.dcm`` (DICOM inputs only: it references the source images).
 
     Returns
     -------
@@ -139,6 +143,8 @@ def write_maps(
     outputs += _nifti_outputs(maps, reference, output_dir, stem, units, dict(sidecar or {}))
     if write_dicom:
         outputs += _dicom_outputs(maps, reference, output_dir / "dicom", stem, dict(sidecar or {}))
+    if parametric_map:
+        outputs += _parametric_map_outputs(maps, reference, output_dir / "dicom", stem)
     check_outputs_free([path for path, _ in outputs], overwrite=overwrite)
 
     written = []
@@ -284,6 +290,42 @@ def _dicom_outputs(
         folder = dicom_dir / f"{stem}_{spec.suffix}"
         for k, ds in enumerate(datasets):
             outputs.append((folder / f"{k + 1:04d}.dcm", _dicom_bytes(ds)))
+    return outputs
+
+
+def _parametric_map_outputs(
+    maps: MapSet, reference: Acquisition, dicom_dir: Path, stem: str
+) -> list[tuple[Path, Content]]:
+    from mrfrecon.io.parametric_map import parametric_map
+
+    if reference.dicom is None:
+        raise MrfreconError(
+            f"'{reference.paths[0]}': a DICOM Parametric Map needs a DICOM input to refer to"
+        )
+    units = {"time": ("ms", "millisecond"), "m0": ("[arb'U]", "arbitrary unit")}
+    units["unitless"] = ("1", "no units")
+    number = int(reference.dicom.tags.get("SeriesNumber") or 0) * 100 + 50
+    outputs: list[tuple[Path, Content]] = []
+    for spec in _SPECS:
+        values = getattr(maps, spec.field)
+        if values is None or spec.kind not in units:
+            continue
+        number += 1
+        map_values = np.abs(values) if spec.kind == "m0" else np.asarray(values, dtype=float)
+        if maps.mask is not None:
+            map_values = np.where(maps.mask, map_values, 0.0)
+        ds = parametric_map(
+            map_values,
+            label=spec.label,
+            description=spec.description,
+            unit_code=units[spec.kind][0],
+            unit_meaning=units[spec.kind][1],
+            geometry=reference.dicom.geometry,
+            tags=reference.dicom.tags,
+            source_images=reference.dicom.source_images,
+            series_number=number,
+        )
+        outputs.append((dicom_dir / f"{stem}_{spec.suffix}_pmap.dcm", _dicom_bytes(ds)))
     return outputs
 
 

@@ -189,3 +189,33 @@ def test_dicom_maps_from_nifti_input(tmp_path, nifti_acq) -> None:
     second = _read_series(tmp_path / "again" / "dicom" / "sub-01_acq-fisp_T2map")
     assert second[0].StudyInstanceUID == first[0].StudyInstanceUID
     assert second[0].SeriesInstanceUID != first[0].SeriesInstanceUID
+
+
+def test_parametric_map_read_back_by_plane_position(tmp_path: Path) -> None:
+    shape = (5, 4, 3, 2)
+    magnitude, _ = random_series(shape)
+    write_classic_series(tmp_path / "in", magnitude, stack=OBLIQUE)
+    acq = read_acquisition(tmp_path / "in")
+    maps = _maps(shape[:3])
+    out = tmp_path / "out"
+    write_maps(maps, acq, out, parametric_map=True, sidecar=SIDECAR)
+    path = out / "dicom" / f"{acq.stem}_T1map_pmap.dcm"
+    ds = pydicom.dcmread(path)
+    assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.30"
+    shared = ds.SharedFunctionalGroupsSequence[0]
+    assert "PixelMeasuresSequence" in shared and "PlaneOrientationSequence" in shared
+    unit = shared.RealWorldValueMappingSequence[0].MeasurementUnitsCodeSequence[0]
+    assert unit.CodeValue == "ms"
+    assert ds.StudyInstanceUID == acq.dicom.study_instance_uid
+    assert not any(elem.tag.is_private for elem in ds.iterall())
+    back = read_acquisition(path)  # frames placed by PlanePositionSequence, not frame order
+    np.testing.assert_allclose(back.affine, acq.affine, atol=1e-4)
+    np.testing.assert_allclose(
+        back.data[..., 0].real, np.where(maps.mask, maps.t1_ms, 0), rtol=1e-6
+    )
+
+
+def test_parametric_map_needs_dicom_input(tmp_path, nifti_acq) -> None:
+    with pytest.raises(MrfreconError, match="needs a DICOM input"):
+        write_maps(_maps((6, 5, 3)), nifti_acq, tmp_path / "o", parametric_map=True)
+    assert not (tmp_path / "o").exists()
