@@ -4,7 +4,7 @@ in the same geometry."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -98,7 +98,6 @@ class Acquisition:
     dicom: DicomReference | None = None
     components: tuple[str, ...] = ("complex",)
     phase_scaling: str | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def n_timepoints(self) -> int:

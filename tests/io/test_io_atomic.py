@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import BinaryIO
 
@@ -45,6 +46,9 @@ def test_failed_writer_leaves_nothing(tmp_path: Path) -> None:
 
 
 def test_permissions_follow_umask(tmp_path: Path) -> None:
-    path = atomic_write(tmp_path / "p.txt", b"1")
-    assert path.stat().st_mode & 0o777 != 0o600 or (path.stat().st_mode & 0o044) == 0
-    assert path.stat().st_mode & 0o200  # owner can write
+    old = os.umask(0o027)
+    try:
+        path = atomic_write(tmp_path / "p.txt", b"1")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o640  # not mkstemp's 0o600

@@ -63,7 +63,10 @@ def test_classic_magnitude_phase_round_trip(tmp_path: Path, time_tag: str) -> No
 def test_classic_geometry_affine(tmp_path: Path) -> None:
     magnitude, _ = random_series(SHAPE)
     write_classic_series(tmp_path, magnitude, stack=OBLIQUE)
+    first = sorted(tmp_path.iterdir())[0]
+    shutil.copy(first, tmp_path / "copy_of_first")  # the same image twice is read once
     acq = read_acquisition(tmp_path)
+    assert len(acq.paths) == np.prod(SHAPE[2:])
     o = np.asarray(OBLIQUE.orientation)
     normal = np.cross(o[:3], o[3:])
     lps = np.eye(4)
