@@ -1,0 +1,41 @@
+"""Exceptions raised by mrfrecon.
+
+Every error a user can cause derives from :class:`MrfreconError`; the CLI turns these into a
+one-line ``Error: ...`` message and exit code 1. Messages name the offending value and file.
+"""
+
+
+class MrfreconError(Exception):
+    """Base class of every user-facing mrfrecon error."""
+
+
+class SequenceError(MrfreconError):
+    """An MRF sequence definition is malformed or inconsistent."""
+
+
+class InputFileError(MrfreconError):
+    """An input file is missing, unreadable or of the wrong kind."""
+
+
+class DictionaryError(MrfreconError):
+    """A dictionary file or grid is malformed."""
+
+
+class ModelError(MrfreconError):
+    """A model file is malformed, of an unknown version or corrupted."""
+
+
+class ModelMismatchError(MrfreconError):
+    """Data does not match the model (number of time points, sequence)."""
+
+
+class OutputExistsError(MrfreconError):
+    """An output exists already and ``--overwrite`` was not given."""
+
+
+class EngineUnavailableError(MrfreconError):
+    """A requested training engine or device is not available on this machine."""
+
+
+class MissingDependencyError(MrfreconError):
+    """An optional dependency (pyxrt, GHDL, ...) is needed but not installed."""
