@@ -594,9 +594,9 @@ def shipped_sequences_dir() -> Path:
 def resolve_sequence_path(name_or_path: str | Path) -> Path:
     """A path, or the name of a shipped sequence (``fisp_jiang2015``)."""
     p = Path(name_or_path)
-    if p.exists():
+    if p.exists() or p.name != str(name_or_path):
         return p
-    for candidate in shipped_sequences_dir().glob(f"{name_or_path}.*"):
+    for candidate in sorted(shipped_sequences_dir().glob(f"{p.name}.*")):
         return candidate
     raise SequenceError(
         f"sequence file not found: '{name_or_path}' (shipped: "

@@ -16,7 +16,7 @@ from mrfrecon.io.acquisition import (
     check_timepoints,
     read_acquisition,
 )
-from mrfrecon.io.atomic import atomic_write, check_outputs_free
+from mrfrecon.atomic import atomic_write, check_outputs_free
 from mrfrecon.io.geometry import PlaneGeometry
 from mrfrecon.io.maps import MapSet, write_maps
 

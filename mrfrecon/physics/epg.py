@@ -6,8 +6,9 @@ J Magn Reson Imaging 2015;41:266-295, doi:10.1002/jmri.24619.
 Per TR: RF (flip ``b1 * fa``, phase ``phase``) -> signal ``F0+`` at TE -> relaxation over TR ->
 one unit of dephasing (shift). Relaxation over TE then TR - TE equals relaxation over TR, so only
 the sampled ``F0+`` is relaxed to TE separately. The receiver phase follows the RF phase
-(the signal is demodulated by ``exp(-i phase)``). Off-resonance only adds ``exp(i 2 pi df TE)``:
-with a full 2 pi dephasing per TR the voxel average is invariant to a constant precession.
+(the signal is demodulated by ``exp(-i phase)``). Off-resonance precesses every state by
+``2 pi df t`` (F+ forwards, F- backwards). With a constant TR that precession is absorbed by the
+2 pi dephasing and only ``exp(i 2 pi df TE)`` remains; with a varying TR it changes the signal.
 
 When every RF phase is a multiple of 180°, ``F+- = i f+-`` and ``Z`` stay real (phase 180° is a
 negative flip angle), so a real-valued kernel does a quarter of the complex work; it is compiled
@@ -50,7 +51,7 @@ def _exp_small(x):  # pragma: no cover
 _LANES = 16  # atoms per block: one AVX-512 register of float32
 
 
-@numba.njit(parallel=True, cache=True, fastmath=False)
+@numba.njit(parallel=True, cache=True, fastmath=True)
 def _epg_real_kernel(coef, b1_index, r1, r2, tr, tr_ref, use_poly, te, rx_sign, z_start,
                      n_states, negligible, out):  # pragma: no cover
     """Real-valued FISP EPG over blocks of atoms (numba, parallel over blocks).
@@ -135,19 +136,26 @@ def _epg_real_kernel(coef, b1_index, r1, r2, tr, tr_ref, use_poly, te, rx_sign, 
                     e2te[j] = np.exp(-te[n] * rr2[j])
             top = min(n, k_lim)  # orders above n are still zero
             sg = rx_sign[n]
-            for k in range(top + 1):
+            # order 0 also gives the signal at TE
+            for j in range(block):
+                p = fp[rp, j]
+                m = fm[rm, j]
+                zz = z[0, j]
+                p2 = ca[j] * p + cb[j] * m - cs[j] * zz
+                sig[n, j] = sg * p2 * e2te[j]
+                fp[rp, j] = p2 * e2[j]
+                fm[rm, j] = (cb[j] * p + ca[j] * m + cs[j] * zz) * e2[j]
+                z[0, j] = (0.5 * cs[j] * (p - m) + cc[j] * zz) * e1[j]
+            for k in range(1, top + 1):
                 ip = rp + k
                 im = rm + k
                 for j in range(block):
                     p = fp[ip, j]
                     m = fm[im, j]
                     zz = z[k, j]
-                    p2 = ca[j] * p + cb[j] * m - cs[j] * zz
-                    fp[ip, j] = p2 * e2[j]
+                    fp[ip, j] = (ca[j] * p + cb[j] * m - cs[j] * zz) * e2[j]
                     fm[im, j] = (cb[j] * p + ca[j] * m + cs[j] * zz) * e2[j]
                     z[k, j] = (0.5 * cs[j] * (p - m) + cc[j] * zz) * e1[j]
-                    if k == 0:
-                        sig[n, j] = sg * p2 * e2te[j]
             for j in range(block):
                 z[0, j] += 1.0 - e1[j]
             # shift: F+ up one order, F- down one order; F+_0 = conj(F-_0), i.e. -f for F = i f
@@ -201,6 +209,8 @@ def epg_fisp(
     n_t = fa.shape[0]
     out = np.empty((tissue.n_atoms, n_t), dtype=cdtype)
     real = bool(np.all(np.isclose(np.mod(phase + 1e-9, 180.0), 0.0, atol=1e-6)))
+    precession_matters = bool(np.any(tissue.df_hz != 0) and np.ptp(tr) > 0)
+    real = real and not precession_matters
     done = 0
     for start in range(0, tissue.n_atoms, chunk_size):
         part = tissue[start : start + chunk_size]
@@ -213,7 +223,7 @@ def epg_fisp(
         done += part.n_atoms
         if progress is not None:
             progress(done, tissue.n_atoms)
-    if np.any(tissue.df_hz != 0):
+    if real and np.any(tissue.df_hz != 0):
         out *= np.exp(2j * np.pi * np.outer(tissue.df_hz, te) * 1e-3).astype(cdtype)
     return out
 
@@ -253,6 +263,7 @@ def _epg_complex(fa, tr, te, phase, tissue: Tissue, inversion, n_states, cdtype)
     z[0] = _z_before_first_rf(tissue, inversion)
     out = np.empty((n_atoms, n_t), cdtype)
     r1, r2 = 1.0 / tissue.t1_ms, 1.0 / tissue.t2_ms
+    omega = 2e-3 * np.pi * tissue.df_hz  # rad/ms
     for n in range(n_t):
         alpha = np.deg2rad(fa[n]) * tissue.b1
         ph = np.deg2rad(phase[n])
@@ -262,10 +273,11 @@ def _epg_complex(fa, tr, te, phase, tissue: Tissue, inversion, n_states, cdtype)
         p = c2 * fp + (e_p**2) * s2 * fm - 1j * e_p * sa * z
         m = (e_m**2) * s2 * fp + c2 * fm + 1j * e_m * sa * z
         zz = -0.5j * e_m * sa * fp + 0.5j * e_p * sa * fm + ca * z
-        out[:, n] = p[0] * np.exp(-te[n] * r2) * e_m
-        e1, e2 = np.exp(-tr[n] * r1), np.exp(-tr[n] * r2)
-        fp[1:] = p[:-1] * e2
-        fm[:-1] = m[1:] * e2
+        out[:, n] = p[0] * np.exp(-te[n] * r2 + 1j * omega * te[n]) * e_m
+        e1 = np.exp(-tr[n] * r1)
+        e2p = np.exp(-tr[n] * r2 + 1j * omega * tr[n])
+        fp[1:] = p[:-1] * e2p
+        fm[:-1] = m[1:] * np.conj(e2p)
         fm[-1] = 0
         z = zz * e1
         z[0] += 1 - e1

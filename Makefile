@@ -1,0 +1,45 @@
+# Set-up and main jobs. `make demo` and `make test` work on a fresh Debian machine:
+# they install the Debian packages (GHDL, Yosys, dcm2niix), create .venv and install mrfrecon.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := ghdl yosys dcm2niix
+
+.PHONY: all venv system demo test test-fast bench lint clean
+
+all: test
+
+system:
+	@missing=""; for p in ghdl yosys dcm2niix; do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES); \
+	fi
+
+$(BIN)/mrfrecon: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "torch==2.13.0" || $(BIN)/python -m pip install -q "torch>=2.4,<=2.14.1"
+	$(BIN)/python -m pip install -q -e ".[test]"
+	@touch $@
+
+venv: $(BIN)/mrfrecon
+
+demo: system venv
+	$(BIN)/mrfrecon demo
+
+test: system venv
+	$(BIN)/python -m pytest -q
+
+test-fast: venv
+	$(BIN)/python -m pytest -q -m "not slow and not hdl"
+
+bench: venv
+	$(BIN)/python benchmarks/simulate.py
+
+lint: venv
+	$(BIN)/ruff check mrfrecon tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

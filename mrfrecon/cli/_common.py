@@ -1,0 +1,25 @@
+"""Options and helpers shared by several commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..sequence import Sequence, load_sequence, resolve_sequence_path
+
+SEQUENCE_HELP = ("Sequence definition: YAML/TOML/JSON/CSV or Pulseq .seq file, or the name of a "
+                 "shipped sequence (fisp_jiang2015, bssfp_ma2013, fisp_short400).")
+
+JsonOption = typer.Option(False, "--json", help="Print the result as JSON on stdout only.")
+OverwriteOption = typer.Option(False, "--overwrite", help="Replace existing outputs.")
+
+
+def read_sequence(name_or_path: str) -> Sequence:
+    return load_sequence(resolve_sequence_path(name_or_path))
+
+
+def ensure_parent(path: Path) -> None:
+    """Refuse (one line) when the folder of an output file does not exist."""
+    if not path.parent.exists():
+        raise FileNotFoundError(f"output folder does not exist: '{path.parent}'")

@@ -1,0 +1,289 @@
+"""MRF dictionaries: parameter grid, simulation, HDF5 storage, SVD compression, matching.
+
+Matching picks, for each measured fingerprint, the atom with the largest normalised inner product
+(Ma et al. 2013, doi:10.1038/nature11971); the SVD compression projects atoms and data onto the
+first K right singular vectors (McGivney et al., IEEE TMI 2014;33:2311,
+doi:10.1109/TMI.2014.2337321), which keeps the inner products while cutting the work by n_t/K.
+
+HDF5 layout: datasets ``atoms`` (complex64, ``[n_atoms, n_timepoints]``), ``t1_ms``, ``t2_ms``
+(float64, ``[n_atoms]``), ``b1`` and ``df_hz`` when the grid spans them; with compression also
+``basis`` (complex64, ``[n_timepoints, rank]``) and ``singular_values``; attributes
+``sequence_sha256``, ``sequence_json``, ``mrfrecon_version``, ``n_states``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import h5py
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from . import __version__
+from .atomic import atomic_write
+from .errors import DictionaryError, ModelMismatchError
+from .physics import Tissue, simulate_fingerprints
+from .physics.epg import DEFAULT_N_STATES
+from .sequence import Sequence, parse_ranges
+
+ProgressFn = Callable[[int, int], None]
+DEFAULT_ENERGY = 0.99999
+
+
+def make_grid(
+    sequence: Sequence,
+    t1_ms: str | None = None,
+    t2_ms: str | None = None,
+    b1: str | None = None,
+    df_hz: str | None = None,
+) -> Tissue:
+    """The dictionary grid: every (T1, T2[, B1, df]) with T2 <= T1.
+
+    Ranges are ``START:STOP:STEP`` strings (STOP included, comma-separated pieces); defaults come
+    from the sequence (its ``dictionary`` grid, its B1 and off-resonance ranges).
+    """
+    t1 = parse_ranges(t1_ms or sequence.t1_grid_ms, "t1_ms")
+    t2 = parse_ranges(t2_ms or sequence.t2_grid_ms, "t2_ms")
+    if np.any(t1 <= 0) or np.any(t2 <= 0):
+        raise DictionaryError("T1 and T2 grid values must be > 0 ms")
+    b1_values = (parse_ranges(b1, "b1") if b1 else
+                 sequence.b1_range.values() if sequence.b1_range else np.array([1.0]))
+    df_values = (parse_ranges(df_hz, "df_hz") if df_hz else
+                 sequence.df_range_hz.values() if sequence.df_range_hz else np.array([0.0]))
+    g1, g2, gb, gd = np.meshgrid(t1, t2, b1_values, df_values, indexing="ij")
+    keep = g2 <= g1
+    if not keep.any():
+        raise DictionaryError("the grid has no entry with T2 <= T1")
+    return Tissue.make(g1[keep], g2[keep], gb[keep], gd[keep])
+
+
+@dataclass(frozen=True)
+class Dictionary:
+    """Simulated fingerprints and their parameters.
+
+    atoms: complex64, shape ``(n_atoms, n_timepoints)`` (M0 = 1 units).
+    tissue: the parameters of each atom (T1/T2 in ms, B1, df in Hz).
+    basis: optional SVD basis, complex64, shape ``(n_timepoints, rank)``, orthonormal columns.
+    """
+
+    atoms: np.ndarray
+    tissue: Tissue
+    sequence_sha256: str
+    sequence_json: str = ""
+    n_states: int = DEFAULT_N_STATES
+    basis: np.ndarray | None = None
+    singular_values: np.ndarray | None = None
+
+    @property
+    def n_atoms(self) -> int:
+        return int(self.atoms.shape[0])
+
+    @property
+    def n_timepoints(self) -> int:
+        return int(self.atoms.shape[1])
+
+    @property
+    def rank(self) -> int | None:
+        return None if self.basis is None else int(self.basis.shape[1])
+
+    @property
+    def has_b1(self) -> bool:
+        return bool(np.any(self.tissue.b1 != 1.0))
+
+    @property
+    def has_df(self) -> bool:
+        return bool(np.any(self.tissue.df_hz != 0.0))
+
+
+def build_dictionary(
+    sequence: Sequence,
+    tissue: Tissue | None = None,
+    *,
+    n_states: int = DEFAULT_N_STATES,
+    rank: int | None = None,
+    energy: float | None = DEFAULT_ENERGY,
+    progress: ProgressFn | None = None,
+) -> Dictionary:
+    """Simulate the dictionary of ``sequence`` on ``tissue`` (default: the sequence's grid).
+
+    With ``rank`` (or ``energy``, the retained fraction of the squared singular values) the SVD
+    basis is computed and stored; ``rank=None, energy=None`` skips compression.
+    """
+    tissue = tissue if tissue is not None else make_grid(sequence)
+    atoms = simulate_fingerprints(sequence, tissue, n_states=n_states, progress=progress)
+    dictionary = Dictionary(
+        atoms=atoms.astype(np.complex64),
+        tissue=tissue,
+        sequence_sha256=sequence.sha256,
+        sequence_json=json.dumps(sequence.to_full_dict()),
+        n_states=n_states,
+    )
+    if rank is not None or energy is not None:
+        dictionary = compress(dictionary, rank=rank, energy=energy or DEFAULT_ENERGY)
+    return dictionary
+
+
+def svd_basis(atoms: np.ndarray, rank: int | None = None, energy: float = DEFAULT_ENERGY,
+              chunk_size: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """Right singular vectors of ``atoms`` (``(n_atoms, n_t)``) via the ``n_t x n_t`` Gram matrix.
+
+    Returns ``(basis, singular_values)``: basis complex64 ``(n_t, rank)``, orthonormal columns;
+    the rank is ``rank`` or the smallest one keeping ``energy`` of the squared singular values.
+    """
+    n_t = atoms.shape[1]
+    gram = np.zeros((n_t, n_t), np.complex128)
+    for start in range(0, atoms.shape[0], chunk_size):
+        block = atoms[start : start + chunk_size].astype(np.complex128)
+        gram += block.conj().T @ block
+    # One LAPACK thread: multi-threaded OpenBLAS eigh slows down 30x when another process
+    # shares the cores (seen on 2-core workstations); single-threaded it takes ~1 s at n_t = 1000.
+    with threadpool_limits(limits=1, user_api="blas"):
+        eigval, eigvec = np.linalg.eigh(gram)
+    order = np.argsort(eigval)[::-1]
+    eigval = np.clip(eigval[order], 0, None)
+    eigvec = eigvec[:, order]
+    if rank is None:
+        if not 0 < energy <= 1:
+            raise DictionaryError(f"energy must be in (0, 1], got {energy}")
+        cumulative = np.cumsum(eigval) / max(eigval.sum(), 1e-300)
+        rank = int(np.searchsorted(cumulative, energy) + 1)
+    if not 1 <= rank <= n_t:
+        raise DictionaryError(f"rank must be in [1, {n_t}], got {rank}")
+    return eigvec[:, :rank].astype(np.complex64), np.sqrt(eigval[:rank])
+
+
+def compress(dictionary: Dictionary, rank: int | None = None,
+             energy: float = DEFAULT_ENERGY) -> Dictionary:
+    """The same dictionary with an SVD basis of ``rank`` (or ``energy``) attached."""
+    basis, sv = svd_basis(dictionary.atoms, rank=rank, energy=energy)
+    return replace(dictionary, basis=basis, singular_values=sv)
+
+
+# --------------------------------------------------------------------------------------------
+# Storage
+
+def save_dictionary(dictionary: Dictionary, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write the dictionary as HDF5, atomically; an existing file needs ``overwrite``."""
+
+    def write(fh) -> None:
+        with h5py.File(fh, "w") as f:
+            f.create_dataset("atoms", data=dictionary.atoms.astype(np.complex64))
+            f.create_dataset("t1_ms", data=dictionary.tissue.t1_ms)
+            f.create_dataset("t2_ms", data=dictionary.tissue.t2_ms)
+            if dictionary.has_b1:
+                f.create_dataset("b1", data=dictionary.tissue.b1)
+            if dictionary.has_df:
+                f.create_dataset("df_hz", data=dictionary.tissue.df_hz)
+            if dictionary.basis is not None:
+                f.create_dataset("basis", data=dictionary.basis)
+                f.create_dataset("singular_values", data=dictionary.singular_values)
+            f.attrs["sequence_sha256"] = dictionary.sequence_sha256
+            f.attrs["sequence_json"] = dictionary.sequence_json
+            f.attrs["mrfrecon_version"] = __version__
+            f.attrs["n_states"] = dictionary.n_states
+            f["t1_ms"].attrs["units"] = "ms"
+            f["t2_ms"].attrs["units"] = "ms"
+
+    return atomic_write(path, write, overwrite=overwrite)
+
+
+def load_dictionary(path: str | Path) -> Dictionary:
+    """Read a dictionary written by :func:`save_dictionary` (clear errors if it is not one)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DictionaryError(f"dictionary file not found: '{path}'")
+    try:
+        with h5py.File(path, "r") as f:
+            for name in ("atoms", "t1_ms", "t2_ms"):
+                if name not in f:
+                    raise DictionaryError(f"'{path}' is not an mrfrecon dictionary: no '{name}'")
+            atoms = f["atoms"][()]
+            n = atoms.shape[0]
+            t1, t2 = f["t1_ms"][()], f["t2_ms"][()]
+            b1 = f["b1"][()] if "b1" in f else np.ones(n)
+            df = f["df_hz"][()] if "df_hz" in f else np.zeros(n)
+            basis = f["basis"][()] if "basis" in f else None
+            sv = f["singular_values"][()] if "singular_values" in f else None
+            attrs = dict(f.attrs)
+    except OSError as err:
+        raise DictionaryError(f"cannot read dictionary '{path}': {err}") from None
+    if atoms.ndim != 2 or t1.shape != (atoms.shape[0],) or t2.shape != t1.shape:
+        raise DictionaryError(f"'{path}': atoms, t1_ms and t2_ms have inconsistent shapes")
+    return Dictionary(
+        atoms=atoms,
+        tissue=Tissue(t1, t2, b1, df),
+        sequence_sha256=str(attrs.get("sequence_sha256", "")),
+        sequence_json=str(attrs.get("sequence_json", "")),
+        n_states=int(attrs.get("n_states", DEFAULT_N_STATES)),
+        basis=basis,
+        singular_values=sv,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Matching
+
+@dataclass(frozen=True)
+class MatchResult:
+    """Per-signal estimates, each of shape ``(n_signals,)``.
+
+    t1_ms, t2_ms: ms; b1: flip-angle scale; df_hz: Hz; m0: complex scale (signal ~ m0 * atom);
+    quality: normalised inner product |<d, s>| / (|d| |s|) in [0, 1]; index: matched atom.
+    """
+
+    t1_ms: np.ndarray
+    t2_ms: np.ndarray
+    b1: np.ndarray
+    df_hz: np.ndarray
+    m0: np.ndarray
+    quality: np.ndarray
+    index: np.ndarray
+
+
+def match(
+    dictionary: Dictionary,
+    signals: np.ndarray,
+    *,
+    compressed: bool = True,
+    chunk_size: int = 4096,
+    progress: ProgressFn | None = None,
+) -> MatchResult:
+    """Match fingerprints (complex, ``(n_signals, n_timepoints)``) to the dictionary.
+
+    ``compressed`` uses the SVD basis when the dictionary has one (else the full atoms).
+    Memory is bounded by ``chunk_size x n_atoms``.
+    """
+    signals = np.asarray(signals)
+    if signals.ndim != 2 or signals.shape[1] != dictionary.n_timepoints:
+        raise ModelMismatchError(
+            f"signals have {signals.shape[-1]} time points but the dictionary has "
+            f"{dictionary.n_timepoints}"
+        )
+    use_basis = compressed and dictionary.basis is not None
+    atoms = dictionary.atoms @ dictionary.basis if use_basis else dictionary.atoms
+    atom_norm = np.linalg.norm(atoms, axis=1).astype(np.float32)
+    atom_norm[atom_norm == 0] = 1.0
+    unit_conj = (atoms / atom_norm[:, None]).conj().T.astype(np.complex64)  # (n_coef, n_atoms)
+    n = signals.shape[0]
+    index = np.empty(n, np.int64)
+    m0 = np.empty(n, np.complex64)
+    quality = np.empty(n, np.float32)
+    for start in range(0, n, chunk_size):
+        block = signals[start : start + chunk_size].astype(np.complex64)
+        if use_basis:
+            block = block @ dictionary.basis
+        ip = block @ unit_conj  # (chunk, n_atoms)
+        best = np.argmax(ip.real**2 + ip.imag**2, axis=1)
+        best_ip = ip[np.arange(block.shape[0]), best]
+        norm = np.linalg.norm(block, axis=1)
+        index[start : start + block.shape[0]] = best
+        m0[start : start + block.shape[0]] = best_ip / atom_norm[best]
+        quality[start : start + block.shape[0]] = np.abs(best_ip) / np.where(norm > 0, norm, 1)
+        if progress is not None:
+            progress(min(start + chunk_size, n), n)
+    t = dictionary.tissue
+    return MatchResult(t.t1_ms[index], t.t2_ms[index], t.b1[index], t.df_hz[index], m0,
+                       quality, index)

@@ -1,0 +1,87 @@
+"""Dictionary grid, HDF5 round trip, SVD compression and matching."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+
+from mrfrecon.dictionary import (
+    build_dictionary,
+    load_dictionary,
+    make_grid,
+    match,
+    save_dictionary,
+)
+from mrfrecon.errors import DictionaryError, ModelMismatchError, OutputExistsError
+
+
+@pytest.fixture(scope="module")
+def small_dict(short_fisp):
+    grid = make_grid(short_fisp, "100:2000:50", "10:300:10")
+    return build_dictionary(short_fisp, grid, energy=0.99999)
+
+
+def test_grid_drops_t2_above_t1(short_fisp):
+    grid = make_grid(short_fisp, "50:200:50", "20:300:20")
+    assert np.all(grid.t2_ms <= grid.t1_ms)
+    assert grid.n_atoms == sum(int(np.sum(np.arange(20, 301, 20) <= t1)) for t1 in (50, 100, 150, 200))
+
+
+def test_svd_basis_orthonormal_and_energy(small_dict):
+    basis = small_dict.basis
+    np.testing.assert_allclose(basis.conj().T @ basis, np.eye(basis.shape[1]), atol=1e-5)
+    kept = np.linalg.norm(small_dict.atoms @ basis) ** 2 / np.linalg.norm(small_dict.atoms) ** 2
+    assert kept >= 0.99999 - 1e-6
+    assert basis.shape[1] < 40
+
+
+@pytest.mark.parametrize("compressed", [True, False])
+def test_matching_recovers_parameters(small_dict, compressed):
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, small_dict.n_atoms, 300)
+    m0 = 2.5 * np.exp(1j * rng.uniform(-np.pi, np.pi, 300))
+    result = match(small_dict, small_dict.atoms[idx] * m0[:, None], compressed=compressed,
+                   chunk_size=64)
+    np.testing.assert_array_equal(result.index, idx)
+    np.testing.assert_allclose(result.t1_ms, small_dict.tissue.t1_ms[idx])
+    np.testing.assert_allclose(result.m0, m0, rtol=1e-4)
+    assert result.quality.min() > 0.9999
+
+
+def test_matching_with_noise_compressed_agrees_with_full(small_dict):
+    rng = np.random.default_rng(1)
+    idx = rng.integers(0, small_dict.n_atoms, 300)
+    signals = small_dict.atoms[idx] + 0.002 * (rng.standard_normal((300, small_dict.n_timepoints))
+                                               + 1j * rng.standard_normal((300, small_dict.n_timepoints)))
+    full = match(small_dict, signals, compressed=False)
+    comp = match(small_dict, signals, compressed=True)
+    assert np.mean(full.index == comp.index) > 0.95
+    assert np.mean(np.abs(comp.t1_ms - small_dict.tissue.t1_ms[idx]) <= 50) > 0.9
+
+
+def test_round_trip_hdf5(small_dict, short_fisp, tmp_path):
+    path = save_dictionary(small_dict, tmp_path / "d.h5")
+    with h5py.File(path) as f:
+        assert f["atoms"].dtype == np.complex64
+        assert f["atoms"].shape == (small_dict.n_atoms, short_fisp.n_timepoints)
+        assert f.attrs["sequence_sha256"] == short_fisp.sha256
+        assert "mrfrecon_version" in f.attrs and f["t1_ms"].attrs["units"] == "ms"
+    again = load_dictionary(path)
+    np.testing.assert_array_equal(again.atoms, small_dict.atoms)
+    np.testing.assert_array_equal(again.basis, small_dict.basis)
+    with pytest.raises(OutputExistsError):
+        save_dictionary(small_dict, path)
+
+
+def test_bad_inputs(small_dict, tmp_path):
+    with pytest.raises(ModelMismatchError, match="399 time points but the dictionary has 400"):
+        match(small_dict, np.zeros((2, 399), np.complex64))
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f["x"] = 1
+    with pytest.raises(DictionaryError, match="not an mrfrecon dictionary"):
+        load_dictionary(other)
+    (tmp_path / "text.h5").write_text("hello")
+    with pytest.raises(DictionaryError, match="cannot read dictionary"):
+        load_dictionary(tmp_path / "text.h5")
