@@ -1,11 +1,16 @@
-"""The ``mrfrecon`` command line: one module per command on top of the Python API."""
+"""The ``mrfrecon`` command line: one module per command on top of the Python API.
+
+Every ``cmd_*.py`` module in this package has ``register(app)``, which adds its command(s).
+"""
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 import typer
 
 from .. import __version__
-from . import cmd_demo, cmd_sequence, cmd_simulate
 
 app = typer.Typer(
     name="mrfrecon",
@@ -31,9 +36,9 @@ def _root(
     """MR fingerprinting reconstruction."""
 
 
-app.add_typer(cmd_sequence.app, name="sequence")
-cmd_simulate.register(app)
-cmd_demo.register(app)
+for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    if _info.name.startswith("cmd_"):
+        importlib.import_module(f"{__name__}.{_info.name}").register(app)
 
 
 def main() -> None:

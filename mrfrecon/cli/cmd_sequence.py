@@ -16,6 +16,10 @@ from ._output import info, print_json
 app = typer.Typer(help="Inspect MRF sequence definitions.", no_args_is_help=True)
 
 
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="sequence")
+
+
 @app.command("show")
 @handle_errors
 def show(

@@ -1,0 +1,65 @@
+"""Network inputs from fingerprints: SVD projection, normalisation, phase removal, scaling.
+
+``features = ((realimag(c * exp(-i arg c_1)) / |c|) - mean) / std`` with ``c = V^H s`` the
+projection of a fingerprint ``s`` (``(n_t,)`` complex) onto the orthonormal SVD basis ``V``
+(``(n_t, K)``). Normalising the *projected* vector makes the features independent of M0 and of
+noise outside the basis; dividing by the phase of the first (dominant) coefficient removes the
+global phase. The result has ``2K`` reals: real parts, then imaginary parts. The imaginary part
+of the first coefficient is zero after phase removal but is kept so every model has ``2K`` inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FeatureMap:
+    """basis: complex64 ``(n_timepoints, rank)``; mean, std: float32 ``(2 * rank,)``."""
+
+    basis: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+
+    @property
+    def rank(self) -> int:
+        return int(self.basis.shape[1])
+
+    @property
+    def n_timepoints(self) -> int:
+        return int(self.basis.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return 2 * self.rank
+
+    def project(self, signals: np.ndarray) -> np.ndarray:
+        """Fingerprints ``(n, n_t)`` -> SVD coefficients ``(n, rank)`` (complex64)."""
+        return np.asarray(signals, np.complex64) @ self.basis.conj()
+
+    def from_coefficients(self, coef: np.ndarray) -> np.ndarray:
+        """SVD coefficients ``(n, rank)`` -> standardised features ``(n, 2 rank)`` (float32)."""
+        return (unit_realimag(coef) - self.mean) / self.std
+
+    def __call__(self, signals: np.ndarray) -> np.ndarray:
+        return self.from_coefficients(self.project(signals))
+
+
+def unit_realimag(coef: np.ndarray) -> np.ndarray:
+    """Phase-free unit-norm coefficients as reals: ``(n, K)`` complex -> ``(n, 2K)`` float32."""
+    coef = np.asarray(coef, np.complex64)
+    c1 = coef[:, :1]
+    mag = np.abs(c1)
+    rot = np.where(mag > 0, np.conj(c1) / np.where(mag > 0, mag, 1), 1)
+    norm = np.linalg.norm(coef, axis=1, keepdims=True)
+    unit = coef * rot / np.where(norm > 0, norm, 1)
+    return np.concatenate([unit.real, unit.imag], axis=1).astype(np.float32)
+
+
+def fit_standardisation(unit_features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and std (std floored so constant features stay finite)."""
+    mean = unit_features.mean(axis=0).astype(np.float32)
+    std = unit_features.std(axis=0).astype(np.float32)
+    return mean, np.maximum(std, 1e-6).astype(np.float32)
