@@ -120,3 +120,15 @@ def train_emu(
     state.lanes = lanes
     state.n_updates += n_updates
     return state
+
+
+@numba.njit(cache=True)
+def _xorshift_advance(states: np.ndarray, counts: np.ndarray) -> None:
+    """Advance lane ``i``'s generator ``counts[i]`` steps, in place."""
+    for lane in range(states.shape[0]):
+        x = np.uint32(states[lane])
+        for _ in range(counts[lane]):
+            x ^= np.uint32(x << np.uint32(13))
+            x ^= np.uint32(x >> np.uint32(17))
+            x ^= np.uint32(x << np.uint32(5))
+        states[lane] = x

@@ -1,0 +1,165 @@
+"""Running the RTL in GHDL through the cocotb runner, and the core harness' file formats.
+
+The RTL lives in ``hw/rtl`` of a source checkout (it is not installed with the package).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mrfrecon.engine.config import EngineFormat
+from mrfrecon.engine.state import EngineState
+from mrfrecon.errors import EngineUnavailableError, MissingDependencyError
+
+RTL_FILES = (
+    "mrf_train_pkg.vhd",
+    "mrf_train_lane.vhd",
+    "mrf_train_core.vhd",
+    "mrf_axi_lite_ctrl.vhd",
+    "mrf_axi_master.vhd",
+    "mrf_train_kernel.vhd",
+)
+CORE_LAYERS = 3
+ACC_BITS = 48
+
+# trace kinds of mrf_train_core (mrf_train_pkg Dbg*_c)
+KIND_Y, KIND_ACC, KIND_DL, KIND_DP, KIND_W = 1, 2, 3, 4, 5
+
+
+def hw_dir() -> Path:
+    """The ``hw`` folder of the source checkout this package runs from."""
+    path = Path(__file__).resolve().parents[2] / "hw"
+    if not (path / "rtl" / RTL_FILES[0]).is_file():
+        raise EngineUnavailableError(f"RTL sources not found in '{path / 'rtl'}' (needs a source checkout)")
+    return path
+
+
+def require_ghdl() -> str:
+    """Path of the ``ghdl`` executable; raise :class:`MissingDependencyError` without it."""
+    exe = shutil.which("ghdl")
+    if exe is None:
+        raise MissingDependencyError("GHDL is not installed (apt-get install ghdl) — needed by --device hdl")
+    try:
+        import cocotb_tools.runner  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependencyError("cocotb is not installed (pip install 'cocotb>=2')") from exc
+    return exe
+
+
+def rtl_sources(extra: tuple[Path, ...] = ()) -> list[Path]:
+    rtl = hw_dir() / "rtl"
+    return [rtl / name for name in RTL_FILES] + list(extra)
+
+
+def run_sim(
+    toplevel: str,
+    sources: list[Path],
+    test_module: str,
+    test_dir: Path,
+    build_dir: Path,
+    parameters: dict[str, object],
+    log_file: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Path:
+    """Build and run one cocotb test module with GHDL (VHDL-2008); returns the results xml.
+
+    Raises ``SystemExit``/``RuntimeError`` from the runner when the cocotb test fails.
+    """
+    require_ghdl()
+    from cocotb_tools.runner import get_runner
+
+    runner = get_runner("ghdl")
+    env = dict(extra_env or {})
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(test_dir), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
+    runner.build(sources=sources, hdl_toplevel=toplevel, build_args=["--std=08"], always=True,
+                 build_dir=build_dir, log_file=log_file)
+    return runner.test(hdl_toplevel=toplevel, test_module=test_module, test_args=["--std=08"],
+                       parameters=parameters, build_dir=build_dir, test_dir=build_dir,
+                       log_file=log_file, extra_env=env)
+
+
+def core_widths(widths: tuple[int, ...]) -> tuple[int, int]:
+    """Lanes and address stride (columns per layer) of the core for network ``widths``."""
+    if len(widths) != CORE_LAYERS + 1:
+        raise EngineUnavailableError(
+            f"the RTL trains 3-layer networks; this one has widths {widths}"
+        )
+    return max(widths[1:]), max(widths[:-1]) + 1
+
+
+def parameter_words(state: EngineState, cols: int) -> list[tuple[int, int, int]]:
+    """``(lane, address, value)`` of every master weight and bias (SPEC §8 body order)."""
+    words = []
+    for layer, (masters, biases) in enumerate(zip(state.masters, state.biases, strict=True)):
+        n_out, n_in = masters.shape
+        for i in range(n_out):
+            for j in range(n_in):
+                words.append((i, layer * cols + j, int(masters[i, j])))
+            words.append((i, layer * cols + n_in, int(biases[i])))
+    return words
+
+
+def _to_int32(value: int) -> int:
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def core_stimulus(
+    state: EngineState, fmt: EngineFormat, log2_batch: int, seed: int,
+    x_int: np.ndarray, t_int: np.ndarray,
+) -> str:
+    """Text stimulus of ``hw/tb/core/mrf_tb_core_files.vhd``."""
+    widths = (state.masters[0].shape[1], *(m.shape[0] for m in state.masters))
+    _, cols = core_widths(widths)
+    lf = fmt.layers
+    words = parameter_words(state, cols)
+    header = [x_int.shape[0], _to_int32(seed), log2_batch, fmt.e, lf[0].q, lf[1].q, lf[1].bp,
+              lf[2].bp, lf[0].s_w, lf[1].s_w, lf[2].s_w, lf[0].s_b, lf[1].s_b, lf[2].s_b, len(words)]
+    lines = [" ".join(map(str, header))]
+    lines += [f"{lane} {addr} {value}" for lane, addr, value in words]
+    for x, t in zip(x_int, t_int, strict=True):
+        lines.append(" ".join(map(str, [*x.tolist(), *t.tolist()])))
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class CoreTrace:
+    """Parsed trace of the core harness.
+
+    events: ``(kind, layer, index, values)`` with ``values`` int64 of shape ``(n_lanes,)``.
+    cycles: busy cycles of the run; params: final ``{(lane, address): value}``.
+    """
+
+    events: list[tuple[int, int, int, np.ndarray]] = field(default_factory=list)
+    cycles: int = 0
+    params: dict[tuple[int, int], int] = field(default_factory=dict)
+    complete: bool = False
+
+
+def parse_core_trace(text: str, n_lanes: int) -> CoreTrace:
+    trace = CoreTrace()
+    for line in text.splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        if parts[0] == "T":
+            raw = int(parts[4], 16)
+            values = np.empty(n_lanes, dtype=np.int64)
+            for lane in range(n_lanes):
+                v = (raw >> (ACC_BITS * lane)) & ((1 << ACC_BITS) - 1)
+                values[lane] = v - (1 << ACC_BITS) if v >> (ACC_BITS - 1) else v
+            trace.events.append((int(parts[1]), int(parts[2]), int(parts[3]), values))
+        elif parts[0] == "C":
+            trace.cycles = int(parts[1])
+        elif parts[0] == "R":
+            trace.params[(int(parts[1]), int(parts[2]))] = int(parts[3])
+        elif parts[0] == "END":
+            trace.complete = True
+    return trace
