@@ -1,0 +1,101 @@
+"""``mrfrecon maps``: reconstruct T1/T2/M0 maps from an MRF acquisition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..recon import METHODS, ReconOptions, run_maps
+from ._common import JsonOption, OverwriteOption
+from ._errors import handle_errors
+from ._output import info, print_json, progress_bar, warn
+
+METHOD_HELP = ("nn: quantised network, integer datapath (bit-exact with the FPGA); nn-float: "
+               "float network; match: dictionary matching in the model's SVD basis.")
+UNITS_HELP = "Unit of the NIfTI T1/T2 maps: s (BIDS, default) or ms. DICOM maps are always ms."
+NOISE_HELP = ("Noise sigma per channel: auto, residual (energy outside the model's subspace), "
+              "background (outside the mask), or a number in data units.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("maps")(maps)
+
+
+def parse_noise(text: str) -> str | float:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+@handle_errors
+def maps(
+    input_path: Path = typer.Argument(..., metavar="INPUT",
+                                      help="NIfTI file, DICOM file or folder of a DICOM series."),
+    model: Path = typer.Option(..., "--model", "-m", help="Model file (from mrfrecon retrain)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output folder."),
+    method: str = typer.Option("nn", "--method", help=METHOD_HELP),
+    mask: Path | None = typer.Option(None, "--mask", help="Mask NIfTI (non-zero = fit); "
+                                     "default: automatic from the signal energy."),
+    units: str = typer.Option("s", "--units", help=UNITS_HELP),
+    dicom: bool | None = typer.Option(None, "--dicom/--no-dicom",
+                                      help="Also write DICOM maps (default: for DICOM inputs)."),
+    truth_t1: Path | None = typer.Option(None, "--truth-t1", help="True T1 map (NIfTI) for "
+                                         "MAPE/MPE/RMSE."),
+    truth_t2: Path | None = typer.Option(None, "--truth-t2", help="True T2 map (NIfTI)."),
+    report: Path | None = typer.Option(None, "--report", help="Write an HTML QC report here."),
+    dictionary: Path | None = typer.Option(None, "--dictionary", help="Dictionary (.h5) for "
+                                           "--method match (default: simulated)."),
+    noise: str = typer.Option("auto", "--noise", help=NOISE_HELP),
+    chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Voxels per chunk."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="Worker threads "
+                                       "(default: all cores)."),
+    as_json: bool = JsonOption,
+    overwrite: bool = OverwriteOption,
+) -> None:
+    """Reconstruct T1, T2, M0, quality and uncertainty (sqrt CRB) maps.
+
+    NIfTI maps are written in BIDS seconds unless --units ms.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown --method '{method}' (expected one of {', '.join(METHODS)})")
+    if units not in ("s", "ms"):
+        raise ValueError(f"unknown --units '{units}' (expected s or ms)")
+    options = ReconOptions(method=method, chunk_size=chunk_size, n_threads=threads,
+                           noise=parse_noise(noise))
+    with progress_bar("Reconstructing", enabled=not as_json) as bar:
+        result = run_maps(input_path, model, output, options=options, mask_path=mask,
+                          truth_t1=truth_t1, truth_t2=truth_t2, units=units, dicom=dicom,
+                          overwrite=overwrite, report_dir=report, dictionary_path=dictionary,
+                          progress=bar)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    render_summary(result.summary, result.metrics)
+    for line in result.summary["warnings"]:
+        warn(line)
+    info(f"  {len(result.outputs)} files in {output} ({result.seconds['total']:.2f} s)")
+    if result.report is not None:
+        info(f"  report: {result.report}")
+
+
+def render_summary(summary: dict, metrics: dict | None) -> None:
+    """Human summary on stderr."""
+
+    def fmt(stats: dict) -> str:
+        if stats.get("median") is None:
+            return "-"
+        return f"{stats['median']:.4g} (IQR {stats['q1']:.4g}-{stats['q3']:.4g})"
+
+    info(f"[bold]{summary['n_voxels']} voxels[/bold] ({summary['method']})")
+    info(f"  T1 {fmt(summary['t1_ms'])} ms; T2 {fmt(summary['t2_ms'])} ms; "
+         f"quality {fmt(summary['quality'])}")
+    if "t1_sd_ms" in summary:
+        info(f"  SD (sqrt CRB): T1 {fmt(summary['t1_sd_ms'])} ms; T2 {fmt(summary['t2_sd_ms'])} ms;"
+             f" noise sigma {summary['noise_sigma']:.4g} ({summary['noise_method']})")
+    if metrics:
+        info("           MAPE %    MPE %   RMSE ms")
+        for name in ("t1", "t2"):
+            m = metrics[name]
+            info(f"  {name.upper()}   {m['mape_pct']:9.2f} {m['mpe_pct']:8.2f} {m['rmse_ms']:9.1f}")

@@ -1,0 +1,161 @@
+"""``run_maps``: read an acquisition, reconstruct, summarise, write maps (and a report)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputFileError, OutputExistsError
+from ..io import check_timepoints, read_acquisition, write_maps
+from ..model import MrfModel, load_model
+from ..qc.metrics import error_metrics, read_truth_map, summarize
+from .core import ProgressFn, ReconOptions, ReconResult, reconstruct
+
+ALGORITHMS = {
+    "nn": "MRF quantised neural network (integer datapath)",
+    "nn-float": "MRF neural network (float)",
+    "match": "MRF dictionary matching (SVD-compressed)",
+}
+
+
+@dataclass
+class MapsResult:
+    """What :func:`run_maps` did: outputs, the QC summary, errors against truth, timings (s)."""
+
+    input: str
+    outputs: list[Path]
+    summary: dict[str, Any]
+    metrics: dict[str, Any] | None
+    recon: ReconResult
+    seconds: dict[str, float] = field(default_factory=dict)
+    report: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"input": self.input, "outputs": [str(p) for p in self.outputs],
+                "summary": self.summary, "metrics": self.metrics,
+                "report": None if self.report is None else str(self.report),
+                "seconds": {k: round(v, 4) for k, v in self.seconds.items()}}
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_mask(path: str | Path, shape: tuple[int, int, int]) -> np.ndarray:
+    """A mask NIfTI (non-zero = fit) of the acquisition's spatial shape."""
+    import nibabel as nib
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"mask not found: '{path}'")
+    try:
+        values = np.asarray(nib.load(path).dataobj)
+    except Exception as exc:
+        raise InputFileError(f"cannot read mask '{path}': {exc}") from exc
+    if values.ndim == 4 and values.shape[3] == 1:
+        values = values[..., 0]
+    if values.ndim == 2:
+        values = values[:, :, None]
+    if tuple(values.shape) != tuple(shape):
+        raise InputFileError(f"'{path}': mask shape {values.shape} differs from the data's "
+                             f"{tuple(shape)}")
+    return np.nan_to_num(values.astype(np.float64)) != 0
+
+
+def run_maps(
+    input_path: str | Path,
+    model: MrfModel | str | Path,
+    output_dir: str | Path,
+    *,
+    options: ReconOptions = ReconOptions(),
+    mask_path: str | Path | None = None,
+    truth_t1: str | Path | None = None,
+    truth_t2: str | Path | None = None,
+    units: str = "s",
+    dicom: bool | None = None,
+    overwrite: bool = False,
+    report_dir: str | Path | None = None,
+    dictionary_path: str | Path | None = None,
+    model_sha256: str | None = None,
+    progress: ProgressFn | None = None,
+) -> MapsResult:
+    """Reconstruct one acquisition (NIfTI file or DICOM series/folder) into ``output_dir``.
+
+    Maps are written by :func:`mrfrecon.io.write_maps` (BIDS names, sidecars with
+    ``EstimationAlgorithm``, ``ModelSha256``, ``SequenceSha256``, ``NoiseSigma``); with truth
+    maps (ms or s, see :func:`~mrfrecon.qc.metrics.read_truth_map`) MAPE/MPE/RMSE are computed;
+    ``report_dir`` gets the HTML report. Nothing is written if an output exists and
+    ``overwrite`` is false.
+    """
+    t0 = time.perf_counter()
+    model_source = None
+    if not isinstance(model, MrfModel):
+        model_source = str(model)
+        model_sha256 = model_sha256 or file_sha256(model)
+        model = load_model(model)
+    acq = read_acquisition(input_path)
+    check_timepoints(acq, model.n_timepoints)
+    output_dir = Path(output_dir)
+    first = output_dir / f"{acq.stem}_T1map.nii.gz"
+    if first.exists() and not overwrite:
+        raise OutputExistsError(f"Output exists already: '{first}' (use --overwrite)")
+    mask = read_mask(mask_path, acq.spatial_shape) if mask_path is not None else None
+    truth = None
+    if (truth_t1 is None) != (truth_t2 is None):
+        raise InputFileError("give both --truth-t1 and --truth-t2, or neither")
+    if truth_t1 is not None:
+        truth = {"t1": read_truth_map(truth_t1, acq.spatial_shape),
+                 "t2": read_truth_map(truth_t2, acq.spatial_shape)}
+    dictionary = None
+    if dictionary_path is not None:
+        from ..dictionary import load_dictionary
+
+        dictionary = load_dictionary(dictionary_path)
+    t_read = time.perf_counter() - t0
+    recon = reconstruct(acq.data, model, options=options, mask=mask, dictionary=dictionary,
+                        magnitude_only=acq.components == ("magnitude",), progress=progress)
+    summary = summarize(recon)
+    if acq.components == ("magnitude",):
+        summary["warnings"].append("magnitude-only input: no phase, the fit and the noise "
+                                   "estimate are approximate")
+    metrics = None
+    if truth is not None:
+        metrics = {name: error_metrics(getattr(recon.maps, f"{name}_ms"), truth[name],
+                                       recon.maps.mask) for name in ("t1", "t2")}
+    sidecar = {
+        "EstimationAlgorithm": ALGORITHMS[recon.method],
+        "EstimationMethod": recon.method,
+        "ModelSha256": model_sha256,
+        "SequenceSha256": model.sequence_sha256,
+        "NoiseSigma": None if not np.isfinite(recon.noise_sigma) else recon.noise_sigma,
+        "NoiseEstimation": recon.noise_method,
+        "UncertaintyMethod": "sqrt(Cramer-Rao bound) at the estimate, noise sigma from the data",
+    }
+    if model_source is not None:
+        sidecar["Sources"] = [model_source]
+    t_write = time.perf_counter()
+    outputs = write_maps(recon.maps, acq, output_dir, units=units, dicom=dicom,
+                         overwrite=overwrite, sidecar=sidecar)
+    seconds = {"read": t_read, **{f"recon_{k}": v for k, v in recon.seconds.items()},
+               "write": time.perf_counter() - t_write}
+    report = None
+    if report_dir is not None:
+        from ..qc.report import write_report
+
+        written = write_report(report_dir, recon.maps, summary, metrics=metrics, truth=truth,
+                               title=f"mrfrecon maps: {acq.stem}", overwrite=overwrite)
+        report = written[-1]
+    seconds["total"] = time.perf_counter() - t0
+    return MapsResult(str(input_path), outputs, summary, metrics, recon, seconds, report)
+
+
+__all__ = ["MapsResult", "file_sha256", "read_mask", "run_maps"]
