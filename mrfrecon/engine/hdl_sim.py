@@ -5,8 +5,8 @@ The RTL lives in ``hw/rtl`` of a source checkout (it is not installed with the p
 
 from __future__ import annotations
 
-import os
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,9 +75,8 @@ def run_sim(
 
     runner = get_runner("ghdl")
     env = dict(extra_env or {})
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(test_dir), *filter(None, [os.environ.get("PYTHONPATH")])]
-    )
+    if str(test_dir) not in sys.path:  # the runner exports sys.path as the sim's PYTHONPATH
+        sys.path.insert(0, str(test_dir))
     runner.build(sources=sources, hdl_toplevel=toplevel, build_args=["--std=08"], always=True,
                  build_dir=build_dir, log_file=log_file)
     return runner.test(hdl_toplevel=toplevel, test_module=test_module, test_args=["--std=08"],
@@ -163,3 +162,28 @@ def parse_core_trace(text: str, n_lanes: int) -> CoreTrace:
         elif parts[0] == "END":
             trace.complete = True
     return trace
+
+
+def run_core_harness(
+    state: EngineState, fmt: EngineFormat, config, x_int: np.ndarray, t_int: np.ndarray,
+    workdir: Path, timeout_us: float = 1e6,
+) -> CoreTrace:
+    """Run ``hw/tb/core/mrf_tb_core_files.vhd`` on a sample stream; return its parsed trace."""
+    widths = (state.masters[0].shape[1], *(m.shape[0] for m in state.masters))
+    lanes, _ = core_widths(widths)
+    stim, trace_file = workdir / "stim.txt", workdir / "trace.txt"
+    stim.write_text(core_stimulus(state, fmt, config.log2_batch, config.seed, x_int, t_int))
+    tb = hw_dir() / "tb" / "core"
+    rtl = hw_dir() / "rtl"
+    run_sim(
+        "mrf_tb_core_files",
+        [rtl / "mrf_train_pkg.vhd", rtl / "mrf_train_lane.vhd", rtl / "mrf_train_core.vhd",
+         tb / "mrf_tb_core_files.vhd"],
+        "core_tb", tb, workdir / "build",
+        {"NIn_g": widths[0], "NH1_g": widths[1], "NH2_g": widths[2], "NOut_g": widths[3],
+         "MasterExtra_g": config.master_extra, "DeltaBits_g": config.delta_bits,
+         "StimFile_g": str(stim), "TraceFile_g": str(trace_file)},
+        log_file=workdir / "sim.log",
+        extra_env={"MRF_EXPECT_LANES": str(lanes), "MRF_TIMEOUT_US": str(timeout_us)},
+    )
+    return parse_core_trace(trace_file.read_text(), lanes)

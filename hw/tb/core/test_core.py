@@ -7,7 +7,6 @@ with the golden model event by event. cocotb only drives the clock/reset and a w
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -16,32 +15,10 @@ import pytest
 from mrfrecon.engine import EngineFormat, EngineState, FixedPointConfig
 from mrfrecon.engine.golden import SampleTrace, train_golden
 from mrfrecon.engine.hdl_sim import (
-    KIND_ACC, KIND_DL, KIND_DP, KIND_W, KIND_Y, core_stimulus, core_widths, hw_dir,
-    parameter_words, parse_core_trace, run_sim,
+    KIND_ACC, KIND_DL, KIND_DP, KIND_W, KIND_Y, core_widths, parameter_words, run_core_harness,
 )
 from mrfrecon.engine.random_net import random_data, random_network
 from mrfrecon.engine.stream import build_stream
-
-HERE = Path(__file__).resolve().parent
-
-try:  # cocotb side (imported by the simulator)
-    import cocotb
-    from cocotb.clock import Clock
-    from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
-
-    @cocotb.test()
-    async def run_harness(dut):
-        """Clock the harness until it has written its whole trace."""
-        cocotb.start_soon(Clock(dut.Clk, 4, unit="ns").start())
-        dut.Rst.value = 1
-        await ClockCycles(dut.Clk, 3)
-        dut.Rst.value = 0
-        assert int(dut.Lanes.value) == int(os.environ["MRF_EXPECT_LANES"]), "generics not applied"
-        timeout_us = float(os.environ.get("MRF_TIMEOUT_US", "1e6"))
-        await with_timeout(RisingEdge(dut.Finished), timeout_us, "us")
-        assert dut.Finished.value == 1
-except ImportError:  # pragma: no cover
-    pass
 
 
 def expected_events(samples: list[SampleTrace], updates: list[EngineState], batch: int):
@@ -64,31 +41,14 @@ def expected_events(samples: list[SampleTrace], updates: list[EngineState], batc
     return events
 
 
-def run_core(tmp_path: Path, net, config: FixedPointConfig, x_int, t_int, timeout_us=1e6):
+def run_core(tmp_path: Path, net, config: FixedPointConfig, x_int, t_int):
     """Simulate the core on a sample stream; return (trace, golden state, golden events)."""
     fmt = EngineFormat.derive(net, config)
     state = EngineState.from_network(net, config)
     samples: list[SampleTrace] = []
     updates: list[EngineState] = []
     golden = train_golden(state, fmt, config, x_int, t_int, samples, updates)
-    stim = tmp_path / "stim.txt"
-    trace_file = tmp_path / "trace.txt"
-    stim.write_text(core_stimulus(state, fmt, config.log2_batch, config.seed, x_int, t_int))
-    widths = net.widths
-    lanes, _ = core_widths(widths)
-    run_sim(
-        "mrf_tb_core_files",
-        [*((hw_dir() / "rtl" / n) for n in ("mrf_train_pkg.vhd", "mrf_train_lane.vhd",
-                                            "mrf_train_core.vhd")),
-         HERE / "mrf_tb_core_files.vhd"],
-        "test_core", HERE, tmp_path / "build",
-        {"NIn_g": widths[0], "NH1_g": widths[1], "NH2_g": widths[2], "NOut_g": widths[3],
-         "MasterExtra_g": config.master_extra, "DeltaBits_g": config.delta_bits,
-         "StimFile_g": str(stim), "TraceFile_g": str(trace_file)},
-        log_file=tmp_path / "sim.log",
-        extra_env={"MRF_EXPECT_LANES": str(lanes), "MRF_TIMEOUT_US": str(timeout_us)},
-    )
-    trace = parse_core_trace(trace_file.read_text(), lanes)
+    trace = run_core_harness(state, fmt, config, x_int, t_int, tmp_path)
     return trace, golden, expected_events(samples, updates, config.batch)
 
 

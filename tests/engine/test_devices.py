@@ -1,0 +1,43 @@
+"""Device selection and the XRT backend without a card."""
+
+import numpy as np
+import pytest
+
+from mrfrecon.engine import FixedPointConfig, resolve_device, train_fixed
+from mrfrecon.engine.doctor import engine_doctor
+from mrfrecon.engine.random_net import random_data, random_network
+from mrfrecon.engine.xrt import fpga_available
+from mrfrecon.errors import EngineUnavailableError, MissingDependencyError, MrfreconError
+
+
+@pytest.mark.skipif(fpga_available(), reason="an XRT device is present")
+def test_auto_is_emu_without_a_card():
+    assert resolve_device("auto") == "emu"
+
+
+@pytest.mark.skipif(fpga_available(), reason="an XRT device is present")
+def test_fpga_without_card_fails_with_one_line():
+    rng = np.random.default_rng(0)
+    net = random_network(rng)
+    with pytest.raises((MissingDependencyError, EngineUnavailableError)) as info:
+        train_fixed(net, *random_data(rng, 32), FixedPointConfig(), device="fpga")
+    assert "\n" not in str(info.value) and ("pyxrt" in str(info.value) or "XRT" in str(info.value))
+
+
+def test_unknown_device_is_rejected():
+    with pytest.raises(EngineUnavailableError, match="unknown device 'gpu'"):
+        resolve_device("gpu")
+
+
+def test_hdl_rejects_networks_the_rtl_does_not_implement():
+    rng = np.random.default_rng(0)
+    net = random_network(rng, widths=(6, 4, 2))  # 2 layers: the RTL is built for 3
+    with pytest.raises(MrfreconError, match="3-layer"):
+        train_fixed(net, *random_data(rng, 16, 6, 2), FixedPointConfig(), device="hdl")
+
+
+def test_doctor_reports_tools():
+    findings = engine_doctor()
+    assert "emu" in findings.devices_usable and "golden" in findings.devices_usable
+    assert ("hdl" in findings.devices_usable) == bool(findings.ghdl and findings.cocotb)
+    assert set(findings.as_dict()) >= {"xrt", "devices", "xclbin", "ghdl", "yosys", "cocotb"}
