@@ -1,0 +1,128 @@
+"""CLI: mrfrecon maps and mrfrecon phantom (exit codes, JSON, outputs, one-line errors)."""
+
+from __future__ import annotations
+
+import json
+
+import nibabel as nib
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from typer.testing import CliRunner
+
+from maps_helpers import save_series
+from mrfrecon.cli import app
+from mrfrecon.model import save_model
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def phantom_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("phantom")
+    result = runner.invoke(app, ["phantom", "--sequence", "fisp_short400", "--output", str(out),
+                                 "--size", "32", "--noise", "0.002", "--dicom", "--json"])
+    assert result.exit_code == 0, result.output
+    return out, json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory, short_model):
+    path = tmp_path_factory.mktemp("model") / "model.h5"
+    save_model(short_model, path)
+    return path
+
+
+def _one_error_line(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith("Error:"), \
+        result.output
+    return lines[0]
+
+
+def test_phantom_match_recovers_truth_and_reports(phantom_dir, model_file, tmp_path):
+    folder, files = phantom_dir
+    out, report = tmp_path / "maps", tmp_path / "report"
+    result = runner.invoke(app, ["maps", files["series"], "--model", str(model_file), "--output",
+                                 str(out), "--method", "match", "--truth-t1", files["truth_t1"],
+                                 "--truth-t2", files["truth_t2"], "--report", str(report),
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    metrics = payload["metrics"]
+    # default grid: T1 steps of 20 ms, T2 of 5-200 ms (CSF 1800 -> 1700/1900)
+    assert metrics["t1"]["mape_pct"] < 3 and metrics["t2"]["mape_pct"] < 6
+    assert abs(metrics["t1"]["mpe_pct"]) < 2
+    assert payload["summary"]["quality"]["median"] > 0.99
+    assert payload["summary"]["noise_method"] == "residual"
+    assert_allclose(payload["summary"]["noise_sigma"], 0.002, rtol=0.1)
+    t1 = nib.load(out / "sub-phantom_T1map.nii.gz")
+    truth = nib.load(files["truth_t1"])
+    assert_allclose(t1.affine, truth.affine)
+    side = json.loads((out / "sub-phantom_T1map.json").read_text())
+    assert side["Units"] == "s" and side["EstimationMethod"] == "match"
+    assert len(side["ModelSha256"]) == 64 and len(side["SequenceSha256"]) == 64
+    assert str(model_file) in side["Sources"] and files["series"] in side["Sources"]
+    assert (out / "sub-phantom_desc-sd_T1map.nii.gz").is_file()
+    html = (report / "index.html").read_text()
+    assert "MAPE" in html and "Bland-Altman" in html and "reference work" in html
+    for png in ("maps.png", "histograms.png", "errors.png", "agreement.png"):
+        assert (report / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_dicom_input_writes_dicom_maps_in_ms(phantom_dir, model_file, tmp_path):
+    folder, files = phantom_dir
+    out = tmp_path / "maps"
+    result = runner.invoke(app, ["maps", files["dicom"], "--model", str(model_file), "--output",
+                                 str(out), "--units", "ms"])
+    assert result.exit_code == 0, result.output
+    side = json.loads(next(out.glob("*_T1map.json")).read_text())
+    assert side["Units"] == "ms" and side["EstimationMethod"] == "nn"
+    assert list((out / "dicom").glob("*_T1map/*.dcm"))
+
+
+def test_outputs_not_overwritten_without_flag(phantom_dir, model_file, tmp_path):
+    _, files = phantom_dir
+    out = tmp_path / "maps"
+    args = ["maps", files["series"], "--model", str(model_file), "--output", str(out)]
+    assert runner.invoke(app, args).exit_code == 0
+    before = {p: p.stat().st_mtime_ns for p in out.iterdir()}
+    line = _one_error_line(runner.invoke(app, args))
+    assert "exists" in line and "--overwrite" in line
+    assert {p: p.stat().st_mtime_ns for p in out.iterdir()} == before
+    assert runner.invoke(app, [*args, "--overwrite"]).exit_code == 0
+
+
+def test_mismatched_time_points_one_line(model_file, tmp_path):
+    path = save_series(tmp_path / "short.nii.gz", np.ones((4, 4, 1, 350), np.complex64))
+    line = _one_error_line(runner.invoke(app, ["maps", str(path), "--model", str(model_file),
+                                               "--output", str(tmp_path / "o")]))
+    assert "350" in line and "400" in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_given_mask_and_unknown_method(phantom_dir, model_file, tmp_path):
+    folder, files = phantom_dir
+    labels = nib.load(files["labels"])
+    mask = np.asarray(labels.dataobj) == 4  # grey matter
+    mask_path = tmp_path / "mask.nii.gz"
+    nib.save(nib.Nifti1Image(mask.astype(np.uint8), labels.affine), mask_path)
+    out = tmp_path / "maps"
+    result = runner.invoke(app, ["maps", files["series"], "--model", str(model_file), "--output",
+                                 str(out), "--mask", str(mask_path), "--method", "nn-float",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["summary"]["n_voxels"] == int(mask.sum())
+    fitted = np.asarray(nib.load(out / "sub-phantom_desc-fitted_mask.nii.gz").dataobj)
+    assert np.array_equal(fitted.astype(bool), mask)
+    line = _one_error_line(runner.invoke(app, ["maps", files["series"], "--model",
+                                               str(model_file), "--output", str(out),
+                                               "--method", "fit"]))
+    assert "fit" in line and "nn-float" in line
+
+
+def test_phantom_refuses_overwrite(phantom_dir):
+    folder, _ = phantom_dir
+    line = _one_error_line(runner.invoke(app, ["phantom", "--sequence", "fisp_short400",
+                                               "--output", str(folder), "--size", "32"]))
+    assert "exists" in line
