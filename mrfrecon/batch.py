@@ -1,0 +1,263 @@
+"""``run_batch``: reconstruct every acquisition under a folder tree, resumably.
+
+Studies: every 4-D NIfTI file (``.nii``/``.nii.gz``; 3-D images such as maps or masks are not
+studies), and every folder that directly holds DICOM files (its files form one acquisition,
+e.g. a magnitude and a phase series). Outputs go to ``OUTPUT/<path of the study relative to
+INPUT_DIR>`` (the NIfTI file's folder), named by :func:`mrfrecon.io.write_maps`.
+
+Robustness:
+
+- a failing study is recorded (one line) and skipped; the others go on;
+- every file is written atomically, and a study is marked done (``OUTPUT/.mrfrecon-batch/
+  <id>.json``, written last) only once all its outputs exist. A run killed half-way leaves
+  finished studies marked, and at worst some complete files of the unfinished study; the next
+  run skips the marked studies, and redoes the unfinished one (it may replace the outputs that
+  an earlier run *of this batch* started: a ``.started`` marker says so), removing stray
+  temporary files;
+- a lock (``fcntl.flock`` on ``OUTPUT/.mrfrecon-batch.lock``, released by the kernel even when the
+  process is killed) refuses a second batch run on the same output folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .atomic import atomic_write
+from .errors import InputFileError, MrfreconError
+from .io.bids import json_bytes
+from .recon.core import ReconOptions
+from .recon.pipeline import file_sha256, run_maps
+
+STATE_DIR = ".mrfrecon-batch"
+LOCK_NAME = ".mrfrecon-batch.lock"
+
+StudyCallback = Callable[["StudyResult"], None]
+
+
+class BatchLockedError(MrfreconError):
+    """Another batch run holds the lock on the output folder."""
+
+
+@dataclass(frozen=True)
+class Study:
+    """One acquisition: ``paths`` to read (one NIfTI file, or the DICOM files of a folder)."""
+
+    id: str
+    paths: tuple[Path, ...]
+    output_dir: Path
+    kind: str  # "nifti" | "dicom"
+
+    @property
+    def source(self) -> Path | list[Path]:
+        return self.paths[0] if self.kind == "nifti" else list(self.paths)
+
+
+@dataclass
+class StudyResult:
+    """status: ``done`` | ``failed`` | ``previously done``."""
+
+    study: str
+    status: str
+    seconds: float = 0.0
+    summary: dict[str, Any] | None = None
+    error: str | None = None
+    n_outputs: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"study": self.study, "status": self.status, "seconds": round(self.seconds, 3),
+                "error": self.error, "n_outputs": self.n_outputs, "summary": self.summary}
+
+
+@dataclass
+class BatchResult:
+    studies: list[StudyResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def counts(self) -> dict[str, int]:
+        out = {"done": 0, "failed": 0, "previously done": 0}
+        for s in self.studies:
+            out[s.status] = out.get(s.status, 0) + 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"counts": self.counts(), "seconds": round(self.seconds, 3),
+                "studies": [s.to_dict() for s in self.studies]}
+
+
+def _is_dicom(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(132)
+    except OSError:
+        return False
+    return len(head) == 132 and head[128:132] == b"DICM"
+
+
+def _is_series_nifti(path: Path) -> bool:
+    import nibabel as nib
+
+    try:
+        shape = nib.load(path).shape
+    except Exception:  # unreadable: let the study fail with the reader's message
+        return True
+    shape = tuple(n for i, n in enumerate(shape) if i < 4 or n != 1)
+    return len(shape) == 4 and shape[3] > 1
+
+
+def find_studies(input_dir: str | Path, output_dir: str | Path) -> list[Study]:
+    """The studies under ``input_dir`` (sorted), skipping anything inside ``output_dir``."""
+    root = Path(input_dir)
+    if not root.is_dir():
+        raise InputFileError(f"input folder not found: '{root}'")
+    output_dir = Path(output_dir).resolve()
+    studies = []
+    for folder, dirs, files in os.walk(root):
+        here = Path(folder)
+        if here.resolve() == output_dir or output_dir in here.resolve().parents:
+            dirs[:] = []
+            continue
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        rel = here.relative_to(root)
+        dicoms = []
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            path = here / name
+            if name.lower().endswith((".nii", ".nii.gz")):
+                if _is_series_nifti(path):
+                    studies.append(Study(str(rel / name), (path,), output_dir / rel, "nifti"))
+            elif _is_dicom(path):
+                dicoms.append(path)
+        if dicoms:
+            studies.append(Study(str(rel), tuple(dicoms),
+                                 output_dir / rel, "dicom"))
+    return sorted(studies, key=lambda s: s.id)
+
+
+def _state_name(study: Study) -> str:
+    return hashlib.sha256(study.id.encode()).hexdigest()[:16]
+
+
+@contextmanager
+def batch_lock(output_dir: Path) -> Iterator[None]:
+    """Hold the batch lock of ``output_dir`` (raises :class:`BatchLockedError` if taken)."""
+    import fcntl
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    path = output_dir / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            raise BatchLockedError(
+                f"another mrfrecon batch (pid {holder}) is writing to '{output_dir}'") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _remove_stray_temporaries(folder: Path) -> None:
+    if not folder.is_dir():
+        return
+    for path in folder.rglob(".*.tmp"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+
+
+def run_batch(
+    input_dir: str | Path,
+    model_path: str | Path,
+    output_dir: str | Path,
+    *,
+    options: ReconOptions = ReconOptions(),
+    jobs: int = 1,
+    units: str = "s",
+    dicom: bool | None = None,
+    overwrite: bool = False,
+    on_study: StudyCallback | None = None,
+) -> BatchResult:
+    """Reconstruct every study under ``input_dir`` into ``output_dir`` (see the module doc).
+
+    jobs: studies processed at once (threads); each uses ``cpu_count / jobs`` threads.
+    on_study: called after each study (for progress output).
+    """
+    from .model import load_model
+
+    t0 = time.perf_counter()
+    output_dir = Path(output_dir)
+    model_sha = file_sha256(model_path)
+    model = load_model(model_path)
+    studies = find_studies(input_dir, output_dir)
+    threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
+    study_options = ReconOptions(**{**options.__dict__, "n_threads": options.n_threads or threads})
+    result = BatchResult()
+    lock = threading.Lock()
+    with batch_lock(output_dir):
+        state = output_dir / STATE_DIR
+        state.mkdir(exist_ok=True)
+
+        def process(study: Study) -> StudyResult:
+            marker = state / f"{_state_name(study)}.json"
+            started = state / f"{_state_name(study)}.started"
+            if marker.is_file():
+                return StudyResult(study.id, "previously done")
+            resume = started.is_file()
+            if resume:
+                _remove_stray_temporaries(study.output_dir)
+            t_study = time.perf_counter()
+            try:
+                atomic_write(started, json_bytes({"study": study.id}), overwrite=True)
+                maps = run_maps(study.source, model, study.output_dir, options=study_options,
+                                units=units, dicom=dicom, overwrite=overwrite or resume,
+                                model_sha256=model_sha)
+                maps.summary["input"] = study.id
+                atomic_write(marker, json_bytes({"study": study.id,
+                                                 "outputs": [str(p) for p in maps.outputs],
+                                                 "summary": _jsonable(maps.summary)}),
+                             overwrite=True)
+                started.unlink(missing_ok=True)
+                return StudyResult(study.id, "done", time.perf_counter() - t_study,
+                                   maps.summary, None, len(maps.outputs))
+            except Exception as err:  # one failing study never stops the others
+                message = " ".join(str(err).split()) or type(err).__name__
+                if not isinstance(err, MrfreconError | OSError | ValueError):
+                    message = f"internal error ({type(err).__name__}: {message})"
+                return StudyResult(study.id, "failed", time.perf_counter() - t_study,
+                                   error=message)
+
+        def record(done: StudyResult) -> None:
+            with lock:
+                result.studies.append(done)
+            if on_study is not None:
+                on_study(done)
+
+        if jobs <= 1:
+            for study in studies:
+                record(process(study))
+        else:
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                for future in [pool.submit(process, s) for s in studies]:
+                    record(future.result())
+    order = {s.id: i for i, s in enumerate(studies)}
+    result.studies.sort(key=lambda s: order[s.study])
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=lambda v: v.item() if hasattr(v, "item")
+                                 else str(v)))
