@@ -87,9 +87,11 @@ def table(usage: dict[str, int], cycles: float) -> str:
     lines.append(f"training time for {SAMPLES / 1e6:.0f} M samples (one pass):")
     lines.append(f"{'design':<28} {'cycles/sample':>13} {'200 MHz':>9} {'250 MHz':>9} "
                  f"{'samples/s @200':>15}")
-    for name, cyc in (("reference (56 + 104)", REFERENCE_CYCLES), ("this engine (GHDL measured)", cycles)):
+    designs = (("reference (56 + 104)", REFERENCE_CYCLES), ("this engine (GHDL measured)", cycles))
+    for name, cyc in designs:
         t200, t250 = cyc * SAMPLES / 200e6, cyc * SAMPLES / 250e6
-        lines.append(f"{name:<28} {cyc:>13.1f} {t200:>8.1f}s {t250:>8.1f}s {200e6 / cyc:>15,.0f}")
+        lines.append(f"{name:<28} {cyc:>13.1f} {t200:>8.1f}s {t250:>8.1f}s "
+                     f"{200e6 / cyc:>15,.0f}")
     return "\n".join(lines)
 
 

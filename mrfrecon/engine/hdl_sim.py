@@ -35,7 +35,9 @@ def hw_dir() -> Path:
     """The ``hw`` folder of the source checkout this package runs from."""
     path = Path(__file__).resolve().parents[2] / "hw"
     if not (path / "rtl" / RTL_FILES[0]).is_file():
-        raise EngineUnavailableError(f"RTL sources not found in '{path / 'rtl'}' (needs a source checkout)")
+        raise EngineUnavailableError(
+            f"RTL sources not found in '{path / 'rtl'}' (needs a source checkout)"
+        )
     return path
 
 
@@ -43,7 +45,9 @@ def require_ghdl() -> str:
     """Path of the ``ghdl`` executable; raise :class:`MissingDependencyError` without it."""
     exe = shutil.which("ghdl")
     if exe is None:
-        raise MissingDependencyError("GHDL is not installed (apt-get install ghdl) — needed by --device hdl")
+        raise MissingDependencyError(
+            "GHDL is not installed (apt-get install ghdl) — needed by --device hdl"
+        )
     try:
         import cocotb_tools.runner  # noqa: F401
     except ImportError as exc:
@@ -120,7 +124,8 @@ def core_stimulus(
     lf = fmt.layers
     words = parameter_words(state, cols)
     header = [x_int.shape[0], _to_int32(seed), log2_batch, fmt.e, lf[0].q, lf[1].q, lf[1].bp,
-              lf[2].bp, lf[0].s_w, lf[1].s_w, lf[2].s_w, lf[0].s_b, lf[1].s_b, lf[2].s_b, len(words)]
+              lf[2].bp, lf[0].s_w, lf[1].s_w, lf[2].s_w, lf[0].s_b, lf[1].s_b, lf[2].s_b,
+              len(words)]
     lines = [" ".join(map(str, header))]
     lines += [f"{lane} {addr} {value}" for lane, addr, value in words]
     for x, t in zip(x_int, t_int, strict=True):

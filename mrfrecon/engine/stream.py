@@ -34,12 +34,16 @@ def build_stream(
     if inputs.ndim != 2 or inputs.shape[1] != n_in:
         raise ValueError(f"inputs have shape {inputs.shape}, expected (n, {n_in})")
     if targets.shape != (inputs.shape[0], n_out):
-        raise ValueError(f"targets have shape {targets.shape}, expected ({inputs.shape[0]}, {n_out})")
+        raise ValueError(
+            f"targets have shape {targets.shape}, expected ({inputs.shape[0]}, {n_out})"
+        )
     x_int = network.quantize_input(inputs)
     t_int = quantize_targets(targets, target_frac)
     n = inputs.shape[0]
     orders = [
-        np.random.default_rng(config.seed + epoch).permutation(n) if config.shuffle else np.arange(n)
+        np.random.default_rng(config.seed + epoch).permutation(n)
+        if config.shuffle
+        else np.arange(n)
         for epoch in range(config.epochs)
     ]
     order = np.concatenate(orders)

@@ -15,7 +15,7 @@ from types import ModuleType
 import numpy as np
 
 from mrfrecon.engine.config import EngineFormat, FixedPointConfig
-from mrfrecon.engine.kernel import KERNEL_NAME, ARGUMENTS, build_job, decode_weights
+from mrfrecon.engine.kernel import ARGUMENTS, KERNEL_NAME, build_job, decode_weights
 from mrfrecon.engine.state import EngineState
 from mrfrecon.errors import EngineUnavailableError, MissingDependencyError
 from mrfrecon.quantized import IntegerMLP
@@ -29,7 +29,8 @@ def import_pyxrt() -> ModuleType:
         import pyxrt  # type: ignore[import-not-found]
     except ImportError as exc:
         raise MissingDependencyError(
-            "pyxrt not found: install XRT and 'source /opt/xilinx/xrt/setup.sh' (needed by --device fpga)"
+            "pyxrt not found: install XRT and 'source /opt/xilinx/xrt/setup.sh' "
+            "(needed by --device fpga)"
         ) from exc
     return pyxrt
 

@@ -29,7 +29,8 @@ def _run_both(widths, config, n, scale, seed):
     fmt = EngineFormat.derive(net, config)
     x_int, t_int = build_stream(net, inputs, targets, config, fmt.target_frac)
     state = EngineState.from_network(net, config)
-    return train_golden(state, fmt, config, x_int, t_int), train_emu(state, fmt, config, x_int, t_int)
+    golden = train_golden(state, fmt, config, x_int, t_int)
+    return golden, train_emu(state, fmt, config, x_int, t_int)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -15,7 +15,14 @@ import pytest
 from mrfrecon.engine import EngineFormat, EngineState, FixedPointConfig
 from mrfrecon.engine.golden import SampleTrace, train_golden
 from mrfrecon.engine.hdl_sim import (
-    KIND_ACC, KIND_DL, KIND_DP, KIND_W, KIND_Y, core_widths, parameter_words, run_core_harness,
+    KIND_ACC,
+    KIND_DL,
+    KIND_DP,
+    KIND_W,
+    KIND_Y,
+    core_widths,
+    parameter_words,
+    run_core_harness,
 )
 from mrfrecon.engine.random_net import random_data, random_network
 from mrfrecon.engine.stream import build_stream

@@ -16,7 +16,13 @@ from cocotb.triggers import ClockCycles, RisingEdge, Timer
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 
 from mrfrecon.engine.kernel import (
-    AP_DONE, AP_IDLE, AP_START, ARGUMENTS, BUFFER_ALIGN, REG_CTRL, KernelJob,
+    AP_DONE,
+    AP_IDLE,
+    AP_START,
+    ARGUMENTS,
+    BUFFER_ALIGN,
+    REG_CTRL,
+    KernelJob,
 )
 
 BASE = 0x10000
@@ -60,8 +66,8 @@ async def run_job(dut):
     cocotb.start_soon(Clock(dut.ap_clk, 4, unit="ns").start())
     ram = AxiRam(_drop_absent(AxiBus.from_prefix(dut, "m_axi_gmem")), dut.ap_clk, dut.ap_rst_n,
                  reset_active_level=False, size=size)
-    ctrl = AxiLiteMaster(_drop_absent(AxiLiteBus.from_prefix(dut, "s_axi_control")), dut.ap_clk, dut.ap_rst_n,
-                         reset_active_level=False)
+    ctrl = AxiLiteMaster(_drop_absent(AxiLiteBus.from_prefix(dut, "s_axi_control")), dut.ap_clk,
+                         dut.ap_rst_n, reset_active_level=False)
     dut.ap_rst_n.value = 0
     await ClockCycles(dut.ap_clk, 5)
     dut.ap_rst_n.value = 1
