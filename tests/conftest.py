@@ -25,3 +25,20 @@ def short_fisp() -> Sequence:
 @pytest.fixture(scope="session")
 def ma_bssfp() -> Sequence:
     return load_sequence(SEQUENCES / "bssfp_ma2013.yaml")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(short_fisp):
+    """A small but real model: short schedule, few samples and epochs (seconds to train)."""
+    from mrfrecon.training import RetrainConfig, retrain
+
+    config = RetrainConfig(n_train=4000, n_val=800, seconds=None, max_epochs=(4, 4, 2),
+                           patience=100, seed=7)
+    return retrain(short_fisp, config).model
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tiny_model, tmp_path_factory):
+    from mrfrecon.model import save_model
+
+    return save_model(tiny_model, tmp_path_factory.mktemp("model") / "tiny_model.h5")

@@ -1,0 +1,59 @@
+"""``mrfrecon evaluate``: accuracy of a model against dictionary matching and the CRB."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..atomic import atomic_write
+from ..evaluate import evaluate, plot_errors, public
+from ..model import load_model
+from ._common import JsonOption, OverwriteOption, ensure_parent
+from ._errors import handle_errors
+from ._output import info, print_json, progress_bar
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate")(evaluate_command)
+
+
+@handle_errors
+def evaluate_command(
+    model: Path = typer.Option(..., "--model", "-m", help="Model file."),
+    noise: float = typer.Option(0.01, "--noise", min=0.0,
+                                help="Noise SD per channel, in units of M0 = 1."),
+    n: int = typer.Option(20000, "--n", min=10, help="Test points (fresh draw)."),
+    seed: int = typer.Option(12345, "--seed", help="Seed of the test set."),
+    no_matching: bool = typer.Option(False, "--no-matching", help="Skip dictionary matching."),
+    plot: Path | None = typer.Option(None, "--plot", help="PNG of MAPE per (T1, T2) bin."),
+    as_json: bool = JsonOption,
+    overwrite: bool = OverwriteOption,
+) -> None:
+    """MAPE/MPE (%), RMSE (ms) and RMSE/sqrt(CRB) of the float and quantised networks and of
+    dictionary matching on a fresh test set (T1 100-3000 ms, T2 10-300 ms)."""
+    if plot is not None:
+        ensure_parent(plot)
+        if plot.exists() and not overwrite:
+            raise FileExistsError(f"output exists already: '{plot}' (use --overwrite)")
+    mrf_model = load_model(model)
+    methods = ("float", "quantized") if no_matching else ("float", "quantized", "matching")
+    with progress_bar("Simulating test set", enabled=not as_json) as progress:
+        result = evaluate(mrf_model, noise=noise, n=n, seed=seed, methods=methods,
+                          progress=progress)
+    if plot is not None:
+        atomic_write(plot, lambda fh: plot_errors(result, fh), overwrite=overwrite)
+    payload = public(result)
+    if as_json:
+        print_json(payload)
+        return
+    info(f"noise {noise} per channel, n = {n}; mean relative sqrt(CRB): "
+         f"T1 {payload['crb']['t1_rel_sd_mean_pct']:.2f} %, T2 {payload['crb']['t2_rel_sd_mean_pct']:.2f} %")
+    info(f"{'method':<10} {'T1 MAPE':>8} {'MPE':>7} {'RMSE ms':>8} {'/CRB':>6}   "
+         f"{'T2 MAPE':>8} {'MPE':>7} {'RMSE ms':>8} {'/CRB':>6}")
+    for name, m in payload["methods"].items():
+        a, b = m["t1"], m["t2"]
+        info(f"{name:<10} {a['mape']:8.2f} {a['mpe']:7.2f} {a['rmse_ms']:8.1f} {a['rmse_over_crb']:6.2f}   "
+             f"{b['mape']:8.2f} {b['mpe']:7.2f} {b['rmse_ms']:8.1f} {b['rmse_over_crb']:6.2f}")
+    if plot is not None:
+        info(f"plot: {plot}")

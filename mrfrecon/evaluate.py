@@ -1,0 +1,138 @@
+"""Accuracy of a model on a fresh held-out test set, against dictionary matching and the CRB.
+
+Test set: T1 in [100, 3000] ms and T2 in [10, 300] ms log-uniform with T2 < T1, M0 = 1,
+simulated through the model's sequence (float64 EPG, 200 states), complex Gaussian noise of
+``noise`` per channel added to the *un-normalised* signal. Methods: the float network, the
+quantised network (integer path) and dictionary matching on the sequence's default grid.
+Per method and parameter: MAPE and MPE (%), RMSE (ms), and RMSE / sqrt(mean CRB).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .dictionary import build_dictionary, match
+from .model import MrfModel
+from .physics import Tissue, simulate_fingerprints
+from .physics.crb import crb_sd
+from .sequence import sequence_from_dict
+
+T1_TEST_MS = (100.0, 3000.0)
+T2_TEST_MS = (10.0, 300.0)
+METHODS = ("float", "quantized", "matching")
+
+
+@dataclass(frozen=True)
+class TestSet:
+    tissue: Tissue
+    signals: np.ndarray  # (n, n_t) complex, noisy, M0 = 1 units
+    crb_t1_ms: np.ndarray
+    crb_t2_ms: np.ndarray  # sqrt(CRB) per point, ms
+
+
+def make_test_set(sequence, n: int, noise: float, seed: int = 12345,
+                  progress: Callable[[int, int], None] | None = None) -> TestSet:
+    """Draw a fresh test set (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    t1, t2 = np.empty(0), np.empty(0)
+    while t1.size < n:
+        a = np.exp(rng.uniform(*np.log(T1_TEST_MS), 2 * n))
+        b = np.exp(rng.uniform(*np.log(T2_TEST_MS), 2 * n))
+        keep = b < a
+        t1, t2 = np.concatenate([t1, a[keep]]), np.concatenate([t2, b[keep]])
+    tissue = Tissue.make(t1[:n], t2[:n])
+    clean = simulate_fingerprints(sequence, tissue, n_states=200, dtype=np.float64,
+                                  progress=progress)
+    noisy = clean + noise * (rng.standard_normal(clean.shape) + 1j * rng.standard_normal(clean.shape))
+    sd1, sd2 = crb_sd(sequence, tissue, noise) if noise > 0 else (np.zeros(n), np.zeros(n))
+    return TestSet(tissue, noisy.astype(np.complex64), sd1, sd2)
+
+
+def error_metrics(estimate: np.ndarray, truth: np.ndarray, crb_sd_ms: np.ndarray) -> dict[str, float]:
+    """MAPE, MPE (%), RMSE (ms) and RMSE / sqrt(mean CRB)."""
+    rel = (estimate - truth) / truth
+    rmse = float(np.sqrt(np.mean((estimate - truth) ** 2)))
+    bound = float(np.sqrt(np.mean(crb_sd_ms**2)))
+    return {
+        "mape": float(100 * np.mean(np.abs(rel))),
+        "mpe": float(100 * np.mean(rel)),
+        "rmse_ms": rmse,
+        "rmse_over_crb": rmse / bound if bound > 0 else float("nan"),
+    }
+
+
+def evaluate(model: MrfModel, *, noise: float = 0.01, n: int = 20000, seed: int = 12345,
+             methods: tuple[str, ...] = METHODS,
+             progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Reconstruct a fresh test set with each method; returns the metrics (JSON-ready)."""
+    sequence = sequence_from_dict(model.sequence)
+    test = make_test_set(sequence, n, noise, seed, progress)
+    truth = test.tissue
+    estimates: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    x = model.features(test.signals)
+    if "float" in methods:
+        estimates["float"] = model.predict_features(x, "nn-float")
+    if "quantized" in methods:
+        estimates["quantized"] = model.predict_features(x, "nn")
+    if "matching" in methods:
+        dictionary = build_dictionary(sequence)
+        result = match(dictionary, test.signals, compressed=False)
+        estimates["matching"] = (result.t1_ms, result.t2_ms)
+    out: dict[str, Any] = {"methods": {}, "noise": noise, "n": n, "seed": seed,
+                           "t1_range_ms": list(T1_TEST_MS), "t2_range_ms": list(T2_TEST_MS),
+                           "crb": {"t1_rel_sd_mean_pct": float(100 * np.mean(test.crb_t1_ms / truth.t1_ms)),
+                                   "t2_rel_sd_mean_pct": float(100 * np.mean(test.crb_t2_ms / truth.t2_ms))}}
+    for name, (t1, t2) in estimates.items():
+        out["methods"][name] = {"t1": error_metrics(t1, truth.t1_ms, test.crb_t1_ms),
+                                "t2": error_metrics(t2, truth.t2_ms, test.crb_t2_ms)}
+    out["_estimates"] = {k: (v[0], v[1]) for k, v in estimates.items()}
+    out["_truth"] = (truth.t1_ms, truth.t2_ms)
+    return out
+
+
+def plot_errors(result: dict[str, Any], fh, n_bins: int = 6) -> None:
+    """Per-(T1, T2)-bin MAPE heat maps for each method, as PNG into ``fh``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t1, t2 = result["_truth"]
+    e1 = np.geomspace(*T1_TEST_MS, n_bins + 1)
+    e2 = np.geomspace(*T2_TEST_MS, n_bins + 1)
+    i1 = np.clip(np.searchsorted(e1, t1) - 1, 0, n_bins - 1)
+    i2 = np.clip(np.searchsorted(e2, t2) - 1, 0, n_bins - 1)
+    names = list(result["_estimates"])
+    fig, axes = plt.subplots(2, len(names), figsize=(4 * len(names), 7), squeeze=False)
+    for col, name in enumerate(names):
+        for row, (est, truth, label) in enumerate(((result["_estimates"][name][0], t1, "T1"),
+                                                   (result["_estimates"][name][1], t2, "T2"))):
+            grid = np.full((n_bins, n_bins), np.nan)
+            rel = 100 * np.abs(est - truth) / truth
+            for a in range(n_bins):
+                for b in range(n_bins):
+                    sel = (i1 == a) & (i2 == b)
+                    if sel.any():
+                        grid[b, a] = rel[sel].mean()
+            ax = axes[row, col]
+            im = ax.imshow(grid, origin="lower", cmap="viridis", vmin=0,
+                           vmax=np.nanpercentile(grid, 95) if np.isfinite(grid).any() else 1)
+            ax.set_xticks(range(n_bins), [f"{v:.0f}" for v in e1[:-1]], rotation=45, fontsize=7)
+            ax.set_yticks(range(n_bins), [f"{v:.0f}" for v in e2[:-1]], fontsize=7)
+            ax.set_xlabel("true T1 bin start (ms)")
+            ax.set_ylabel("true T2 bin start (ms)")
+            ax.set_title(f"{name}: {label} MAPE (%)")
+            fig.colorbar(im, ax=ax, shrink=0.8)
+    fig.suptitle(f"noise {result['noise']}, n = {result['n']}")
+    fig.tight_layout()
+    fig.savefig(fh, format="png", dpi=90)
+    plt.close(fig)
+
+
+def public(result: dict[str, Any]) -> dict[str, Any]:
+    """The JSON part of an :func:`evaluate` result (drops the raw estimates)."""
+    return {k: v for k, v in result.items() if not k.startswith("_")}

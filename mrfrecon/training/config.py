@@ -1,0 +1,48 @@
+"""Configuration of a retraining run (all times in ms, budgets in seconds)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RetrainConfig:
+    """What :func:`mrfrecon.training.retrain` does.
+
+    rank: SVD coefficients K (network inputs 2K); the FPGA-sized default is 8 -> 16 inputs.
+    float_widths: hidden widths of the float network.
+    quant_widths: hidden widths of the integer (QAT) network, sized for the FPGA.
+    t1_range_ms, t2_range_ms: training ranges (None: the sequence's dictionary grid range).
+    n_train, n_val: simulated parameter points in the training pool and the validation set
+        (random continuous sampling, log-uniform, T2 < T1).
+    noise_levels: per-channel noise standard deviations (M0 = 1 units) drawn afresh for every
+        sample of every epoch; several variances train a robust network.
+    seconds: wall-clock budget for the three training stages together (None: epochs only).
+        With a budget, results depend on the machine's speed; ``max_epochs`` alone makes a run
+        reproducible bit for bit.
+    max_epochs: upper bound on passes over the pool per stage (float, small float, QAT).
+    patience: early stopping after this many epochs without validation improvement.
+    engine: ``qat`` (brevitas) or ``fixed`` (integer training engine); device: auto|cpu|cuda
+        for qat, auto|emu|hdl|fpga for fixed.
+    """
+
+    rank: int = 8
+    float_widths: tuple[int, ...] = (64, 64)
+    quant_widths: tuple[int, ...] = (16, 16)
+    t1_range_ms: tuple[float, float] | None = None
+    t2_range_ms: tuple[float, float] | None = None
+    n_train: int = 60000
+    n_val: int = 6000
+    noise_levels: tuple[float, ...] = (0.0, 0.003, 0.01, 0.02, 0.03, 0.05)
+    seconds: float | None = 45.0
+    max_epochs: tuple[int, int, int] = (200, 120, 40)
+    patience: int = 12
+    batch_size: int = 1024
+    learning_rate: float = 3e-3
+    qat_learning_rate: float = 3e-3
+    seed: int = 0
+    engine: str = "qat"
+    device: str = "auto"
+    n_states: int = 60
+    threads: int | None = 1  # tiny networks train fastest on one CPU thread (no sync cost)
+    stage_shares: tuple[float, float, float] = (0.3, 0.2, 0.5)

@@ -1,0 +1,125 @@
+"""Networks: a float MLP and an integer-only quantised MLP built with brevitas.
+
+The quantised network is ``QuantIdentity(int8) -> [QuantLinear(int8 weight, int32 bias) ->
+QuantReLU(uint8)] x L -> QuantLinear(int8 weight, int32 bias)``, every scale a power of two
+(``*FixedPoint`` quantisers), so its evaluation is the integer datapath of
+:mod:`mrfrecon.quantized` (what the FPGA runs); :func:`to_integer` extracts it.
+Outputs are the two scaled targets (log T1, log T2 mapped to [0, 1]).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..model import FloatMLPWeights
+from ..quantized import IntegerLayer, IntegerMLP
+
+N_OUTPUTS = 2
+
+
+class FloatMLP(nn.Module):
+    """``n_in -> widths... -> 2`` with ReLU between layers."""
+
+    def __init__(self, n_in: int, widths: tuple[int, ...]):
+        super().__init__()
+        sizes = (n_in, *widths, N_OUTPUTS)
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i < len(self.layers) - 1:
+                x = torch.relu(x)
+        return x
+
+
+def float_weights(model: FloatMLP) -> FloatMLPWeights:
+    return FloatMLPWeights(
+        tuple(layer.weight.detach().cpu().numpy().astype(np.float32) for layer in model.layers),
+        tuple(layer.bias.detach().cpu().numpy().astype(np.float32) for layer in model.layers),
+    )
+
+
+class QuantMLP(nn.Module):
+    """The brevitas integer-only MLP (power-of-two scales, int8/uint8/int32)."""
+
+    def __init__(self, n_in: int, widths: tuple[int, ...]):
+        super().__init__()
+        from brevitas.nn import QuantIdentity, QuantLinear, QuantReLU
+        from brevitas.quant import (
+            Int8ActPerTensorFixedPoint,
+            Int8WeightPerTensorFixedPoint,
+            Int32Bias,
+            Uint8ActPerTensorFixedPoint,
+        )
+
+        self.input_quant = QuantIdentity(act_quant=Int8ActPerTensorFixedPoint,
+                                         return_quant_tensor=True)
+        sizes = (n_in, *widths, N_OUTPUTS)
+        self.linears = nn.ModuleList()
+        self.relus = nn.ModuleList()
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            last = i == len(sizes) - 2
+            self.linears.append(QuantLinear(a, b, bias=True,
+                                            weight_quant=Int8WeightPerTensorFixedPoint,
+                                            bias_quant=Int32Bias,
+                                            return_quant_tensor=not last))
+            if not last:
+                self.relus.append(QuantReLU(act_quant=Uint8ActPerTensorFixedPoint,
+                                            return_quant_tensor=True))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.input_quant(x)
+        for i, linear in enumerate(self.linears):
+            h = linear(h)
+            if i < len(self.relus):
+                h = self.relus[i](h)
+        return h
+
+    def load_float(self, model: FloatMLP) -> None:
+        """Start from a trained float network of the same widths."""
+        with torch.no_grad():
+            for q, f in zip(self.linears, model.layers, strict=True):
+                q.weight.copy_(f.weight)
+                q.bias.copy_(f.bias)
+
+
+def _frac(scale: torch.Tensor) -> int:
+    """Fractional bits of a power-of-two scale (checked to be exact)."""
+    value = float(scale.detach().reshape(-1)[0])
+    frac = -math.log2(value)
+    if abs(frac - round(frac)) > 1e-9:
+        raise ValueError(f"scale {value} is not a power of two")
+    return int(round(frac))
+
+
+@torch.no_grad()
+def to_integer(model: QuantMLP, sample: torch.Tensor) -> IntegerMLP:
+    """Extract the integer datapath of an (eval-mode) QuantMLP.
+
+    sample: a batch of inputs; it fixes the activation scales' statistics if needed.
+    """
+    model.eval()
+    q_in = model.input_quant(sample)
+    layers = []
+    h = q_in
+    for i, linear in enumerate(model.linears):
+        qw = linear.quant_weight()
+        bias = linear.bias_quant(linear.bias, input=h, weight=qw)
+        out_frac = None
+        out = linear(h)
+        if i < len(model.relus):
+            out = model.relus[i](out)
+            out_frac = _frac(out.scale)
+        layers.append(IntegerLayer(
+            weight=qw.int().cpu().numpy().astype(np.int64),
+            bias=bias.int().cpu().numpy().astype(np.int64).reshape(-1),
+            weight_frac=_frac(qw.scale),
+            out_frac=out_frac,
+        ))
+        h = out
+    return IntegerMLP(input_frac=_frac(q_in.scale), layers=tuple(layers))

@@ -1,0 +1,200 @@
+"""``retrain``: from a sequence to a validated float + integer model (simulation, float
+training, quantisation-aware fine-tuning, validation)."""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import __version__
+from ..errors import EngineUnavailableError
+from ..features import FeatureMap, fit_standardisation, unit_realimag
+from ..model import MrfModel, OutputScaling
+from ..quantized import IntegerMLP
+from ..sequence import Sequence
+from .config import RetrainConfig
+from .data import Pool, add_noise, parameter_ranges, simulate_pools
+from .models import FloatMLP, QuantMLP, float_weights, to_integer
+from .trainer import StageResult, TrainTensors, fit
+
+StageProgress = Callable[[str, int, int], None]
+VALIDATION_NOISE = 0.01
+
+
+@dataclass(frozen=True)
+class RetrainResult:
+    model: MrfModel
+    summary: dict[str, Any]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise EngineUnavailableError("--device cuda: no CUDA device is available (use cpu or auto)")
+    if name not in ("cpu", "cuda"):
+        raise EngineUnavailableError(f"unknown device '{name}' for the qat engine (auto, cpu, cuda)")
+    return torch.device(name)
+
+
+def _mape(estimate: np.ndarray, truth: np.ndarray) -> float:
+    return float(100 * np.mean(np.abs(estimate - truth) / truth))
+
+
+def retrain(sequence: Sequence, config: RetrainConfig = RetrainConfig(),
+            progress: StageProgress | None = None) -> RetrainResult:
+    """Simulate training data for ``sequence`` and train float and integer networks."""
+    report = progress or (lambda stage, done, total: None)
+    if config.engine not in ("qat", "fixed"):
+        raise EngineUnavailableError(f"unknown engine '{config.engine}' (qat or fixed)")
+    fixed_device = None
+    if config.engine == "fixed":
+        fixed_device = _check_fixed_engine(config.device)
+        device = torch.device("cpu")
+    else:
+        device = resolve_device(config.device)
+    t_start = time.perf_counter()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    t1_range, t2_range = parameter_ranges(sequence, config.t1_range_ms, config.t2_range_ms)
+    scaling = OutputScaling(t1_range, t2_range)
+
+    basis, train, val = simulate_pools(
+        sequence, config.n_train, config.n_val, config.rank, t1_range, t2_range, rng,
+        n_states=config.n_states, progress=lambda d, n: report("simulate", d, n))
+    t_sim = time.perf_counter() - t_start
+    levels = np.asarray(config.noise_levels, np.float64)
+    sample_sigma = levels[rng.integers(len(levels), size=train.n)]
+    mean, std = fit_standardisation(unit_realimag(add_noise(train.coef, sample_sigma, rng)))
+    features = FeatureMap(basis, mean, std)
+    val_sigma = levels[rng.integers(len(levels), size=val.n)]
+    val_x = torch.tensor(features.from_coefficients(add_noise(val.coef, val_sigma, rng)),
+                         device=device)
+    val_y = torch.tensor(scaling.encode(val.tissue.t1_ms, val.tissue.t2_ms), device=device)
+    data = _tensors(train, scaling, levels, mean, std, device)
+    generator = torch.Generator(device=device)
+    generator.manual_seed(config.seed)
+
+    budgets = [None if config.seconds is None else config.seconds * share
+               for share in config.stage_shares]
+    common = dict(batch_size=config.batch_size, patience=config.patience, generator=generator)
+    stages: dict[str, StageResult] = {}
+    float_net = FloatMLP(features.n_features, config.float_widths).to(device)
+    stages["float"] = fit(float_net, data, val_x, val_y, max_epochs=config.max_epochs[0],
+                          seconds=budgets[0], learning_rate=config.learning_rate,
+                          progress=lambda d, n: report("float", d, n), **common)
+    small = FloatMLP(features.n_features, config.quant_widths).to(device)
+    stages["float_small"] = fit(small, data, val_x, val_y, max_epochs=config.max_epochs[1],
+                                seconds=budgets[1], learning_rate=config.learning_rate,
+                                progress=lambda d, n: report("float (FPGA size)", d, n), **common)
+    quant = QuantMLP(features.n_features, config.quant_widths).to(device)
+    quant.load_float(small)
+    stages["qat"] = fit(quant, data, val_x, val_y, max_epochs=config.max_epochs[2],
+                        seconds=budgets[2], learning_rate=config.qat_learning_rate,
+                        progress=lambda d, n: report("quantisation-aware", d, n), **common)
+    int_net = to_integer(quant.cpu(), val_x[:256].cpu())
+    if fixed_device is not None:
+        int_net, stages["fixed"] = _train_fixed(int_net, train, features, scaling, levels, config,
+                                                fixed_device, rng, report)
+
+    metrics = _validate(features, scaling, {"float": float_net, "float_small": small}, int_net,
+                        val, rng)
+    model = MrfModel(
+        sequence=sequence.to_full_dict(),
+        features=features,
+        scaling=scaling,
+        float_net=float_weights(float_net.cpu()),
+        int_net=int_net,
+        metrics={"validation": metrics,
+                 "stages": {k: vars(v) for k, v in stages.items()},
+                 "seconds_total": time.perf_counter() - t_start,
+                 "seconds_simulation": t_sim},
+        provenance={
+            "mrfrecon_version": __version__,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "seed": config.seed,
+            "engine": config.engine,
+            "device": str(fixed_device or device),
+            "config": {k: v for k, v in vars(config).items()},
+            "torch": torch.__version__,
+            "host": platform.node(),
+        },
+    )
+    summary = {
+        "sequence": sequence.name,
+        "sequence_sha256": sequence.sha256,
+        "n_timepoints": sequence.n_timepoints,
+        "rank": config.rank,
+        "float_widths": list(model.float_net.widths),
+        "quant_widths": list(int_net.widths),
+        "t1_range_ms": list(t1_range),
+        "t2_range_ms": list(t2_range),
+        "validation": metrics,
+        "stages": {k: vars(v) for k, v in stages.items()},
+        "seconds_simulation": round(t_sim, 3),
+        "seconds_total": round(time.perf_counter() - t_start, 3),
+        "engine": config.engine,
+        "device": str(fixed_device or device),
+        "seed": config.seed,
+    }
+    return RetrainResult(model, summary)
+
+
+def _tensors(pool: Pool, scaling: OutputScaling, levels: np.ndarray, mean: np.ndarray,
+             std: np.ndarray, device: torch.device) -> TrainTensors:
+    return TrainTensors(
+        coef_re=torch.tensor(pool.coef.real.astype(np.float32), device=device),
+        coef_im=torch.tensor(pool.coef.imag.astype(np.float32), device=device),
+        targets=torch.tensor(scaling.encode(pool.tissue.t1_ms, pool.tissue.t2_ms), device=device),
+        noise_levels=torch.tensor(levels.astype(np.float32), device=device),
+        mean=torch.tensor(mean, device=device),
+        std=torch.tensor(std, device=device),
+    )
+
+
+def _validate(features: FeatureMap, scaling: OutputScaling, float_nets: dict[str, FloatMLP],
+              int_net: IntegerMLP, val: Pool, rng: np.random.Generator) -> dict[str, Any]:
+    """MAPE (%) of T1/T2 on the validation pool at noise 0.01 for every network."""
+    x = features.from_coefficients(add_noise(val.coef, np.full(val.n, VALIDATION_NOISE), rng))
+    outputs = {}
+    with torch.no_grad():
+        for name, net in float_nets.items():
+            outputs[name] = net.cpu()(torch.tensor(x)).numpy()
+    outputs["quantized"] = int_net.forward(x)
+    out: dict[str, Any] = {"noise": VALIDATION_NOISE, "n": val.n}
+    for name, y in outputs.items():
+        t1, t2 = scaling.decode(y)
+        out[name] = {"t1_mape": _mape(t1, val.tissue.t1_ms), "t2_mape": _mape(t2, val.tissue.t2_ms)}
+    return out
+
+
+def _check_fixed_engine(device: str) -> str:
+    try:
+        from .. import engine
+    except ImportError as err:  # pragma: no cover - the engine ships with mrfrecon
+        raise EngineUnavailableError(f"the fixed-point engine is not available: {err}") from None
+    resolve = getattr(engine, "resolve_device", None)
+    return resolve(device) if resolve else device
+
+
+def _train_fixed(int_net, train: Pool, features, scaling, levels, config, device, rng, report):
+    from ..engine import FixedPointConfig, train_fixed
+
+    x = features.from_coefficients(add_noise(train.coef, levels[rng.integers(len(levels), size=train.n)], rng))
+    y = scaling.encode(train.tissue.t1_ms, train.tissue.t2_ms)
+    start = time.perf_counter()
+    result = train_fixed(int_net, x, y, replace(FixedPointConfig(), seed=config.seed)
+                         if hasattr(FixedPointConfig(), "seed") else FixedPointConfig(),
+                         device=device, progress=lambda d, n: report("fixed-point", d, n))
+    seconds = time.perf_counter() - start
+    stage = StageResult(1, len(x), seconds, float("nan"), len(x) / max(seconds, 1e-9))
+    return result.network, stage

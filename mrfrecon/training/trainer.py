@@ -1,0 +1,92 @@
+"""One training stage: Adam on MSE of the scaled targets, fresh noise every epoch,
+early stopping on a fixed noisy validation set, an optional wall-clock budget."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .features_torch import noisy_features
+
+
+@dataclass
+class TrainTensors:
+    """Pool on the training device: clean coefficients, targets, noise levels."""
+
+    coef_re: torch.Tensor  # (n, K)
+    coef_im: torch.Tensor  # (n, K)
+    targets: torch.Tensor  # (n, 2)
+    noise_levels: torch.Tensor  # (n_levels,)
+    mean: torch.Tensor  # (2K,)
+    std: torch.Tensor  # (2K,)
+
+
+@dataclass
+class StageResult:
+    epochs: int
+    samples: int
+    seconds: float
+    best_val_loss: float
+    samples_per_s: float
+
+
+def fit(
+    model: nn.Module,
+    data: TrainTensors,
+    val_x: torch.Tensor,
+    val_y: torch.Tensor,
+    *,
+    max_epochs: int,
+    seconds: float | None,
+    batch_size: int,
+    learning_rate: float,
+    patience: int,
+    generator: torch.Generator,
+    progress: Callable[[int, int], None] | None = None,
+) -> StageResult:
+    """Train ``model`` in place and leave it at its best validation state."""
+    optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, factor=0.5,
+                                                           patience=max(2, patience // 3))
+    n = data.coef_re.shape[0]
+    device = data.coef_re.device
+    best_loss, best_state, stale = float("inf"), copy.deepcopy(model.state_dict()), 0
+    start = time.perf_counter()
+    samples = 0
+    epoch = 0
+    for epoch in range(1, max_epochs + 1):
+        model.train()
+        order = torch.randperm(n, generator=generator, device=device)
+        level = torch.randint(len(data.noise_levels), (n,), generator=generator, device=device)
+        sigma = data.noise_levels[level]
+        for first in range(0, n, batch_size):
+            idx = order[first : first + batch_size]
+            x = noisy_features(data.coef_re[idx], data.coef_im[idx], sigma[idx], data.mean,
+                               data.std, generator)
+            loss = torch.mean((model(x) - data.targets[idx]) ** 2)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+        samples += n
+        model.eval()
+        with torch.no_grad():
+            val_loss = float(torch.mean((model(val_x) - val_y) ** 2))
+        scheduler.step(val_loss)
+        if val_loss < best_loss * (1 - 1e-4):
+            best_loss, best_state, stale = val_loss, copy.deepcopy(model.state_dict()), 0
+        else:
+            stale += 1
+        elapsed = time.perf_counter() - start
+        if progress is not None:
+            progress(epoch, max_epochs)
+        if stale >= patience or (seconds is not None and elapsed >= seconds):
+            break
+    model.load_state_dict(best_state)
+    model.eval()
+    elapsed = time.perf_counter() - start
+    return StageResult(epoch, samples, elapsed, best_loss, samples / max(elapsed, 1e-9))
