@@ -36,6 +36,12 @@ def retrain_command(
     rank: int = typer.Option(8, "--rank", min=1, help="SVD coefficients K (network inputs 2K)."),
     n_train: int = typer.Option(60000, "--samples", min=1000,
                                 help="Simulated training fingerprints (random T1/T2)."),
+    fixed_samples: int | None = typer.Option(
+        None, "--fixed-samples", min=16,
+        help="fixed engine: training samples (default: the whole pool; 256 on --device hdl, "
+        "whose GHDL simulation runs ~15 samples/s)."),
+    fixed_epochs: int = typer.Option(2, "--fixed-epochs", min=1,
+                                     help="fixed engine: passes over its training samples."),
     as_json: bool = JsonOption,
     overwrite: bool = OverwriteOption,
 ) -> None:
@@ -52,6 +58,8 @@ def retrain_command(
         seconds=None if epochs else seconds,
         max_epochs=(epochs, epochs, epochs) if epochs else RetrainConfig().max_epochs,
         patience=epochs + 1 if epochs else RetrainConfig().patience,
+        fixed_samples=fixed_samples if fixed_samples or device != "hdl" else 256,
+        fixed_epochs=fixed_epochs,
     )
     with _stage_progress(enabled=not as_json) as progress:
         result = retrain(seq, config, progress=progress)

@@ -24,6 +24,8 @@ class RetrainConfig:
     patience: early stopping after this many epochs without validation improvement.
     engine: ``qat`` (brevitas) or ``fixed`` (integer training engine); device: auto|cpu|cuda
         for qat, auto|emu|hdl|fpga for fixed.
+    fixed_samples, fixed_epochs: training set size (None: the whole pool) and passes of the
+        fixed-point engine, which continues from the QAT network (``hw/SPEC.md``).
     """
 
     rank: int = 8
@@ -44,5 +46,7 @@ class RetrainConfig:
     engine: str = "qat"
     device: str = "auto"
     n_states: int = 60
+    fixed_samples: int | None = None
+    fixed_epochs: int = 2
     threads: int | None = 1  # tiny networks train fastest on one CPU thread (no sync cost)
     stage_shares: tuple[float, float, float] = (0.3, 0.2, 0.5)

@@ -178,23 +178,31 @@ def _validate(features: FeatureMap, scaling: OutputScaling, float_nets: dict[str
 
 
 def _check_fixed_engine(device: str) -> str:
-    try:
-        from .. import engine
-    except ImportError as err:  # pragma: no cover - the engine ships with mrfrecon
-        raise EngineUnavailableError(f"the fixed-point engine is not available: {err}") from None
-    resolve = getattr(engine, "resolve_device", None)
-    return resolve(device) if resolve else device
+    from ..engine import resolve_device as resolve_engine_device
+    from ..engine.xrt import fpga_available
+
+    resolved = resolve_engine_device(device)
+    if resolved == "fpga" and not fpga_available():  # fail before minutes of training
+        raise EngineUnavailableError(
+            "--device fpga: no Alveo card found through XRT (pyxrt); use --device emu or hdl, "
+            "or run `mrfrecon doctor`")
+    return resolved
 
 
-def _train_fixed(int_net, train: Pool, features, scaling, levels, config, device, rng, report):
+def _train_fixed(int_net, train: Pool, features, scaling, levels, config: RetrainConfig, device,
+                 rng, report):
+    """Continue training the QAT network's integer datapath on the fixed-point engine."""
     from ..engine import FixedPointConfig, train_fixed
 
-    x = features.from_coefficients(add_noise(train.coef, levels[rng.integers(len(levels), size=train.n)], rng))
-    y = scaling.encode(train.tissue.t1_ms, train.tissue.t2_ms)
+    n = train.n if config.fixed_samples is None else min(train.n, config.fixed_samples)
+    sigma = levels[rng.integers(len(levels), size=n)]
+    x = features.from_coefficients(add_noise(train.coef[:n], sigma, rng))
+    y = scaling.encode(train.tissue.t1_ms[:n], train.tissue.t2_ms[:n])
     start = time.perf_counter()
-    result = train_fixed(int_net, x, y, replace(FixedPointConfig(), seed=config.seed)
-                         if hasattr(FixedPointConfig(), "seed") else FixedPointConfig(),
-                         device=device, progress=lambda d, n: report("fixed-point", d, n))
+    result = train_fixed(int_net, x, y, FixedPointConfig(seed=config.seed % 2**32 or 1,
+                                                         epochs=config.fixed_epochs),
+                         device=device, progress=lambda d, t: report("fixed-point", d, t))
     seconds = time.perf_counter() - start
-    stage = StageResult(1, len(x), seconds, float("nan"), len(x) / max(seconds, 1e-9))
+    stage = StageResult(config.fixed_epochs, result.n_samples, seconds, result.mse_after,
+                        result.n_samples / max(seconds, 1e-9))
     return result.network, stage
