@@ -299,11 +299,23 @@ def reconstruct(
     n_mask_est = n_vox if mask is None else int(np.count_nonzero(mask))
     total = n_vox + n_mask_est
 
+    # FeatureMap.project(x) = x @ conj(basis); applied here to whichever layout the data have,
+    # so that a chunk is read as contiguous runs (a NIfTI is stored time-frame by time-frame).
+    basis_h = np.ascontiguousarray(model.features.basis.conj().T, np.complex64)  # (rank, n_t)
+    by_frame = order == "F" and voxels.dtype == np.complex64
+
     def pass1(start: int, stop: int) -> None:
+        if by_frame:
+            frames = voxels.T[:, start:stop]  # (n_t, n): each row contiguous
+            coef[start:stop] = (basis_h @ frames).T
+            flat = frames.view(np.float32)  # (n_t, 2n)
+            energy[start:stop] = np.einsum("ti,ti->i", flat, flat,
+                                           dtype=np.float64).reshape(-1, 2).sum(axis=1)
+            return
         block = np.ascontiguousarray(voxels[start:stop], dtype=np.complex64)
         flat = block.view(np.float32)
         energy[start:stop] = np.einsum("ij,ij->i", flat, flat, dtype=np.float64)
-        coef[start:stop] = model.features.project(block)
+        coef[start:stop] = block @ basis_h.T
 
     with threadpool_limits(limits=1, user_api="blas"):
         _run_chunks(n_vox, chunk, n_threads, pass1, progress, 0, total)
