@@ -27,7 +27,7 @@ def retrain_command(
     device: str = typer.Option("auto", "--device",
                                help="qat: auto|cpu|cuda; fixed: auto|emu|hdl|fpga "
                                "(auto = fpga when a card is present, else emu)."),
-    seconds: float = typer.Option(45.0, "--seconds", min=1.0,
+    seconds: float = typer.Option(40.0, "--seconds", min=1.0,
                                   help="Training budget in seconds (all stages together)."),
     epochs: int | None = typer.Option(None, "--epochs", min=1,
                                       help="Epochs per stage instead of a time budget: the run "

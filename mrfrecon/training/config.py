@@ -36,7 +36,7 @@ class RetrainConfig:
     n_train: int = 60000
     n_val: int = 6000
     noise_levels: tuple[float, ...] = (0.0, 0.003, 0.01, 0.02, 0.03, 0.05)
-    seconds: float | None = 45.0
+    seconds: float | None = 40.0
     max_epochs: tuple[int, int, int] = (200, 120, 40)
     patience: int = 12
     batch_size: int = 1024
