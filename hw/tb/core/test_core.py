@@ -86,7 +86,7 @@ pytestmark = pytest.mark.hdl
         # >= 10 000 vectors: a 4-lane network keeps GHDL fast; every datapath stage is exercised
         pytest.param((6, 4, 4, 2), FixedPointConfig(log2_batch=3, seed=7), 10_240, 1.5,
                      id="10k-vectors"),
-        pytest.param((16, 16, 16, 2), FixedPointConfig(log2_batch=4, seed=11), 1_024, 1.5,
+        pytest.param((16, 16, 16, 2), FixedPointConfig(log2_batch=4, seed=11), 512, 1.5,
                      id="default-size-run"),
         pytest.param((16, 16, 16, 2), FixedPointConfig(lr_shift=3, delta_bits=10, delta_frac=8,
                      log2_batch=1, master_extra=4, seed=0xFFFFFFFF), 256, 40.0,
