@@ -44,6 +44,7 @@ ProgressFn = Callable[[int, int], None]
 METHODS = ("nn", "nn-float", "match")
 NOISE_METHODS = ("auto", "residual", "background")
 MIN_NOISE_VOXELS = 32
+NOISE_SAMPLE = 32768  # voxels whose |d|^2 feeds the noise estimate
 RANGE_LIMIT_RTOL = 1e-6
 
 
@@ -137,7 +138,8 @@ def estimate_noise(energy: np.ndarray, coef_energy: np.ndarray, mask: np.ndarray
     artefacts in the object.  ``auto``: residual, unless the data are magnitude only (not in the
     subspace) or ``n_t - rank < 32``; either falls back to the other with too few voxels.
 
-    energy, coef_energy: ``|d|^2`` and ``|c|^2`` per voxel, ``(n_voxels,)``; mask ``(n_voxels,)``.
+    energy, coef_energy: ``|d|^2`` and ``|c|^2`` per voxel, ``(n_voxels,)`` (NaN energy: voxel
+    not sampled); mask ``(n_voxels,)``.
     Returns ``(sigma, method used)``; sigma is NaN when neither applies.
     """
     background = ~mask & np.isfinite(energy) & (energy > 0)
@@ -148,8 +150,9 @@ def estimate_noise(energy: np.ndarray, coef_energy: np.ndarray, mask: np.ndarray
     for name in order:
         if name == "background" and background.sum() >= MIN_NOISE_VOXELS:
             return float(np.sqrt(np.median(energy[background]) / _chi2_median(2 * n_t))), name
-        if name == "residual" and dof_resid > 0 and mask.sum() >= MIN_NOISE_VOXELS:
-            resid = np.clip(energy[mask] - coef_energy[mask], 0, None)
+        sampled = mask & np.isfinite(energy)
+        if name == "residual" and dof_resid > 0 and sampled.sum() >= MIN_NOISE_VOXELS:
+            resid = np.clip(energy[sampled] - coef_energy[sampled], 0, None)
             return float(np.sqrt(np.median(resid) / _chi2_median(dof_resid))), name
     return float("nan"), "none"
 
@@ -304,18 +307,27 @@ def reconstruct(
     basis_h = np.ascontiguousarray(model.features.basis.conj().T, np.complex64)  # (rank, n_t)
     by_frame = order == "F" and voxels.dtype == np.complex64
 
+    # |d|^2 only serves the noise estimate (medians over many voxels): compute it on at most
+    # ~NOISE_SAMPLE voxels, in whole chunks spread evenly over the volume (NaN elsewhere).
+    n_chunks = -(-n_vox // chunk)
+    sample_every = max(1, n_chunks * chunk // NOISE_SAMPLE)
+    energy[:] = np.nan
+
     def pass1(start: int, stop: int) -> None:
+        with_energy = (start // chunk) % sample_every == 0
         if by_frame:
             frames = voxels.T[:, start:stop]  # (n_t, n): each row contiguous
             coef[start:stop] = (basis_h @ frames).T
-            flat = frames.view(np.float32)  # (n_t, 2n)
-            energy[start:stop] = np.einsum("ti,ti->i", flat, flat,
-                                           dtype=np.float64).reshape(-1, 2).sum(axis=1)
+            if with_energy:
+                flat = frames.view(np.float32)  # (n_t, 2n)
+                energy[start:stop] = np.einsum("ti,ti->i", flat, flat,
+                                               dtype=np.float64).reshape(-1, 2).sum(axis=1)
             return
         block = np.ascontiguousarray(voxels[start:stop], dtype=np.complex64)
-        flat = block.view(np.float32)
-        energy[start:stop] = np.einsum("ij,ij->i", flat, flat, dtype=np.float64)
         coef[start:stop] = block @ basis_h.T
+        if with_energy:
+            flat = block.view(np.float32)
+            energy[start:stop] = np.einsum("ij,ij->i", flat, flat, dtype=np.float64)
 
     with threadpool_limits(limits=1, user_api="blas"):
         _run_chunks(n_vox, chunk, n_threads, pass1, progress, 0, total)
@@ -323,7 +335,7 @@ def reconstruct(
                             dtype=np.float64)
     seconds["project"] = time.perf_counter() - t1_start
 
-    finite = np.isfinite(energy) & np.isfinite(coef_energy)
+    finite = np.isfinite(coef_energy)
     if mask is None:
         norm = np.sqrt(np.where(finite, coef_energy, 0.0))
         level = np.percentile(norm[finite], 99) if finite.any() else 0.0
