@@ -60,17 +60,27 @@ def synthesise(top: str, generics: dict[str, int], workdir: Path) -> dict[str, i
             raise SystemExit(f"Error: {tool} not found (apt-get install ghdl yosys)")
     files = [str(RTL / s) for s in SOURCES]
     subprocess.run(["ghdl", "-a", "--std=08", f"--workdir={workdir}", *files], check=True)
+    quiet = {"stderr": subprocess.DEVNULL}
     gargs = [f"-g{k}={v}" for k, v in generics.items()]
     verilog = workdir / f"{top}.v"
     with verilog.open("w") as fh:
         subprocess.run(["ghdl", "--synth", "--std=08", f"--workdir={workdir}", *gargs,
-                        "--out=verilog", top], check=True, stdout=fh)
+                        "--out=verilog", top], check=True, stdout=fh, **quiet)
     stat = workdir / "stat.json"
     subprocess.run(["yosys", "-q", "-p", f"read_verilog {verilog}; synth_xilinx -family xcup "
                     f"-noiopad -top {top}; tee -q -o {stat} stat -json"], check=True)
-    data = json.loads(stat.read_text())
-    cells = data["design"]["num_cells_by_type"] if "design" in data else {}
-    return classify(cells)
+    return classify(parse_stat(stat.read_text()))
+
+
+def parse_stat(text: str) -> dict[str, int]:
+    """Cell counts of the top design from Yosys ``stat -json`` (0.23 can emit stray commas)."""
+    try:
+        data = json.loads(re.sub(r",(\s*[}\]])", r"\1", text))
+        return {k: int(v) for k, v in data["design"]["num_cells_by_type"].items()}
+    except (json.JSONDecodeError, KeyError):
+        block = text[text.rfind('"num_cells_by_type"'):]
+        block = block[: block.find("}")]
+        return {k: int(v) for k, v in re.findall(r'"([^"]+)":\s*(\d+)', block)}
 
 
 def table(usage: dict[str, int], cycles: float) -> str:
@@ -102,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cycles-per-sample", type=float, default=None,
                         help="measured value (default: run benchmarks/hdl_cycles.py's figure)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the netlist/stat here")
     args = parser.parse_args(argv)
     n_in, n_h1, n_h2, n_out = (int(v) for v in args.widths.split(","))
     generics = {"NIn_g": n_in, "NH1_g": n_h1, "NH2_g": n_h2, "NOut_g": n_out}
@@ -111,8 +122,12 @@ def main(argv: list[str] | None = None) -> int:
         from hdl_cycles import measure_cycles  # noqa: PLC0415
 
         cycles = measure_cycles((n_in, n_h1, n_h2, n_out), n_samples=64)
-    with tempfile.TemporaryDirectory(prefix="mrf-syn-") as tmp:
-        usage = synthesise(args.top, generics, Path(tmp))
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        usage = synthesise(args.top, generics, args.keep)
+    else:
+        with tempfile.TemporaryDirectory(prefix="mrf-syn-") as tmp:
+            usage = synthesise(args.top, generics, Path(tmp))
     if args.json:
         print(json.dumps({"usage": usage, "cycles_per_sample": cycles}))
     else:

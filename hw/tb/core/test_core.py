@@ -7,6 +7,7 @@ with the golden model event by event. cocotb only drives the clock/reset and a w
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +78,10 @@ def assert_trace_matches(trace, golden: EngineState, expected, widths) -> None:
         assert trace.params[(lane, addr)] == value, f"final word lane {lane} addr {addr}"
 
 
-pytestmark = pytest.mark.hdl
+pytestmark = [
+    pytest.mark.hdl,
+    pytest.mark.skipif(shutil.which("ghdl") is None, reason="GHDL not installed"),
+]
 
 
 @pytest.mark.parametrize(

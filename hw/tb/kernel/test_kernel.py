@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -13,7 +15,10 @@ from mrfrecon.engine.kernel import build_job
 from mrfrecon.engine.random_net import random_data, random_network
 from mrfrecon.engine.stream import build_stream
 
-pytestmark = pytest.mark.hdl
+pytestmark = [
+    pytest.mark.hdl,
+    pytest.mark.skipif(shutil.which("ghdl") is None, reason="GHDL not installed"),
+]
 
 
 @pytest.mark.parametrize(
