@@ -120,7 +120,8 @@ def main() -> None:
             for chunk in (1024, 8192):
                 tracemalloc.start()
                 nn(chunk=chunk)
-                results[f"nn_peak_traced_mib_chunk{chunk}"] = tracemalloc.get_traced_memory()[1] / 2**20
+                peak = tracemalloc.get_traced_memory()[1]
+                results[f"nn_peak_traced_mib_chunk{chunk}"] = peak / 2**20
                 tracemalloc.stop()
 
         def matching(compressed):
@@ -137,13 +138,14 @@ def main() -> None:
     if args.json:
         print(json.dumps(r, indent=2))
         return
-    print(f"{r['size']}x{r['size']}x1 x {r['n_timepoints']} time points ({r['input_mib']:.0f} MiB,"
+    print(f"{r['size']}x{r['size']}x1 x {r['n_timepoints']} time points "
+          f"({r['input_mib']:.0f} MiB,"
           f" memory-mapped: {r['input_memory_mapped']}), {r['cpu_count']} cores, "
           f"{r['n_atoms']} atoms (rank {r['dictionary_rank']}), model rank {r['model_rank']}")
     print(f"  nn, all voxels          {r['nn_all_voxels_s']:8.3f} s  (read + project + network + "
           "M0/quality + noise + sqrt(CRB))")
-    print(f"  nn, automatic mask      {r['nn_auto_mask_s']:8.3f} s  ({r['nn_fitted_voxels']} voxels)"
-          f"  stages {r['nn_stage_s']}")
+    print(f"  nn, automatic mask      {r['nn_auto_mask_s']:8.3f} s  "
+          f"({r['nn_fitted_voxels']} voxels)  stages {r['nn_stage_s']}")
     print(f"  nn, first run of a model {r['nn_cold_first_run_s']:7.3f} s  (tables simulated, then "
           "cached)")
     print(f"  compressed matching     {r['compressed_match_s']:8.3f} s  "
@@ -152,7 +154,8 @@ def main() -> None:
         print(f"  full-length matching    {r['full_match_s']:8.3f} s  "
               f"({r['ratio_full_over_nn']:.0f}x the nn time)")
     print(f"  nn peak traced memory: {r['nn_peak_traced_mib_chunk1024']:.0f} MiB (chunk 1024), "
-          f"{r['nn_peak_traced_mib_chunk8192']:.0f} MiB (chunk 8192); input {r['input_mib']:.0f} MiB")
+          f"{r['nn_peak_traced_mib_chunk8192']:.0f} MiB (chunk 8192); "
+          f"input {r['input_mib']:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -145,7 +145,8 @@ def write_phantom(sequence: Sequence, output_dir: str | Path, *, noise_sigma: fl
              "labels": output_dir / f"{stem}_desc-tissue_dseg.nii.gz"}
     description = output_dir / "phantom.json"
     dicom_dir = output_dir / "dicom" if dicom else None
-    planned = [series_path, description, *truth.values(), *(sidecar_path(p) for p in truth.values())]
+    planned = [series_path, description, *truth.values(),
+               *(sidecar_path(p) for p in truth.values())]
     check_outputs_free(planned + ([dicom_dir] if dicom_dir else []), overwrite=overwrite)
     output_dir.mkdir(parents=True, exist_ok=True)
     series = simulate_series(sequence, phantom, noise_sigma, seed=seed)

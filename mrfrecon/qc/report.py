@@ -106,7 +106,7 @@ def _truth_figures(maps: MapSet, truth: dict[str, np.ndarray]) -> dict[str, byte
             for y, style in ((bias, "-"), (bias + 1.96 * sd, "--"), (bias - 1.96 * sd, "--")):
                 ax.axhline(y, color="k", ls=style, lw=1)
         ax.set_xlabel(f"mean {name.upper()} (ms)")
-        ax.set_ylabel(f"estimate - truth (ms)")
+        ax.set_ylabel("estimate - truth (ms)")
         ax.set_title("Bland-Altman", fontsize=9)
     fig.tight_layout()
     figures["agreement.png"] = _png(fig)

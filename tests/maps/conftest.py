@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from maps_helpers import make_model
 
 

@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from maps_helpers import save_series
 from typer.testing import CliRunner
 
 import mrfrecon.recon.pipeline as pipeline
-from maps_helpers import save_series
 from mrfrecon.atomic import atomic_write
 from mrfrecon.batch import BatchLockedError, batch_lock, find_studies, run_batch
 from mrfrecon.cli import app

@@ -7,10 +7,10 @@ import json
 import nibabel as nib
 import numpy as np
 import pytest
+from maps_helpers import save_series
 from numpy.testing import assert_allclose
 from typer.testing import CliRunner
 
-from maps_helpers import save_series
 from mrfrecon.cli import app
 from mrfrecon.model import save_model
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from maps_helpers import complex_noise
 from numpy.testing import assert_allclose, assert_array_equal
 
-from maps_helpers import complex_noise
 from mrfrecon.dictionary import build_dictionary, make_grid
 from mrfrecon.errors import ModelMismatchError
 from mrfrecon.physics import Tissue, simulate_fingerprints
