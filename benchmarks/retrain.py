@@ -68,28 +68,42 @@ def main() -> None:
         "float_t2_not_worse_than_matching": m["float"]["t2"]["mape"] <= m["matching"]["t2"]["mape"],
         "quantized_t1_mape": m["quantized"]["t1"]["mape"] <= GOALS["quantized_t1_mape"],
         "quantized_t2_mape": m["quantized"]["t2"]["mape"] <= GOALS["quantized_t2_mape"],
-        "quantized_within_1_5x_float_t1": m["quantized"]["t1"]["mape"] <= 1.5 * m["float"]["t1"]["mape"],
-        "quantized_within_1_5x_float_t2": m["quantized"]["t2"]["mape"] <= 1.5 * m["float"]["t2"]["mape"],
-        "stretch_float_rmse_over_crb_le_1_25": max(m["float"]["t1"]["rmse_over_crb"],
-                                                  m["float"]["t2"]["rmse_over_crb"]) <= 1.25,
+        "quantized_within_1_5x_float_t1": m["quantized"]["t1"]["mape"]
+        <= 1.5 * m["float"]["t1"]["mape"],
+        "quantized_within_1_5x_float_t2": m["quantized"]["t2"]["mape"]
+        <= 1.5 * m["float"]["t2"]["mape"],
+        "stretch_float_rmse_over_crb_le_1_25": max(
+            m["float"]["t1"]["rmse_over_crb"], m["float"]["t2"]["rmse_over_crb"]
+        )
+        <= 1.25,
     }
     if args.json:
         print(json.dumps(out, indent=2))
         return
-    print(f"{sequence.name}: time to model {time_to_model:.1f} s (goal <= 60 s; simulation "
-          f"{out['simulation_s']:.1f} s, training budget {args.seconds:.0f} s)")
+    print(
+        f"{sequence.name}: time to model {time_to_model:.1f} s (goal <= 60 s; simulation "
+        f"{out['simulation_s']:.1f} s, training budget {args.seconds:.0f} s)"
+    )
     for noise, acc in accuracy.items():
-        print(f"noise {noise}, n = {args.n}; mean relative sqrt(CRB) T1 "
-              f"{acc['crb']['t1_rel_sd_mean_pct']:.2f} %, T2 {acc['crb']['t2_rel_sd_mean_pct']:.2f} %")
-        print(f"  {'method':<10} {'T1 MAPE %':>9} {'RMSE ms':>8} {'/CRB':>5}  {'T2 MAPE %':>9} {'RMSE ms':>8} {'/CRB':>5}")
+        print(
+            f"noise {noise}, n = {args.n}; mean relative sqrt(CRB) T1 "
+            f"{acc['crb']['t1_rel_sd_mean_pct']:.2f} %, T2 {acc['crb']['t2_rel_sd_mean_pct']:.2f} %"
+        )
+        print(
+            f"  {'method':<10} {'T1 MAPE %':>9} {'RMSE ms':>8} {'/CRB':>5}  {'T2 MAPE %':>9} {'RMSE ms':>8} {'/CRB':>5}"
+        )
         for name, r in acc["methods"].items():
-            print(f"  {name:<10} {r['t1']['mape']:9.2f} {r['t1']['rmse_ms']:8.1f} {r['t1']['rmse_over_crb']:5.2f}"
-                  f"  {r['t2']['mape']:9.2f} {r['t2']['rmse_ms']:8.1f} {r['t2']['rmse_over_crb']:5.2f}")
+            print(
+                f"  {name:<10} {r['t1']['mape']:9.2f} {r['t1']['rmse_ms']:8.1f} {r['t1']['rmse_over_crb']:5.2f}"
+                f"  {r['t2']['mape']:9.2f} {r['t2']['rmse_ms']:8.1f} {r['t2']['rmse_over_crb']:5.2f}"
+            )
     tp = out["throughput_samples_per_s"]
-    print(f"training throughput (samples/s): float 64x64 {tp['float_big']:.3g}, float FPGA-size "
-          f"{tp['float_fpga_size']:.3g}, QAT FPGA-size {tp['qat_fpga_size']:.3g}; reference FPGA "
-          f"{tp['reference_fpga']:.3g} (ratios {tp['float_fpga_size'] / tp['reference_fpga']:.2f}, "
-          f"{tp['qat_fpga_size'] / tp['reference_fpga']:.2f})")
+    print(
+        f"training throughput (samples/s): float 64x64 {tp['float_big']:.3g}, float FPGA-size "
+        f"{tp['float_fpga_size']:.3g}, QAT FPGA-size {tp['qat_fpga_size']:.3g}; reference FPGA "
+        f"{tp['reference_fpga']:.3g} (ratios {tp['float_fpga_size'] / tp['reference_fpga']:.2f}, "
+        f"{tp['qat_fpga_size'] / tp['reference_fpga']:.2f})"
+    )
     for name, ok in out["checks"].items():
         print(f"  [{'x' if ok else ' '}] {name}")
 

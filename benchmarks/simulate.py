@@ -57,26 +57,32 @@ def main() -> None:
     te0 = np.zeros(seq.n_timepoints)  # blochsim samples at TE = 0
 
     def ours():
-        return epg_fisp(seq.fa_deg, seq.tr_ms, te0, tissue, inversion=seq.inversion,
-                        n_states=args.states)
+        return epg_fisp(
+            seq.fa_deg, seq.tr_ms, te0, tissue, inversion=seq.inversion, n_states=args.states
+        )
 
     import blochsim
 
-    fa_t, tr_t = torch.tensor(seq.fa_deg, dtype=torch.float32), torch.tensor(seq.tr_ms, dtype=torch.float32)
+    fa_t, tr_t = (
+        torch.tensor(seq.fa_deg, dtype=torch.float32),
+        torch.tensor(seq.tr_ms, dtype=torch.float32),
+    )
     t1_t, t2_t = torch.tensor(t1, dtype=torch.float32), torch.tensor(t2, dtype=torch.float32)
 
     def theirs():
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
-            return blochsim.mrf_sim(fa_t, tr_t, t1_t, t2_t, TI=seq.inversion.ti_ms,
-                                    states=args.states).numpy()
+            return blochsim.mrf_sim(
+                fa_t, tr_t, t1_t, t2_t, TI=seq.inversion.ti_ms, states=args.states
+            ).numpy()
 
     ours()  # compile / warm up both
     theirs()
     t_ours, sig_ours = best_of(ours, args.repeats)
     t_theirs, sig_theirs = best_of(theirs, args.repeats)
-    ref = epg_fisp(seq.fa_deg, seq.tr_ms, te0, tissue, inversion=seq.inversion, n_states=200,
-                   dtype=np.float64)
+    ref = epg_fisp(
+        seq.fa_deg, seq.tr_ms, te0, tissue, inversion=seq.inversion, n_states=200, dtype=np.float64
+    )
     work = args.entries * seq.n_timepoints
     result = {
         "schedule": seq.name,
@@ -95,14 +101,20 @@ def main() -> None:
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"{seq.name}: {args.entries} entries x {seq.n_timepoints} time points, "
-          f"{args.states} EPG states, {args.threads} threads")
+    print(
+        f"{seq.name}: {args.entries} entries x {seq.n_timepoints} time points, "
+        f"{args.states} EPG states, {args.threads} threads"
+    )
     print(f"  mrfrecon : {t_ours:7.3f} s  {work / t_ours:12.4g} entries*tp/s")
     print(f"  blochsim : {t_theirs:7.3f} s  {work / t_theirs:12.4g} entries*tp/s")
     print(f"  ratio    : {result['speed_ratio']:.2f}x (target >= 5x)")
-    print(f"  max rel. deviation mrfrecon vs blochsim      : {result['max_rel_dev_vs_blochsim']:.2e}")
-    print(f"  max rel. deviation mrfrecon vs 200-state ref : {result['max_rel_dev_vs_200_states']:.2e}"
-          " (target <= 1e-4)")
+    print(
+        f"  max rel. deviation mrfrecon vs blochsim      : {result['max_rel_dev_vs_blochsim']:.2e}"
+    )
+    print(
+        f"  max rel. deviation mrfrecon vs 200-state ref : {result['max_rel_dev_vs_200_states']:.2e}"
+        " (target <= 1e-4)"
+    )
 
 
 if __name__ == "__main__":

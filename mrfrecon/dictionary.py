@@ -49,10 +49,20 @@ def make_grid(
     t2 = parse_ranges(t2_ms or sequence.t2_grid_ms, "t2_ms")
     if np.any(t1 <= 0) or np.any(t2 <= 0):
         raise DictionaryError("T1 and T2 grid values must be > 0 ms")
-    b1_values = (parse_ranges(b1, "b1") if b1 else
-                 sequence.b1_range.values() if sequence.b1_range else np.array([1.0]))
-    df_values = (parse_ranges(df_hz, "df_hz") if df_hz else
-                 sequence.df_range_hz.values() if sequence.df_range_hz else np.array([0.0]))
+    b1_values = (
+        parse_ranges(b1, "b1")
+        if b1
+        else sequence.b1_range.values()
+        if sequence.b1_range
+        else np.array([1.0])
+    )
+    df_values = (
+        parse_ranges(df_hz, "df_hz")
+        if df_hz
+        else sequence.df_range_hz.values()
+        if sequence.df_range_hz
+        else np.array([0.0])
+    )
     g1, g2, gb, gd = np.meshgrid(t1, t2, b1_values, df_values, indexing="ij")
     keep = g2 <= g1
     if not keep.any():
@@ -126,8 +136,12 @@ def build_dictionary(
     return dictionary
 
 
-def svd_basis(atoms: np.ndarray, rank: int | None = None, energy: float = DEFAULT_ENERGY,
-              chunk_size: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+def svd_basis(
+    atoms: np.ndarray,
+    rank: int | None = None,
+    energy: float = DEFAULT_ENERGY,
+    chunk_size: int = 8192,
+) -> tuple[np.ndarray, np.ndarray]:
     """Right singular vectors of ``atoms`` (``(n_atoms, n_t)``) via the ``n_t x n_t`` Gram matrix.
 
     Returns ``(basis, singular_values)``: basis complex64 ``(n_t, rank)``, orthonormal columns;
@@ -155,8 +169,9 @@ def svd_basis(atoms: np.ndarray, rank: int | None = None, energy: float = DEFAUL
     return eigvec[:, :rank].astype(np.complex64), np.sqrt(eigval[:rank])
 
 
-def compress(dictionary: Dictionary, rank: int | None = None,
-             energy: float = DEFAULT_ENERGY) -> Dictionary:
+def compress(
+    dictionary: Dictionary, rank: int | None = None, energy: float = DEFAULT_ENERGY
+) -> Dictionary:
     """The same dictionary with an SVD basis of ``rank`` (or ``energy``) attached."""
     basis, sv = svd_basis(dictionary.atoms, rank=rank, energy=energy)
     return replace(dictionary, basis=basis, singular_values=sv)
@@ -164,6 +179,7 @@ def compress(dictionary: Dictionary, rank: int | None = None,
 
 # --------------------------------------------------------------------------------------------
 # Storage
+
 
 def save_dictionary(dictionary: Dictionary, path: str | Path, *, overwrite: bool = False) -> Path:
     """Write the dictionary as HDF5, atomically; an existing file needs ``overwrite``."""
@@ -226,6 +242,7 @@ def load_dictionary(path: str | Path) -> Dictionary:
 # --------------------------------------------------------------------------------------------
 # Matching
 
+
 @dataclass(frozen=True)
 class MatchResult:
     """Per-signal estimates, each of shape ``(n_signals,)``.
@@ -285,5 +302,6 @@ def match(
         if progress is not None:
             progress(min(start + chunk_size, n), n)
     t = dictionary.tissue
-    return MatchResult(t.t1_ms[index], t.t2_ms[index], t.b1[index], t.df_hz[index], m0,
-                       quality, index)
+    return MatchResult(
+        t.t1_ms[index], t.t2_ms[index], t.b1[index], t.df_hz[index], m0, quality, index
+    )

@@ -34,8 +34,13 @@ class TestSet:
     crb_t2_ms: np.ndarray  # sqrt(CRB) per point, ms
 
 
-def make_test_set(sequence, n: int, noise: float, seed: int = 12345,
-                  progress: Callable[[int, int], None] | None = None) -> TestSet:
+def make_test_set(
+    sequence,
+    n: int,
+    noise: float,
+    seed: int = 12345,
+    progress: Callable[[int, int], None] | None = None,
+) -> TestSet:
     """Draw a fresh test set (see the module docstring)."""
     rng = np.random.default_rng(seed)
     t1, t2 = np.empty(0), np.empty(0)
@@ -45,14 +50,19 @@ def make_test_set(sequence, n: int, noise: float, seed: int = 12345,
         keep = b < a
         t1, t2 = np.concatenate([t1, a[keep]]), np.concatenate([t2, b[keep]])
     tissue = Tissue.make(t1[:n], t2[:n])
-    clean = simulate_fingerprints(sequence, tissue, n_states=200, dtype=np.float64,
-                                  progress=progress)
-    noisy = clean + noise * (rng.standard_normal(clean.shape) + 1j * rng.standard_normal(clean.shape))
+    clean = simulate_fingerprints(
+        sequence, tissue, n_states=200, dtype=np.float64, progress=progress
+    )
+    noisy = clean + noise * (
+        rng.standard_normal(clean.shape) + 1j * rng.standard_normal(clean.shape)
+    )
     sd1, sd2 = crb_sd(sequence, tissue, noise) if noise > 0 else (np.zeros(n), np.zeros(n))
     return TestSet(tissue, noisy.astype(np.complex64), sd1, sd2)
 
 
-def error_metrics(estimate: np.ndarray, truth: np.ndarray, crb_sd_ms: np.ndarray) -> dict[str, float]:
+def error_metrics(
+    estimate: np.ndarray, truth: np.ndarray, crb_sd_ms: np.ndarray
+) -> dict[str, float]:
     """MAPE, MPE (%), RMSE (ms) and RMSE / sqrt(mean CRB)."""
     rel = (estimate - truth) / truth
     rmse = float(np.sqrt(np.mean((estimate - truth) ** 2)))
@@ -65,9 +75,15 @@ def error_metrics(estimate: np.ndarray, truth: np.ndarray, crb_sd_ms: np.ndarray
     }
 
 
-def evaluate(model: MrfModel, *, noise: float = 0.01, n: int = 20000, seed: int = 12345,
-             methods: tuple[str, ...] = METHODS,
-             progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+def evaluate(
+    model: MrfModel,
+    *,
+    noise: float = 0.01,
+    n: int = 20000,
+    seed: int = 12345,
+    methods: tuple[str, ...] = METHODS,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Reconstruct a fresh test set with each method; returns the metrics (JSON-ready)."""
     sequence = sequence_from_dict(model.sequence)
     test = make_test_set(sequence, n, noise, seed, progress)
@@ -82,13 +98,23 @@ def evaluate(model: MrfModel, *, noise: float = 0.01, n: int = 20000, seed: int 
         dictionary = build_dictionary(sequence)
         result = match(dictionary, test.signals, compressed=False)
         estimates["matching"] = (result.t1_ms, result.t2_ms)
-    out: dict[str, Any] = {"methods": {}, "noise": noise, "n": n, "seed": seed,
-                           "t1_range_ms": list(T1_TEST_MS), "t2_range_ms": list(T2_TEST_MS),
-                           "crb": {"t1_rel_sd_mean_pct": float(100 * np.mean(test.crb_t1_ms / truth.t1_ms)),
-                                   "t2_rel_sd_mean_pct": float(100 * np.mean(test.crb_t2_ms / truth.t2_ms))}}
+    out: dict[str, Any] = {
+        "methods": {},
+        "noise": noise,
+        "n": n,
+        "seed": seed,
+        "t1_range_ms": list(T1_TEST_MS),
+        "t2_range_ms": list(T2_TEST_MS),
+        "crb": {
+            "t1_rel_sd_mean_pct": float(100 * np.mean(test.crb_t1_ms / truth.t1_ms)),
+            "t2_rel_sd_mean_pct": float(100 * np.mean(test.crb_t2_ms / truth.t2_ms)),
+        },
+    }
     for name, (t1, t2) in estimates.items():
-        out["methods"][name] = {"t1": error_metrics(t1, truth.t1_ms, test.crb_t1_ms),
-                                "t2": error_metrics(t2, truth.t2_ms, test.crb_t2_ms)}
+        out["methods"][name] = {
+            "t1": error_metrics(t1, truth.t1_ms, test.crb_t1_ms),
+            "t2": error_metrics(t2, truth.t2_ms, test.crb_t2_ms),
+        }
     out["_estimates"] = {k: (v[0], v[1]) for k, v in estimates.items()}
     out["_truth"] = (truth.t1_ms, truth.t2_ms)
     return out
@@ -109,8 +135,9 @@ def plot_errors(result: dict[str, Any], fh, n_bins: int = 6) -> None:
     names = list(result["_estimates"])
     fig, axes = plt.subplots(2, len(names), figsize=(4 * len(names), 7), squeeze=False)
     for col, name in enumerate(names):
-        for row, (est, truth, label) in enumerate(((result["_estimates"][name][0], t1, "T1"),
-                                                   (result["_estimates"][name][1], t2, "T2"))):
+        for row, (est, truth, label) in enumerate(
+            ((result["_estimates"][name][0], t1, "T1"), (result["_estimates"][name][1], t2, "T2"))
+        ):
             grid = np.full((n_bins, n_bins), np.nan)
             rel = 100 * np.abs(est - truth) / truth
             for a in range(n_bins):
@@ -119,8 +146,13 @@ def plot_errors(result: dict[str, Any], fh, n_bins: int = 6) -> None:
                     if sel.any():
                         grid[b, a] = rel[sel].mean()
             ax = axes[row, col]
-            im = ax.imshow(grid, origin="lower", cmap="viridis", vmin=0,
-                           vmax=np.nanpercentile(grid, 95) if np.isfinite(grid).any() else 1)
+            im = ax.imshow(
+                grid,
+                origin="lower",
+                cmap="viridis",
+                vmin=0,
+                vmax=np.nanpercentile(grid, 95) if np.isfinite(grid).any() else 1,
+            )
             ax.set_xticks(range(n_bins), [f"{v:.0f}" for v in e1[:-1]], rotation=45, fontsize=7)
             ax.set_yticks(range(n_bins), [f"{v:.0f}" for v in e2[:-1]], fontsize=7)
             ax.set_xlabel("true T1 bin start (ms)")

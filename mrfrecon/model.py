@@ -38,8 +38,9 @@ class OutputScaling:
 
     def encode(self, t1_ms: np.ndarray, t2_ms: np.ndarray) -> np.ndarray:
         """T1, T2 (ms, ``(n,)``) -> targets ``(n, 2)`` float32."""
-        return np.stack([_log_scale(t1_ms, self.t1_range_ms), _log_scale(t2_ms, self.t2_range_ms)],
-                        axis=1).astype(np.float32)
+        return np.stack(
+            [_log_scale(t1_ms, self.t1_range_ms), _log_scale(t2_ms, self.t2_range_ms)], axis=1
+        ).astype(np.float32)
 
     def decode(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Targets ``(n, 2)`` -> T1, T2 in ms (clipped to the trained range)."""
@@ -113,8 +114,9 @@ class MrfModel:
                 f"trained for {self.sequence_sha256[:12]}"
             )
 
-    def predict(self, signals: np.ndarray, method: str = "nn",
-                sequence_sha256: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def predict(
+        self, signals: np.ndarray, method: str = "nn", sequence_sha256: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Fingerprints ``(n, n_t)`` complex -> (T1, T2) in ms, each ``(n,)``.
 
         method: ``nn`` (integer datapath, bit-exact with the FPGA) or ``nn-float``.
@@ -135,6 +137,7 @@ class MrfModel:
 # --------------------------------------------------------------------------------------------
 # File format
 
+
 def _datasets(model: MrfModel) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {
         "features/basis": model.features.basis.astype(np.complex64),
@@ -153,7 +156,8 @@ def _datasets(model: MrfModel) -> dict[str, np.ndarray]:
         out[f"quantized/layer{i}/bias"] = layer.bias.astype(np.int32)
         out[f"quantized/layer{i}/weight_frac"] = np.asarray(layer.weight_frac, np.int64)
         out[f"quantized/layer{i}/out_frac"] = np.asarray(
-            -9999 if layer.out_frac is None else layer.out_frac, np.int64)
+            -9999 if layer.out_frac is None else layer.out_frac, np.int64
+        )
         out[f"quantized/layer{i}/out_bits"] = np.asarray(layer.out_bits, np.int64)
     return out
 
@@ -213,9 +217,14 @@ def load_model(path: str | Path) -> MrfModel:
                     f"version {FORMAT_VERSION}"
                 )
             datasets: dict[str, np.ndarray] = {}
-            f.visititems(lambda name, obj: datasets.__setitem__(name, obj[()])
-                         if isinstance(obj, h5py.Dataset) else None)
-            attrs = {k: str(f.attrs[k]) for k in ("sequence_json", "metrics_json", "provenance_json")}
+            f.visititems(
+                lambda name, obj: (
+                    datasets.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None
+                )
+            )
+            attrs = {
+                k: str(f.attrs[k]) for k in ("sequence_json", "metrics_json", "provenance_json")
+            }
             stored = str(f.attrs.get("content_sha256", ""))
     except OSError as err:
         raise ModelError(f"cannot read model file '{path}': {err}") from None
@@ -239,20 +248,24 @@ def _from_datasets(d: dict[str, np.ndarray], attrs: dict[str, str]) -> MrfModel:
     layers = []
     for i in range(n_int):
         out_frac = int(d[f"quantized/layer{i}/out_frac"])
-        layers.append(IntegerLayer(
-            weight=d[f"quantized/layer{i}/weight"].astype(np.int64),
-            bias=d[f"quantized/layer{i}/bias"].astype(np.int64),
-            weight_frac=int(d[f"quantized/layer{i}/weight_frac"]),
-            out_frac=None if out_frac == -9999 else out_frac,
-            out_bits=int(d[f"quantized/layer{i}/out_bits"]),
-        ))
-    int_net = IntegerMLP(int(d["quantized/input_frac"]), tuple(layers),
-                         int(d["quantized/input_bits"]))
+        layers.append(
+            IntegerLayer(
+                weight=d[f"quantized/layer{i}/weight"].astype(np.int64),
+                bias=d[f"quantized/layer{i}/bias"].astype(np.int64),
+                weight_frac=int(d[f"quantized/layer{i}/weight_frac"]),
+                out_frac=None if out_frac == -9999 else out_frac,
+                out_bits=int(d[f"quantized/layer{i}/out_bits"]),
+            )
+        )
+    int_net = IntegerMLP(
+        int(d["quantized/input_frac"]), tuple(layers), int(d["quantized/input_bits"])
+    )
     return MrfModel(
         sequence=json.loads(attrs["sequence_json"]),
         features=FeatureMap(d["features/basis"], d["features/mean"], d["features/std"]),
-        scaling=OutputScaling(tuple(d["scaling/t1_range_ms"].tolist()),
-                              tuple(d["scaling/t2_range_ms"].tolist())),
+        scaling=OutputScaling(
+            tuple(d["scaling/t1_range_ms"].tolist()), tuple(d["scaling/t2_range_ms"].tolist())
+        ),
         float_net=float_net,
         int_net=int_net,
         metrics=json.loads(attrs["metrics_json"]),

@@ -115,8 +115,12 @@ class Sequence:
     @property
     def is_real_valued(self) -> bool:
         """True when every RF phase is a multiple of 180°: the EPG states stay real."""
-        return bool(np.all(np.isclose(np.mod(self.phase_deg, 180.0), 0.0)
-                           | np.isclose(np.mod(self.phase_deg, 180.0), 180.0)))
+        return bool(
+            np.all(
+                np.isclose(np.mod(self.phase_deg, 180.0), 0.0)
+                | np.isclose(np.mod(self.phase_deg, 180.0), 180.0)
+            )
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved schedule as plain JSON types (the ``sequence show --json`` shape)."""
@@ -239,13 +243,16 @@ def validate(seq: Sequence) -> None:
     if seq.slice_profile is not None:
         sp = seq.slice_profile
         if sp.scales.shape != sp.weights.shape or sp.scales.ndim != 1 or sp.scales.size == 0:
-            raise SequenceError(f"slice_profile{where}: scales and weights must be equal-length lists")
+            raise SequenceError(
+                f"slice_profile{where}: scales and weights must be equal-length lists"
+            )
         if np.any(sp.weights < 0) or not np.isclose(sp.weights.sum(), 1.0):
             raise SequenceError(f"slice_profile.weights{where} must be >= 0 and sum to 1")
 
 
 # --------------------------------------------------------------------------------------------
 # Ranges
+
 
 def parse_ranges(text: str | float | list, label: str = "range") -> np.ndarray:
     """``"100:2000:20,2300:300:5000"`` -> sorted unique values (STOP included).
@@ -285,8 +292,10 @@ def parse_ranges(text: str | float | list, label: str = "range") -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # Generators of per-TR arrays
 
-def lobes(n: int, peaks_deg: list[float], lobe_length: int = 200, gap: int = 10,
-          floor_deg: float = 5.0) -> np.ndarray:
+
+def lobes(
+    n: int, peaks_deg: list[float], lobe_length: int = 200, gap: int = 10, floor_deg: float = 5.0
+) -> np.ndarray:
     """Half-sine flip-angle lobes (Jiang et al. 2015, doi:10.1002/mrm.25559).
 
     Each lobe spans ``lobe_length`` TRs: ``floor + (peak - floor) * sin(pi * i / lobe_length)``;
@@ -297,7 +306,7 @@ def lobes(n: int, peaks_deg: list[float], lobe_length: int = 200, gap: int = 10,
     for j, peak in enumerate(peaks_deg):
         lobe = floor_deg + (peak - floor_deg) * np.sin(np.pi * i / lobe_length)
         if j < len(peaks_deg) - 1 and gap > 0:
-            lobe[lobe_length - gap:] = 0.0
+            lobe[lobe_length - gap :] = 0.0
         start = j * lobe_length
         if start >= n:
             break
@@ -306,8 +315,9 @@ def lobes(n: int, peaks_deg: list[float], lobe_length: int = 200, gap: int = 10,
     return out
 
 
-def ma2013(n: int, seed: int = 0, block: int = 250, gap: int = 10,
-           noise_deg: float = 5.0) -> np.ndarray:
+def ma2013(
+    n: int, seed: int = 0, block: int = 250, gap: int = 10, noise_deg: float = 5.0
+) -> np.ndarray:
     """bSSFP flip-angle train in the style of Ma et al. 2013 (doi:10.1038/nature11971).
 
     Blocks of ``block`` TRs with ``10 + 50 sin(2 pi i / (2 block))`` degrees plus Gaussian
@@ -321,8 +331,13 @@ def ma2013(n: int, seed: int = 0, block: int = 250, gap: int = 10,
     return np.clip(fa, 0.0, 180.0)
 
 
-def smooth_random(n: int, min: float, max: float, seed: int = 0,  # noqa: A002
-                  n_knots: int | None = None) -> np.ndarray:
+def smooth_random(
+    n: int,
+    min: float,
+    max: float,
+    seed: int = 0,  # noqa: A002
+    n_knots: int | None = None,
+) -> np.ndarray:
     """Smooth pseudo-random values in [min, max] (Perlin-like: cosine-interpolated knots)."""
     rng = np.random.default_rng(seed)
     n_knots = n_knots or max_knots(n)
@@ -346,8 +361,12 @@ def alternating(n: int, values: list[float]) -> np.ndarray:
     return np.resize(np.asarray(values, dtype=np.float64), n)
 
 
-_GENERATORS = {"lobes": lobes, "ma2013": ma2013, "smooth_random": smooth_random,
-               "alternating": alternating}
+_GENERATORS = {
+    "lobes": lobes,
+    "ma2013": ma2013,
+    "smooth_random": smooth_random,
+    "alternating": alternating,
+}
 
 
 def _resolve_array(name: str, spec: Any, n: int | None, source: str) -> np.ndarray | float:
@@ -378,6 +397,7 @@ def _resolve_array(name: str, spec: Any, n: int | None, source: str) -> np.ndarr
 
 # --------------------------------------------------------------------------------------------
 # Files
+
 
 def load_sequence(path: str | Path) -> Sequence:
     """Read a sequence file: ``.yaml``/``.yml``, ``.toml``, ``.json``, ``.csv`` or Pulseq ``.seq``."""
@@ -486,9 +506,23 @@ def sequence_from_mapping(mapping: dict[str, Any], path: str | Path | None = Non
     source = str(path) if path is not None else "<mapping>"
     base = Path(path).parent if path is not None else Path(".")
     mapping = dict(mapping)
-    known = {"name", "kind", "description", "citation", "n_timepoints", "fa_deg", "tr_ms",
-             "te_ms", "phase_deg", "csv", "inversion", "b1", "df_hz", "dictionary",
-             "slice_profile"}
+    known = {
+        "name",
+        "kind",
+        "description",
+        "citation",
+        "n_timepoints",
+        "fa_deg",
+        "tr_ms",
+        "te_ms",
+        "phase_deg",
+        "csv",
+        "inversion",
+        "b1",
+        "df_hz",
+        "dictionary",
+        "slice_profile",
+    }
     unknown = sorted(set(mapping) - known)
     if unknown:
         raise SequenceError(f"unknown field '{unknown[0]}' in '{source}'")
@@ -527,8 +561,9 @@ def sequence_from_mapping(mapping: dict[str, Any], path: str | Path | None = Non
     for name in ("fa_deg", "tr_ms", "phase_deg"):
         if isinstance(arrays[name], dict):
             arrays[name] = _resolve_array(name, arrays[name], n, source)
-    resolved = {k: np.broadcast_to(v, (n,)).copy() if np.ndim(v) == 0 else v
-                for k, v in arrays.items()}
+    resolved = {
+        k: np.broadcast_to(v, (n,)).copy() if np.ndim(v) == 0 else v for k, v in arrays.items()
+    }
     if te_spec is None:
         te = np.minimum(2.0, 0.5 * resolved["tr_ms"])
     elif isinstance(te_spec, dict) and "fraction_of_tr" in te_spec:
@@ -540,11 +575,15 @@ def sequence_from_mapping(mapping: dict[str, Any], path: str | Path | None = Non
     if mapping.get("inversion") is not None:
         inv = mapping["inversion"]
         if not isinstance(inv, dict) or "ti_ms" not in inv:
-            raise SequenceError(f"inversion in '{source}' must be a mapping with ti_ms[, efficiency]")
+            raise SequenceError(
+                f"inversion in '{source}' must be a mapping with ti_ms[, efficiency]"
+            )
         try:
             inversion = Inversion(float(inv["ti_ms"]), float(inv.get("efficiency", 1.0)))
         except (TypeError, ValueError):
-            raise SequenceError(f"inversion in '{source}': ti_ms and efficiency must be numbers") from None
+            raise SequenceError(
+                f"inversion in '{source}': ti_ms and efficiency must be numbers"
+            ) from None
     dictionary = mapping.get("dictionary") or {}
     slice_profile = None
     sp = mapping.get("slice_profile")
@@ -552,11 +591,15 @@ def sequence_from_mapping(mapping: dict[str, Any], path: str | Path | None = Non
         if not isinstance(sp, dict):
             raise SequenceError(f"slice_profile in '{source}' must be a mapping")
         if "time_bandwidth" in sp:
-            slice_profile = slice_profile_from_tbw(float(sp["time_bandwidth"]), int(sp.get("n_sub", 16)))
+            slice_profile = slice_profile_from_tbw(
+                float(sp["time_bandwidth"]), int(sp.get("n_sub", 16))
+            )
         elif "scales" in sp:
             scales = np.asarray(sp["scales"], dtype=np.float64)
             weights = np.asarray(sp.get("weights", np.ones_like(scales)), dtype=np.float64)
-            slice_profile = SliceProfile(scales, weights / weights.sum() if weights.sum() > 0 else weights)
+            slice_profile = SliceProfile(
+                scales, weights / weights.sum() if weights.sum() > 0 else weights
+            )
         else:
             raise SequenceError(f"slice_profile in '{source}' needs time_bandwidth or scales")
     return Sequence(

@@ -32,8 +32,9 @@ def tiny_model(short_fisp):
     """A small but real model: short schedule, few samples and epochs (seconds to train)."""
     from mrfrecon.training import RetrainConfig, retrain
 
-    config = RetrainConfig(n_train=4000, n_val=800, seconds=None, max_epochs=(4, 4, 2),
-                           patience=100, seed=7)
+    config = RetrainConfig(
+        n_train=4000, n_val=800, seconds=None, max_epochs=(4, 4, 2), patience=100, seed=7
+    )
     return retrain(short_fisp, config).model
 
 

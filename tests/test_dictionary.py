@@ -25,7 +25,9 @@ def small_dict(short_fisp):
 def test_grid_drops_t2_above_t1(short_fisp):
     grid = make_grid(short_fisp, "50:200:50", "20:300:20")
     assert np.all(grid.t2_ms <= grid.t1_ms)
-    assert grid.n_atoms == sum(int(np.sum(np.arange(20, 301, 20) <= t1)) for t1 in (50, 100, 150, 200))
+    assert grid.n_atoms == sum(
+        int(np.sum(np.arange(20, 301, 20) <= t1)) for t1 in (50, 100, 150, 200)
+    )
 
 
 def test_svd_basis_orthonormal_and_energy(small_dict):
@@ -41,8 +43,9 @@ def test_matching_recovers_parameters(small_dict, compressed):
     rng = np.random.default_rng(0)
     idx = rng.integers(0, small_dict.n_atoms, 300)
     m0 = 2.5 * np.exp(1j * rng.uniform(-np.pi, np.pi, 300))
-    result = match(small_dict, small_dict.atoms[idx] * m0[:, None], compressed=compressed,
-                   chunk_size=64)
+    result = match(
+        small_dict, small_dict.atoms[idx] * m0[:, None], compressed=compressed, chunk_size=64
+    )
     np.testing.assert_array_equal(result.index, idx)
     np.testing.assert_allclose(result.t1_ms, small_dict.tissue.t1_ms[idx])
     np.testing.assert_allclose(result.m0, m0, rtol=1e-4)
@@ -52,8 +55,10 @@ def test_matching_recovers_parameters(small_dict, compressed):
 def test_matching_with_noise_compressed_agrees_with_full(small_dict):
     rng = np.random.default_rng(1)
     idx = rng.integers(0, small_dict.n_atoms, 300)
-    signals = small_dict.atoms[idx] + 0.002 * (rng.standard_normal((300, small_dict.n_timepoints))
-                                               + 1j * rng.standard_normal((300, small_dict.n_timepoints)))
+    signals = small_dict.atoms[idx] + 0.002 * (
+        rng.standard_normal((300, small_dict.n_timepoints))
+        + 1j * rng.standard_normal((300, small_dict.n_timepoints))
+    )
     full = match(small_dict, signals, compressed=False)
     comp = match(small_dict, signals, compressed=True)
     assert np.mean(full.index == comp.index) > 0.95

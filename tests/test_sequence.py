@@ -39,16 +39,31 @@ def test_shipped_sequences_are_valid(short_fisp, ma_bssfp):
 def test_formats_resolve_to_the_same_schedule(tmp_path):
     fa = [10.0, 20.0, 30.0, 15.0]
     tr = [12.0, 12.5, 13.0, 12.0]
-    mapping = {"kind": "fisp", "fa_deg": fa, "tr_ms": tr, "te_ms": 2.0, "phase_deg": 0.0,
-               "inversion": {"ti_ms": 20.0, "efficiency": 0.95}}
+    mapping = {
+        "kind": "fisp",
+        "fa_deg": fa,
+        "tr_ms": tr,
+        "te_ms": 2.0,
+        "phase_deg": 0.0,
+        "inversion": {"ti_ms": 20.0, "efficiency": 0.95},
+    }
     y = write(tmp_path, "s.yaml", yaml.safe_dump(mapping))
     j = write(tmp_path, "s.json", json.dumps(mapping))
-    t = write(tmp_path, "s.toml", 'kind = "fisp"\nfa_deg = [10.0, 20.0, 30.0, 15.0]\n'
-              "tr_ms = [12.0, 12.5, 13.0, 12.0]\nte_ms = 2.0\nphase_deg = 0.0\n"
-              "[inversion]\nti_ms = 20.0\nefficiency = 0.95\n")
-    c = write(tmp_path, "sched.csv", "fa_deg,tr_ms,te_ms\n" + "".join(
-        f"{a},{b},2.0\n" for a, b in zip(fa, tr, strict=True)))
-    yc = write(tmp_path, "c.yaml", "kind: fisp\ncsv: sched.csv\ninversion: {ti_ms: 20, efficiency: 0.95}\n")
+    t = write(
+        tmp_path,
+        "s.toml",
+        'kind = "fisp"\nfa_deg = [10.0, 20.0, 30.0, 15.0]\n'
+        "tr_ms = [12.0, 12.5, 13.0, 12.0]\nte_ms = 2.0\nphase_deg = 0.0\n"
+        "[inversion]\nti_ms = 20.0\nefficiency = 0.95\n",
+    )
+    c = write(
+        tmp_path,
+        "sched.csv",
+        "fa_deg,tr_ms,te_ms\n" + "".join(f"{a},{b},2.0\n" for a, b in zip(fa, tr, strict=True)),
+    )
+    yc = write(
+        tmp_path, "c.yaml", "kind: fisp\ncsv: sched.csv\ninversion: {ti_ms: 20, efficiency: 0.95}\n"
+    )
     hashes = {load_sequence(p).sha256 for p in (y, j, t, yc)}
     assert len(hashes) == 1
     plain_csv = load_sequence(c)
@@ -71,7 +86,10 @@ def test_full_dict_round_trip(jiang):
     "text,match",
     [
         ("kind: fisp\nfa_deg: [10, 20]\ntr_ms: [12, 12, 12]\n", "lengths differ"),
-        ("kind: fisp\nfa_deg: [10, 20]\ntr_ms: 12\nte_ms: [2, 12]\n", r"te_ms \(12\) must be < tr_ms \(12\) at TR 2"),
+        (
+            "kind: fisp\nfa_deg: [10, 20]\ntr_ms: 12\nte_ms: [2, 12]\n",
+            r"te_ms \(12\) must be < tr_ms \(12\) at TR 2",
+        ),
         ("kind: fisp\nfa_deg: [10, -5]\ntr_ms: 12\n", r"fa_deg.*negative \(-5\) at TR 2"),
         ("kind: fisp\nfa_deg: [10, .nan]\ntr_ms: 12\n", "fa_deg.*not finite at TR 2"),
         ("kind: fisp\nfa_deg: [10, 190]\ntr_ms: 12\n", r"outside \[0, 180\] at TR 2"),
@@ -80,7 +98,10 @@ def test_full_dict_round_trip(jiang):
         ("kind: fisp\nfa_deg: [10]\n", "field 'tr_ms' is missing"),
         ("kind: fisp\nfa_deg: [10]\ntr_ms: 12\nfoo: 1\n", "unknown field 'foo'"),
         ("kind: fisp\nfa_deg: [10]\ntr_ms: 12\ninversion: {ti_ms: -1}\n", "inversion.ti_ms"),
-        ("kind: fisp\nfa_deg: {generator: nope}\ntr_ms: 12\nn_timepoints: 3\n", "unknown generator"),
+        (
+            "kind: fisp\nfa_deg: {generator: nope}\ntr_ms: 12\nn_timepoints: 3\n",
+            "unknown generator",
+        ),
         ("kind: [unclosed\n", "cannot parse"),
     ],
 )

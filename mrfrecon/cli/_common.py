@@ -8,8 +8,10 @@ import typer
 
 from ..sequence import Sequence, load_sequence, resolve_sequence_path
 
-SEQUENCE_HELP = ("Sequence definition: YAML/TOML/JSON/CSV or Pulseq .seq file, or the name of a "
-                 "shipped sequence (fisp_jiang2015, bssfp_ma2013, fisp_short400).")
+SEQUENCE_HELP = (
+    "Sequence definition: YAML/TOML/JSON/CSV or Pulseq .seq file, or the name of a "
+    "shipped sequence (fisp_jiang2015, bssfp_ma2013, fisp_short400)."
+)
 
 JsonOption = typer.Option(False, "--json", help="Print the result as JSON on stdout only.")
 OverwriteOption = typer.Option(False, "--overwrite", help="Replace existing outputs.")

@@ -39,14 +39,20 @@ def handle_errors(func: F) -> F:
             message = _one_line(err) or type(err).__name__
             if isinstance(err, OSError) and err.filename and str(err.filename) not in message:
                 message = f"{message}: '{err.filename}'"
-            err_console.print(f"[red]Error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[red]Error:[/red] {escape(message)}", highlight=False, soft_wrap=True
+            )
             sys.exit(1)
         except Exception as err:  # a bug: still one line, with the way to the traceback
             if os.environ.get("MRFRECON_DEBUG"):
                 raise
-            message = _one_line(f"internal error ({type(err).__name__}: {err}); "
-                                "run with MRFRECON_DEBUG=1 for the traceback")
-            err_console.print(f"[red]Error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+            message = _one_line(
+                f"internal error ({type(err).__name__}: {err}); "
+                "run with MRFRECON_DEBUG=1 for the traceback"
+            )
+            err_console.print(
+                f"[red]Error:[/red] {escape(message)}", highlight=False, soft_wrap=True
+            )
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]

@@ -33,8 +33,12 @@ def doctor(as_json: bool = JsonOption) -> None:
         ("mrfrecon", findings["mrfrecon"]),
         ("XRT (pyxrt)", findings["xrt"] or "not found (source /opt/xilinx/xrt/setup.sh)"),
         ("FPGA devices", ", ".join(findings["devices"]) or "none"),
-        ("xclbin", f"{findings['xclbin']} ({'found' if findings['xclbin_exists'] else 'missing'})"
-         if findings["xclbin"] else "MRFRECON_XCLBIN not set"),
+        (
+            "xclbin",
+            f"{findings['xclbin']} ({'found' if findings['xclbin_exists'] else 'missing'})"
+            if findings["xclbin"]
+            else "MRFRECON_XCLBIN not set",
+        ),
         ("GHDL", findings["ghdl"] or "not found (apt-get install ghdl)"),
         ("Yosys", findings["yosys"] or "not found (apt-get install yosys)"),
         ("cocotb", findings["cocotb"] or "not found (pip install cocotb)"),

@@ -21,8 +21,9 @@ def register(app: typer.Typer) -> None:
 @handle_errors
 def evaluate_command(
     model: Path = typer.Option(..., "--model", "-m", help="Model file."),
-    noise: float = typer.Option(0.01, "--noise", min=0.0,
-                                help="Noise SD per channel, in units of M0 = 1."),
+    noise: float = typer.Option(
+        0.01, "--noise", min=0.0, help="Noise SD per channel, in units of M0 = 1."
+    ),
     n: int = typer.Option(20000, "--n", min=10, help="Test points (fresh draw)."),
     seed: int = typer.Option(12345, "--seed", help="Seed of the test set."),
     no_matching: bool = typer.Option(False, "--no-matching", help="Skip dictionary matching."),
@@ -39,21 +40,28 @@ def evaluate_command(
     mrf_model = load_model(model)
     methods = ("float", "quantized") if no_matching else ("float", "quantized", "matching")
     with progress_bar("Simulating test set", enabled=not as_json) as progress:
-        result = evaluate(mrf_model, noise=noise, n=n, seed=seed, methods=methods,
-                          progress=progress)
+        result = evaluate(
+            mrf_model, noise=noise, n=n, seed=seed, methods=methods, progress=progress
+        )
     if plot is not None:
         atomic_write(plot, lambda fh: plot_errors(result, fh), overwrite=overwrite)
     payload = public(result)
     if as_json:
         print_json(payload)
         return
-    info(f"noise {noise} per channel, n = {n}; mean relative sqrt(CRB): "
-         f"T1 {payload['crb']['t1_rel_sd_mean_pct']:.2f} %, T2 {payload['crb']['t2_rel_sd_mean_pct']:.2f} %")
-    info(f"{'method':<10} {'T1 MAPE':>8} {'MPE':>7} {'RMSE ms':>8} {'/CRB':>6}   "
-         f"{'T2 MAPE':>8} {'MPE':>7} {'RMSE ms':>8} {'/CRB':>6}")
+    info(
+        f"noise {noise} per channel, n = {n}; mean relative sqrt(CRB): "
+        f"T1 {payload['crb']['t1_rel_sd_mean_pct']:.2f} %, T2 {payload['crb']['t2_rel_sd_mean_pct']:.2f} %"
+    )
+    info(
+        f"{'method':<10} {'T1 MAPE':>8} {'MPE':>7} {'RMSE ms':>8} {'/CRB':>6}   "
+        f"{'T2 MAPE':>8} {'MPE':>7} {'RMSE ms':>8} {'/CRB':>6}"
+    )
     for name, m in payload["methods"].items():
         a, b = m["t1"], m["t2"]
-        info(f"{name:<10} {a['mape']:8.2f} {a['mpe']:7.2f} {a['rmse_ms']:8.1f} {a['rmse_over_crb']:6.2f}   "
-             f"{b['mape']:8.2f} {b['mpe']:7.2f} {b['rmse_ms']:8.1f} {b['rmse_over_crb']:6.2f}")
+        info(
+            f"{name:<10} {a['mape']:8.2f} {a['mpe']:7.2f} {a['rmse_ms']:8.1f} {a['rmse_over_crb']:6.2f}   "
+            f"{b['mape']:8.2f} {b['mpe']:7.2f} {b['rmse_ms']:8.1f} {b['rmse_over_crb']:6.2f}"
+        )
     if plot is not None:
         info(f"plot: {plot}")

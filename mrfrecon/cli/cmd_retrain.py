@@ -21,27 +21,42 @@ def register(app: typer.Typer) -> None:
 def retrain_command(
     sequence: str = typer.Option(..., "--sequence", "-s", help=SEQUENCE_HELP),
     output: Path = typer.Option(..., "--output", "-o", help="Model file to write (.h5)."),
-    engine: str = typer.Option("qat", "--engine",
-                               help="qat: brevitas quantisation-aware training (CPU/GPU); "
-                               "fixed: the integer training engine (emu/hdl/fpga)."),
-    device: str = typer.Option("auto", "--device",
-                               help="qat: auto|cpu|cuda; fixed: auto|emu|hdl|fpga "
-                               "(auto = fpga when a card is present, else emu)."),
-    seconds: float = typer.Option(40.0, "--seconds", min=1.0,
-                                  help="Training budget in seconds (all stages together)."),
-    epochs: int | None = typer.Option(None, "--epochs", min=1,
-                                      help="Epochs per stage instead of a time budget: the run "
-                                      "is then reproducible bit for bit."),
+    engine: str = typer.Option(
+        "qat",
+        "--engine",
+        help="qat: brevitas quantisation-aware training (CPU/GPU); "
+        "fixed: the integer training engine (emu/hdl/fpga).",
+    ),
+    device: str = typer.Option(
+        "auto",
+        "--device",
+        help="qat: auto|cpu|cuda; fixed: auto|emu|hdl|fpga "
+        "(auto = fpga when a card is present, else emu).",
+    ),
+    seconds: float = typer.Option(
+        40.0, "--seconds", min=1.0, help="Training budget in seconds (all stages together)."
+    ),
+    epochs: int | None = typer.Option(
+        None,
+        "--epochs",
+        min=1,
+        help="Epochs per stage instead of a time budget: the run is then reproducible bit for bit.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Random seed (sampling, noise, initialisation)."),
     rank: int = typer.Option(8, "--rank", min=1, help="SVD coefficients K (network inputs 2K)."),
-    n_train: int = typer.Option(60000, "--samples", min=1000,
-                                help="Simulated training fingerprints (random T1/T2)."),
+    n_train: int = typer.Option(
+        60000, "--samples", min=1000, help="Simulated training fingerprints (random T1/T2)."
+    ),
     fixed_samples: int | None = typer.Option(
-        None, "--fixed-samples", min=16,
+        None,
+        "--fixed-samples",
+        min=16,
         help="fixed engine: training samples (default: the whole pool; 256 on --device hdl, "
-        "whose GHDL simulation runs ~15 samples/s)."),
-    fixed_epochs: int = typer.Option(2, "--fixed-epochs", min=1,
-                                     help="fixed engine: passes over its training samples."),
+        "whose GHDL simulation runs ~15 samples/s).",
+    ),
+    fixed_epochs: int = typer.Option(
+        2, "--fixed-epochs", min=1, help="fixed engine: passes over its training samples."
+    ),
     as_json: bool = JsonOption,
     overwrite: bool = OverwriteOption,
 ) -> None:
@@ -53,7 +68,11 @@ def retrain_command(
         raise OutputExistsError(f"output exists already: '{output}' (use --overwrite)")
     seq = read_sequence(sequence)
     config = RetrainConfig(
-        engine=engine, device=device, seed=seed, rank=rank, n_train=n_train,
+        engine=engine,
+        device=device,
+        seed=seed,
+        rank=rank,
+        n_train=n_train,
         n_val=max(1000, n_train // 10),
         seconds=None if epochs else seconds,
         max_epochs=(epochs, epochs, epochs) if epochs else RetrainConfig().max_epochs,
@@ -72,13 +91,19 @@ def retrain_command(
         print_json(summary)
         return
     v = summary["validation"]
-    info(f"[bold]{seq.name}[/bold]: model written to {output} in {summary['seconds_total']:.1f} s "
-         f"(simulation {summary['seconds_simulation']:.1f} s, engine {engine}, {summary['device']})")
-    info(f"  networks: float {summary['float_widths']}, quantised {summary['quant_widths']}, "
-         f"SVD rank {summary['rank']}")
-    info(f"  validation at noise {v['noise']} (n = {v['n']}): "
-         f"float T1 MAPE {v['float']['t1_mape']:.2f} %, T2 {v['float']['t2_mape']:.2f} %; "
-         f"quantised T1 {v['quantized']['t1_mape']:.2f} %, T2 {v['quantized']['t2_mape']:.2f} %")
+    info(
+        f"[bold]{seq.name}[/bold]: model written to {output} in {summary['seconds_total']:.1f} s "
+        f"(simulation {summary['seconds_simulation']:.1f} s, engine {engine}, {summary['device']})"
+    )
+    info(
+        f"  networks: float {summary['float_widths']}, quantised {summary['quant_widths']}, "
+        f"SVD rank {summary['rank']}"
+    )
+    info(
+        f"  validation at noise {v['noise']} (n = {v['n']}): "
+        f"float T1 MAPE {v['float']['t1_mape']:.2f} %, T2 {v['float']['t2_mape']:.2f} %; "
+        f"quantised T1 {v['quantized']['t1_mape']:.2f} %, T2 {v['quantized']['t2_mape']:.2f} %"
+    )
     for name, stage in summary["stages"].items():
         info(f"  {name}: {stage['epochs']} epochs, {stage['samples_per_s']:.3g} samples/s")
 
@@ -96,8 +121,13 @@ class _stage_progress:
             return None
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-        self.progress = Progress(TextColumn("[bold]{task.description:<22}"), BarColumn(),
-                                 MofNCompleteColumn(), console=err_console, transient=True)
+        self.progress = Progress(
+            TextColumn("[bold]{task.description:<22}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err_console,
+            transient=True,
+        )
         self.progress.__enter__()
 
         def update(stage: str, done: int, total: int) -> None:

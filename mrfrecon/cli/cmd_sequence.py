@@ -36,18 +36,27 @@ def show(
     if as_json:
         print_json(seq.to_dict())
         return
-    inv = (f"TI {seq.inversion.ti_ms:g} ms, efficiency {seq.inversion.efficiency:g}"
-           if seq.inversion else "none")
+    inv = (
+        f"TI {seq.inversion.ti_ms:g} ms, efficiency {seq.inversion.efficiency:g}"
+        if seq.inversion
+        else "none"
+    )
     info(f"[bold]{seq.name}[/bold] ({seq.kind}, {seq.n_timepoints} time points)")
     if seq.description:
         info(f"  {seq.description}")
     if seq.citation:
         info(f"  citation: {seq.citation}")
-    info(f"  flip angle: {seq.fa_deg.min():.2f}-{seq.fa_deg.max():.2f} deg "
-         f"(mean {seq.fa_deg.mean():.2f})")
-    info(f"  TR: {seq.tr_ms.min():.3f}-{seq.tr_ms.max():.3f} ms; TE: {seq.te_ms.min():.3f}-"
-         f"{seq.te_ms.max():.3f} ms; RF phase: {np.unique(np.round(seq.phase_deg, 3))[:6].tolist()} deg")
-    info(f"  total duration: {(seq.tr_ms.sum() + (seq.inversion.ti_ms if seq.inversion else 0)) / 1e3:.2f} s")
+    info(
+        f"  flip angle: {seq.fa_deg.min():.2f}-{seq.fa_deg.max():.2f} deg "
+        f"(mean {seq.fa_deg.mean():.2f})"
+    )
+    info(
+        f"  TR: {seq.tr_ms.min():.3f}-{seq.tr_ms.max():.3f} ms; TE: {seq.te_ms.min():.3f}-"
+        f"{seq.te_ms.max():.3f} ms; RF phase: {np.unique(np.round(seq.phase_deg, 3))[:6].tolist()} deg"
+    )
+    info(
+        f"  total duration: {(seq.tr_ms.sum() + (seq.inversion.ti_ms if seq.inversion else 0)) / 1e3:.2f} s"
+    )
     info(f"  inversion: {inv}")
     info(f"  dictionary grid: T1 {seq.t1_grid_ms} ms; T2 {seq.t2_grid_ms} ms")
     info(f"  sha256: {seq.sha256}")

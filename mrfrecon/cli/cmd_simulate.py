@@ -23,15 +23,20 @@ def register(app: typer.Typer) -> None:
 def simulate(
     sequence: str = typer.Option("fisp_jiang2015", "--sequence", "-s", help=SEQUENCE_HELP),
     output: Path | None = typer.Option(None, "--output", "-o", help="Dictionary file (.h5)."),
-    t1: str | None = typer.Option(None, "--t1", help="T1 grid in ms: START:STOP:STEP[,...] "
-                                  "(STOP included). Default: the sequence's grid."),
+    t1: str | None = typer.Option(
+        None,
+        "--t1",
+        help="T1 grid in ms: START:STOP:STEP[,...] (STOP included). Default: the sequence's grid.",
+    ),
     t2: str | None = typer.Option(None, "--t2", help="T2 grid in ms, like --t1."),
     b1: str | None = typer.Option(None, "--b1", help="B1 (flip-angle scale) grid, like --t1."),
     df: str | None = typer.Option(None, "--df", help="Off-resonance grid in Hz, like --t1."),
-    rank: int | None = typer.Option(None, "--rank", min=1,
-                                    help="SVD rank K (default: keep 99.999% of the energy)."),
-    n_states: int = typer.Option(DEFAULT_N_STATES, "--states", min=1,
-                                 help="EPG dephasing orders kept (FISP)."),
+    rank: int | None = typer.Option(
+        None, "--rank", min=1, help="SVD rank K (default: keep 99.999% of the energy)."
+    ),
+    n_states: int = typer.Option(
+        DEFAULT_N_STATES, "--states", min=1, help="EPG dephasing orders kept (FISP)."
+    ),
     as_json: bool = JsonOption,
     overwrite: bool = OverwriteOption,
 ) -> None:
@@ -44,8 +49,9 @@ def simulate(
     grid = make_grid(seq, t1, t2, b1, df)
     start = time.perf_counter()
     with progress_bar(f"Simulating {grid.n_atoms} atoms", enabled=not as_json) as progress:
-        dictionary = build_dictionary(seq, grid, n_states=n_states, rank=rank,
-                                      energy=DEFAULT_ENERGY, progress=progress)
+        dictionary = build_dictionary(
+            seq, grid, n_states=n_states, rank=rank, energy=DEFAULT_ENERGY, progress=progress
+        )
     seconds = time.perf_counter() - start
     if output is not None:
         save_dictionary(dictionary, output, overwrite=overwrite)
@@ -69,10 +75,14 @@ def simulate(
     if as_json:
         print_json(summary)
         return
-    info(f"[bold]{seq.name}[/bold] ({seq.kind}): {summary['n_atoms']} atoms x "
-         f"{summary['n_timepoints']} time points in {seconds:.2f} s")
-    info(f"  T1 {summary['t1_ms'][0]:g}-{summary['t1_ms'][1]:g} ms, "
-         f"T2 {summary['t2_ms'][0]:g}-{summary['t2_ms'][1]:g} ms (T2 <= T1)")
+    info(
+        f"[bold]{seq.name}[/bold] ({seq.kind}): {summary['n_atoms']} atoms x "
+        f"{summary['n_timepoints']} time points in {seconds:.2f} s"
+    )
+    info(
+        f"  T1 {summary['t1_ms'][0]:g}-{summary['t1_ms'][1]:g} ms, "
+        f"T2 {summary['t2_ms'][0]:g}-{summary['t2_ms'][1]:g} ms (T2 <= T1)"
+    )
     info(f"  SVD rank {dictionary.rank} keeps {100 * energy:.4f}% of the energy")
     if output is not None:
         info(f"  written: {output}")

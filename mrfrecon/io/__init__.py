@@ -9,6 +9,7 @@ Public API::
     atomic_write(path, content, *, overwrite=False) -> Path
 """
 
+from mrfrecon.atomic import atomic_write, check_outputs_free
 from mrfrecon.io.acquisition import (
     Acquisition,
     DicomReference,
@@ -16,7 +17,6 @@ from mrfrecon.io.acquisition import (
     check_timepoints,
     read_acquisition,
 )
-from mrfrecon.atomic import atomic_write, check_outputs_free
 from mrfrecon.io.geometry import PlaneGeometry
 from mrfrecon.io.maps import MapSet, write_maps
 

@@ -10,9 +10,9 @@ from typing import Any, BinaryIO, Literal
 import numpy as np
 
 from mrfrecon import __version__
+from mrfrecon.atomic import atomic_write, check_outputs_free
 from mrfrecon.errors import MrfreconError, OutputExistsError
 from mrfrecon.io.acquisition import Acquisition
-from mrfrecon.atomic import atomic_write, check_outputs_free
 from mrfrecon.io.bids import dataset_description, json_bytes, sidecar_path
 
 Units = Literal["s", "ms"]

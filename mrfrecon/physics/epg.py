@@ -32,7 +32,12 @@ DEFAULT_N_STATES = 60
 def _rf_coefficients(alpha_rad: np.ndarray) -> np.ndarray:
     """Real RF-mixing coefficients ``(cos^2(a/2), sin^2(a/2), sin a, cos a)``, shape ``(..., 4)``."""
     return np.stack(
-        [np.cos(alpha_rad / 2) ** 2, np.sin(alpha_rad / 2) ** 2, np.sin(alpha_rad), np.cos(alpha_rad)],
+        [
+            np.cos(alpha_rad / 2) ** 2,
+            np.sin(alpha_rad / 2) ** 2,
+            np.sin(alpha_rad),
+            np.cos(alpha_rad),
+        ],
         axis=-1,
     )
 
@@ -43,17 +48,39 @@ def _exp_small(x):  # pragma: no cover
 
     Vectorises across lanes, unlike libm's exp, which dominated the kernel's time.
     """
-    return 1.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0 + x * (
-        1.0 / 120.0 + x * (1.0 / 720.0 + x * (1.0 / 5040.0 + x * (1.0 / 40320.0 + x * (
-            1.0 / 362880.0)))))))))
+    return 1.0 + x * (
+        1.0
+        + x
+        * (
+            0.5
+            + x
+            * (
+                1.0 / 6.0
+                + x
+                * (
+                    1.0 / 24.0
+                    + x
+                    * (
+                        1.0 / 120.0
+                        + x
+                        * (
+                            1.0 / 720.0
+                            + x * (1.0 / 5040.0 + x * (1.0 / 40320.0 + x * (1.0 / 362880.0)))
+                        )
+                    )
+                )
+            )
+        )
+    )
 
 
 _LANES = 32  # atoms per block: two AVX-512 registers of float32 (measured best of 8-64)
 
 
 @numba.njit(parallel=True, cache=True, fastmath=True)
-def _epg_real_kernel(coef, b1_index, r1, r2, tr, tr_ref, use_poly, te, rx_sign, z_start,
-                     n_states, negligible, out):  # pragma: no cover
+def _epg_real_kernel(
+    coef, b1_index, r1, r2, tr, tr_ref, use_poly, te, rx_sign, z_start, n_states, negligible, out
+):  # pragma: no cover
     """Real-valued FISP EPG over blocks of atoms (numba, parallel over blocks).
 
     coef: (n_b1, n_t, 4) RF coefficients per distinct B1; b1_index: (n_atoms,) into coef.
@@ -215,11 +242,13 @@ def epg_fisp(
     for start in range(0, tissue.n_atoms, chunk_size):
         part = tissue[start : start + chunk_size]
         if real:
-            out[start : start + part.n_atoms] = _epg_real(fa, tr, te, phase, part, inversion,
-                                                          n_states, dtype)
+            out[start : start + part.n_atoms] = _epg_real(
+                fa, tr, te, phase, part, inversion, n_states, dtype
+            )
         else:
-            out[start : start + part.n_atoms] = _epg_complex(fa, tr, te, phase, part, inversion,
-                                                             n_states, cdtype)
+            out[start : start + part.n_atoms] = _epg_complex(
+                fa, tr, te, phase, part, inversion, n_states, cdtype
+            )
         done += part.n_atoms
         if progress is not None:
             progress(done, tissue.n_atoms)
@@ -241,13 +270,23 @@ def _epg_real(fa, tr, te, phase, tissue: Tissue, inversion, n_states, dtype) -> 
     b1_index = b1_index[order]
     out = np.zeros((tissue.n_atoms, fa.shape[0]), dtype=cdtype)
     tr_ref = 0.5 * (tr.min() + tr.max())
-    use_poly = bool(np.max(np.abs(tr - tr_ref)) / min(tissue.t1_ms.min(), tissue.t2_ms.min()) <= 0.5)
+    use_poly = bool(
+        np.max(np.abs(tr - tr_ref)) / min(tissue.t1_ms.min(), tissue.t2_ms.min()) <= 0.5
+    )
     _epg_real_kernel(
-        coef, b1_index.astype(np.int64), (1.0 / tissue.t1_ms).astype(dtype),
-        (1.0 / tissue.t2_ms).astype(dtype), tr.astype(dtype), dtype.type(tr_ref), use_poly,
+        coef,
+        b1_index.astype(np.int64),
+        (1.0 / tissue.t1_ms).astype(dtype),
+        (1.0 / tissue.t2_ms).astype(dtype),
+        tr.astype(dtype),
+        dtype.type(tr_ref),
+        use_poly,
         te.astype(dtype),
-        sign.astype(dtype), _z_before_first_rf(tissue, inversion).astype(dtype),
-        int(n_states), 1e-9 if dtype == np.float32 else 1e-18, out.imag,
+        sign.astype(dtype),
+        _z_before_first_rf(tissue, inversion).astype(dtype),
+        int(n_states),
+        1e-9 if dtype == np.float32 else 1e-18,
+        out.imag,
     )
     unsorted = np.empty_like(out)
     unsorted[order] = out
@@ -283,4 +322,3 @@ def _epg_complex(fa, tr, te, phase, tissue: Tissue, inversion, n_states, cdtype)
         z[0] += 1 - e1
         fp[0] = np.conj(fm[0])
     return out
-

@@ -45,9 +45,15 @@ def simulate_fingerprints(
 
 
 def _simulate_one(sequence, tissue, n_states, dtype, chunk_size, progress) -> np.ndarray:
-    common = dict(phase_deg=sequence.phase_deg, inversion=sequence.inversion, dtype=dtype,
-                  chunk_size=chunk_size, progress=progress)
+    common = dict(
+        phase_deg=sequence.phase_deg,
+        inversion=sequence.inversion,
+        dtype=dtype,
+        chunk_size=chunk_size,
+        progress=progress,
+    )
     if sequence.kind == "fisp":
-        return epg_fisp(sequence.fa_deg, sequence.tr_ms, sequence.te_ms, tissue,
-                        n_states=n_states, **common)
+        return epg_fisp(
+            sequence.fa_deg, sequence.tr_ms, sequence.te_ms, tissue, n_states=n_states, **common
+        )
     return bloch_isochromats(sequence.fa_deg, sequence.tr_ms, sequence.te_ms, tissue, **common)

@@ -27,7 +27,12 @@ class Tissue:
             *(np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in (t1_ms, t2_ms, b1, df_hz))
         )
         t1, t2, b1_, df = (np.ascontiguousarray(a.ravel()) for a in arrays)
-        if np.any(~np.isfinite(t1)) or np.any(t1 <= 0) or np.any(~np.isfinite(t2)) or np.any(t2 <= 0):
+        if (
+            np.any(~np.isfinite(t1))
+            or np.any(t1 <= 0)
+            or np.any(~np.isfinite(t2))
+            or np.any(t2 <= 0)
+        ):
             raise ValueError("t1_ms and t2_ms must be finite and > 0")
         return cls(t1, t2, b1_, df)
 

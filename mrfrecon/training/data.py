@@ -24,15 +24,20 @@ from ..sequence import Sequence, parse_ranges
 
 def parameter_ranges(sequence: Sequence, t1_range_ms=None, t2_range_ms=None):
     """Training ranges of T1 and T2 (ms): given, or the sequence's dictionary grid extent."""
-    t1 = t1_range_ms or (float(parse_ranges(sequence.t1_grid_ms).min()),
-                         float(parse_ranges(sequence.t1_grid_ms).max()))
-    t2 = t2_range_ms or (float(parse_ranges(sequence.t2_grid_ms).min()),
-                         float(parse_ranges(sequence.t2_grid_ms).max()))
+    t1 = t1_range_ms or (
+        float(parse_ranges(sequence.t1_grid_ms).min()),
+        float(parse_ranges(sequence.t1_grid_ms).max()),
+    )
+    t2 = t2_range_ms or (
+        float(parse_ranges(sequence.t2_grid_ms).min()),
+        float(parse_ranges(sequence.t2_grid_ms).max()),
+    )
     return tuple(map(float, t1)), tuple(map(float, t2))
 
 
-def sample_tissue(rng: np.random.Generator, n: int, t1_range_ms, t2_range_ms,
-                  sequence: Sequence | None = None) -> Tissue:
+def sample_tissue(
+    rng: np.random.Generator, n: int, t1_range_ms, t2_range_ms, sequence: Sequence | None = None
+) -> Tissue:
     """``n`` log-uniform (T1, T2) points with T2 < T1 (rejection), plus B1 / df when declared."""
     t1_out, t2_out = np.empty(0), np.empty(0)
     while t1_out.size < n:

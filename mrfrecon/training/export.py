@@ -37,12 +37,22 @@ def qonnx_model(model: MrfModel):
 
     def quant(inp: str, out: str, frac: int, bits: int, signed: bool) -> None:
         tag = out
-        nodes.append(helper.make_node(
-            "Quant",
-            [inp, const(f"{tag}_scale", 2.0**-frac), const(f"{tag}_zeropt", 0.0),
-             const(f"{tag}_bitwidth", float(bits))],
-            [out], domain=QONNX_DOMAIN, signed=int(signed), narrow=0, rounding_mode="ROUND",
-        ))
+        nodes.append(
+            helper.make_node(
+                "Quant",
+                [
+                    inp,
+                    const(f"{tag}_scale", 2.0**-frac),
+                    const(f"{tag}_zeropt", 0.0),
+                    const(f"{tag}_bitwidth", float(bits)),
+                ],
+                [out],
+                domain=QONNX_DOMAIN,
+                signed=int(signed),
+                narrow=0,
+                rounding_mode="ROUND",
+            )
+        )
 
     quant("features", "q_in", net.input_frac, net.input_bits, True)
     h, frac = "q_in", net.input_frac
@@ -59,17 +69,22 @@ def qonnx_model(model: MrfModel):
             quant(f"layer{i}_relu", f"layer{i}_q", layer.out_frac, layer.out_bits, False)
             h, frac = f"layer{i}_q", layer.out_frac
     graph = helper.make_graph(
-        nodes, "mrfrecon_quantized_mlp",
+        nodes,
+        "mrfrecon_quantized_mlp",
         [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["n", net.widths[0]])],
         [helper.make_tensor_value_info("targets", TensorProto.FLOAT, ["n", net.widths[-1]])],
         inits,
     )
-    proto = helper.make_model(graph, producer_name="mrfrecon",
-                              opset_imports=[helper.make_opsetid("", 13),
-                                             helper.make_opsetid(QONNX_DOMAIN, 1)])
-    proto.doc_string = (f"mrfrecon quantised MLP for sequence {model.sequence_sha256}; "
-                        "inputs: standardised SVD features; outputs: (log T1, log T2) scaled "
-                        "to [0, 1] over the model's T1/T2 ranges in ms")
+    proto = helper.make_model(
+        graph,
+        producer_name="mrfrecon",
+        opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(QONNX_DOMAIN, 1)],
+    )
+    proto.doc_string = (
+        f"mrfrecon quantised MLP for sequence {model.sequence_sha256}; "
+        "inputs: standardised SVD features; outputs: (log T1, log T2) scaled "
+        "to [0, 1] over the model's T1/T2 ranges in ms"
+    )
     onnx.checker.check_model(proto)
     return proto
 

@@ -5,8 +5,14 @@ from __future__ import annotations
 import torch
 
 
-def noisy_features(coef_re: torch.Tensor, coef_im: torch.Tensor, sigma: torch.Tensor,
-                   mean: torch.Tensor, std: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def noisy_features(
+    coef_re: torch.Tensor,
+    coef_im: torch.Tensor,
+    sigma: torch.Tensor,
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    generator: torch.Generator,
+) -> torch.Tensor:
     """Clean coefficients (real, imag; ``(n, K)``) + noise ``sigma`` (``(n,)``) -> features.
 
     Same arithmetic as ``FeatureMap.from_coefficients``: rotate by the phase of coefficient 1,

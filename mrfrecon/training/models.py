@@ -27,7 +27,9 @@ class FloatMLP(nn.Module):
     def __init__(self, n_in: int, widths: tuple[int, ...]):
         super().__init__()
         sizes = (n_in, *widths, N_OUTPUTS)
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+        self.layers = nn.ModuleList(
+            nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for i, layer in enumerate(self.layers):
@@ -57,20 +59,28 @@ class QuantMLP(nn.Module):
             Uint8ActPerTensorFixedPoint,
         )
 
-        self.input_quant = QuantIdentity(act_quant=Int8ActPerTensorFixedPoint,
-                                         return_quant_tensor=True)
+        self.input_quant = QuantIdentity(
+            act_quant=Int8ActPerTensorFixedPoint, return_quant_tensor=True
+        )
         sizes = (n_in, *widths, N_OUTPUTS)
         self.linears = nn.ModuleList()
         self.relus = nn.ModuleList()
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
             last = i == len(sizes) - 2
-            self.linears.append(QuantLinear(a, b, bias=True,
-                                            weight_quant=Int8WeightPerTensorFixedPoint,
-                                            bias_quant=Int32Bias,
-                                            return_quant_tensor=not last))
+            self.linears.append(
+                QuantLinear(
+                    a,
+                    b,
+                    bias=True,
+                    weight_quant=Int8WeightPerTensorFixedPoint,
+                    bias_quant=Int32Bias,
+                    return_quant_tensor=not last,
+                )
+            )
             if not last:
-                self.relus.append(QuantReLU(act_quant=Uint8ActPerTensorFixedPoint,
-                                            return_quant_tensor=True))
+                self.relus.append(
+                    QuantReLU(act_quant=Uint8ActPerTensorFixedPoint, return_quant_tensor=True)
+                )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.input_quant(x)
@@ -115,11 +125,13 @@ def to_integer(model: QuantMLP, sample: torch.Tensor) -> IntegerMLP:
         if i < len(model.relus):
             out = model.relus[i](out)
             out_frac = _frac(out.scale)
-        layers.append(IntegerLayer(
-            weight=qw.int().cpu().numpy().astype(np.int64),
-            bias=bias.int().cpu().numpy().astype(np.int64).reshape(-1),
-            weight_frac=_frac(qw.scale),
-            out_frac=out_frac,
-        ))
+        layers.append(
+            IntegerLayer(
+                weight=qw.int().cpu().numpy().astype(np.int64),
+                bias=bias.int().cpu().numpy().astype(np.int64).reshape(-1),
+                weight_frac=_frac(qw.scale),
+                out_frac=out_frac,
+            )
+        )
         h = out
     return IntegerMLP(input_frac=_frac(q_in.scale), layers=tuple(layers))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,7 +40,9 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise EngineUnavailableError("--device cuda: no CUDA device is available (use cpu or auto)")
     if name not in ("cpu", "cuda"):
-        raise EngineUnavailableError(f"unknown device '{name}' for the qat engine (auto, cpu, cuda)")
+        raise EngineUnavailableError(
+            f"unknown device '{name}' for the qat engine (auto, cpu, cuda)"
+        )
     return torch.device(name)
 
 
@@ -48,8 +50,11 @@ def _mape(estimate: np.ndarray, truth: np.ndarray) -> float:
     return float(100 * np.mean(np.abs(estimate - truth) / truth))
 
 
-def retrain(sequence: Sequence, config: RetrainConfig = RetrainConfig(),
-            progress: StageProgress | None = None) -> RetrainResult:
+def retrain(
+    sequence: Sequence,
+    config: RetrainConfig = RetrainConfig(),
+    progress: StageProgress | None = None,
+) -> RetrainResult:
     """Simulate training data for ``sequence`` and train float and integer networks."""
     report = progress or (lambda stage, done, total: None)
     if config.engine not in ("qat", "fixed"):
@@ -69,55 +74,93 @@ def retrain(sequence: Sequence, config: RetrainConfig = RetrainConfig(),
     scaling = OutputScaling(t1_range, t2_range)
 
     basis, train, val = simulate_pools(
-        sequence, config.n_train, config.n_val, config.rank, t1_range, t2_range, rng,
-        n_states=config.n_states, progress=lambda d, n: report("simulate", d, n))
+        sequence,
+        config.n_train,
+        config.n_val,
+        config.rank,
+        t1_range,
+        t2_range,
+        rng,
+        n_states=config.n_states,
+        progress=lambda d, n: report("simulate", d, n),
+    )
     t_sim = time.perf_counter() - t_start
     levels = np.asarray(config.noise_levels, np.float64)
     sample_sigma = levels[rng.integers(len(levels), size=train.n)]
     mean, std = fit_standardisation(unit_realimag(add_noise(train.coef, sample_sigma, rng)))
     features = FeatureMap(basis, mean, std)
     val_sigma = levels[rng.integers(len(levels), size=val.n)]
-    val_x = torch.tensor(features.from_coefficients(add_noise(val.coef, val_sigma, rng)),
-                         device=device)
+    val_x = torch.tensor(
+        features.from_coefficients(add_noise(val.coef, val_sigma, rng)), device=device
+    )
     val_y = torch.tensor(scaling.encode(val.tissue.t1_ms, val.tissue.t2_ms), device=device)
     data = _tensors(train, scaling, levels, mean, std, device)
     generator = torch.Generator(device=device)
     generator.manual_seed(config.seed)
 
-    budgets = [None if config.seconds is None else config.seconds * share
-               for share in config.stage_shares]
+    budgets = [
+        None if config.seconds is None else config.seconds * share for share in config.stage_shares
+    ]
     common = dict(batch_size=config.batch_size, patience=config.patience, generator=generator)
     stages: dict[str, StageResult] = {}
     float_net = FloatMLP(features.n_features, config.float_widths).to(device)
-    stages["float"] = fit(float_net, data, val_x, val_y, max_epochs=config.max_epochs[0],
-                          seconds=budgets[0], learning_rate=config.learning_rate,
-                          progress=lambda d, n: report("float", d, n), **common)
+    stages["float"] = fit(
+        float_net,
+        data,
+        val_x,
+        val_y,
+        max_epochs=config.max_epochs[0],
+        seconds=budgets[0],
+        learning_rate=config.learning_rate,
+        progress=lambda d, n: report("float", d, n),
+        **common,
+    )
     small = FloatMLP(features.n_features, config.quant_widths).to(device)
-    stages["float_small"] = fit(small, data, val_x, val_y, max_epochs=config.max_epochs[1],
-                                seconds=budgets[1], learning_rate=config.learning_rate,
-                                progress=lambda d, n: report("float (FPGA size)", d, n), **common)
+    stages["float_small"] = fit(
+        small,
+        data,
+        val_x,
+        val_y,
+        max_epochs=config.max_epochs[1],
+        seconds=budgets[1],
+        learning_rate=config.learning_rate,
+        progress=lambda d, n: report("float (FPGA size)", d, n),
+        **common,
+    )
     quant = QuantMLP(features.n_features, config.quant_widths).to(device)
     quant.load_float(small)
-    stages["qat"] = fit(quant, data, val_x, val_y, max_epochs=config.max_epochs[2],
-                        seconds=budgets[2], learning_rate=config.qat_learning_rate,
-                        progress=lambda d, n: report("quantisation-aware", d, n), **common)
+    stages["qat"] = fit(
+        quant,
+        data,
+        val_x,
+        val_y,
+        max_epochs=config.max_epochs[2],
+        seconds=budgets[2],
+        learning_rate=config.qat_learning_rate,
+        progress=lambda d, n: report("quantisation-aware", d, n),
+        **common,
+    )
     int_net = to_integer(quant.cpu(), val_x[:256].cpu())
     if fixed_device is not None:
-        int_net, stages["fixed"] = _train_fixed(int_net, train, features, scaling, levels, config,
-                                                fixed_device, rng, report)
+        int_net, stages["fixed"] = _train_fixed(
+            int_net, train, features, scaling, levels, config, fixed_device, rng, report
+        )
 
-    metrics = _validate(features, scaling, {"float": float_net, "float_small": small}, int_net,
-                        val, rng)
+    metrics = _validate(
+        features, scaling, {"float": float_net, "float_small": small}, int_net, val, rng
+    )
     model = MrfModel(
         sequence=sequence.to_full_dict(),
         features=features,
         scaling=scaling,
         float_net=float_weights(float_net.cpu()),
         int_net=int_net,
-        metrics={"validation": metrics,
-                 "stages": {k: vars(v) for k, v in stages.items()},
-                 "seconds_total": time.perf_counter() - t_start,
-                 "seconds_simulation": t_sim},
+        metrics={
+            "validation": metrics,
+            "stages": {k: vars(v) for k, v in stages.items()},
+            "seconds_total": time.perf_counter() - t_start,
+            "seconds_simulation": t_sim,
+        },
         provenance={
             "mrfrecon_version": __version__,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -149,8 +192,14 @@ def retrain(sequence: Sequence, config: RetrainConfig = RetrainConfig(),
     return RetrainResult(model, summary)
 
 
-def _tensors(pool: Pool, scaling: OutputScaling, levels: np.ndarray, mean: np.ndarray,
-             std: np.ndarray, device: torch.device) -> TrainTensors:
+def _tensors(
+    pool: Pool,
+    scaling: OutputScaling,
+    levels: np.ndarray,
+    mean: np.ndarray,
+    std: np.ndarray,
+    device: torch.device,
+) -> TrainTensors:
     return TrainTensors(
         coef_re=torch.tensor(pool.coef.real.astype(np.float32), device=device),
         coef_im=torch.tensor(pool.coef.imag.astype(np.float32), device=device),
@@ -161,8 +210,14 @@ def _tensors(pool: Pool, scaling: OutputScaling, levels: np.ndarray, mean: np.nd
     )
 
 
-def _validate(features: FeatureMap, scaling: OutputScaling, float_nets: dict[str, FloatMLP],
-              int_net: IntegerMLP, val: Pool, rng: np.random.Generator) -> dict[str, Any]:
+def _validate(
+    features: FeatureMap,
+    scaling: OutputScaling,
+    float_nets: dict[str, FloatMLP],
+    int_net: IntegerMLP,
+    val: Pool,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
     """MAPE (%) of T1/T2 on the validation pool at noise 0.01 for every network."""
     x = features.from_coefficients(add_noise(val.coef, np.full(val.n, VALIDATION_NOISE), rng))
     outputs = {}
@@ -185,12 +240,14 @@ def _check_fixed_engine(device: str) -> str:
     if resolved == "fpga" and not fpga_available():  # fail before minutes of training
         raise EngineUnavailableError(
             "--device fpga: no Alveo card found through XRT (pyxrt); use --device emu or hdl, "
-            "or run `mrfrecon doctor`")
+            "or run `mrfrecon doctor`"
+        )
     return resolved
 
 
-def _train_fixed(int_net, train: Pool, features, scaling, levels, config: RetrainConfig, device,
-                 rng, report):
+def _train_fixed(
+    int_net, train: Pool, features, scaling, levels, config: RetrainConfig, device, rng, report
+):
     """Continue training the QAT network's integer datapath on the fixed-point engine."""
     from ..engine import FixedPointConfig, train_fixed
 
@@ -199,10 +256,20 @@ def _train_fixed(int_net, train: Pool, features, scaling, levels, config: Retrai
     x = features.from_coefficients(add_noise(train.coef[:n], sigma, rng))
     y = scaling.encode(train.tissue.t1_ms[:n], train.tissue.t2_ms[:n])
     start = time.perf_counter()
-    result = train_fixed(int_net, x, y, FixedPointConfig(seed=config.seed % 2**32 or 1,
-                                                         epochs=config.fixed_epochs),
-                         device=device, progress=lambda d, t: report("fixed-point", d, t))
+    result = train_fixed(
+        int_net,
+        x,
+        y,
+        FixedPointConfig(seed=config.seed % 2**32 or 1, epochs=config.fixed_epochs),
+        device=device,
+        progress=lambda d, t: report("fixed-point", d, t),
+    )
     seconds = time.perf_counter() - start
-    stage = StageResult(config.fixed_epochs, result.n_samples, seconds, result.mse_after,
-                        result.n_samples / max(seconds, 1e-9))
+    stage = StageResult(
+        config.fixed_epochs,
+        result.n_samples,
+        seconds,
+        result.mse_after,
+        result.n_samples / max(seconds, 1e-9),
+    )
     return result.network, stage

@@ -51,8 +51,9 @@ def fit(
 ) -> StageResult:
     """Train ``model`` in place and leave it at its best validation state."""
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, factor=0.5,
-                                                           patience=max(2, patience // 3))
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimiser, factor=0.5, patience=max(2, patience // 3)
+    )
     n = data.coef_re.shape[0]
     device = data.coef_re.device
     best_loss, best_state, stale = float("inf"), copy.deepcopy(model.state_dict()), 0
@@ -66,8 +67,9 @@ def fit(
         sigma = data.noise_levels[level]
         for first in range(0, n, batch_size):
             idx = order[first : first + batch_size]
-            x = noisy_features(data.coef_re[idx], data.coef_im[idx], sigma[idx], data.mean,
-                               data.std, generator)
+            x = noisy_features(
+                data.coef_re[idx], data.coef_im[idx], sigma[idx], data.mean, data.std, generator
+            )
             loss = torch.mean((model(x) - data.targets[idx]) ** 2)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()

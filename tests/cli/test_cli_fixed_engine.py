@@ -12,8 +12,23 @@ from mrfrecon.cli import app
 from mrfrecon.model import load_model
 
 runner = CliRunner()
-ARGS = ["retrain", "--sequence", "fisp_short400", "--engine", "fixed", "--epochs", "1",
-        "--samples", "1000", "--fixed-samples", "48", "--fixed-epochs", "1", "--seed", "5"]
+ARGS = [
+    "retrain",
+    "--sequence",
+    "fisp_short400",
+    "--engine",
+    "fixed",
+    "--epochs",
+    "1",
+    "--samples",
+    "1000",
+    "--fixed-samples",
+    "48",
+    "--fixed-epochs",
+    "1",
+    "--seed",
+    "5",
+]
 
 
 def _train(tmp_path, device: str):

@@ -14,20 +14,60 @@ runner = CliRunner()
 
 def test_retrain_evaluate_export(tmp_path):
     model = tmp_path / "model.h5"
-    result = runner.invoke(app, ["retrain", "--sequence", "fisp_short400", "--output", str(model),
-                                 "--epochs", "2", "--samples", "3000", "--seed", "1", "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "retrain",
+            "--sequence",
+            "fisp_short400",
+            "--output",
+            str(model),
+            "--epochs",
+            "2",
+            "--samples",
+            "3000",
+            "--seed",
+            "1",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["quant_widths"] == [16, 16, 16, 2] and summary["seed"] == 1
     assert load_model(model).n_timepoints == 400
 
-    again = runner.invoke(app, ["retrain", "--sequence", "fisp_short400", "--output", str(model),
-                                "--epochs", "1", "--samples", "1000"])
+    again = runner.invoke(
+        app,
+        [
+            "retrain",
+            "--sequence",
+            "fisp_short400",
+            "--output",
+            str(model),
+            "--epochs",
+            "1",
+            "--samples",
+            "1000",
+        ],
+    )
     assert again.exit_code == 1 and "exists" in again.stderr
 
     png = tmp_path / "err.png"
-    result = runner.invoke(app, ["evaluate", "--model", str(model), "--n", "300", "--noise",
-                                 "0.03", "--plot", str(png), "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--model",
+            str(model),
+            "--n",
+            "300",
+            "--noise",
+            "0.03",
+            "--plot",
+            str(png),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.stdout)
     assert set(metrics["methods"]) == {"float", "quantized", "matching"}
@@ -46,11 +86,13 @@ def test_retrain_evaluate_export(tmp_path):
 
 def test_retrain_bad_engine_and_device(tmp_path):
     out = tmp_path / "m.h5"
-    result = runner.invoke(app, ["retrain", "-s", "fisp_short400", "-o", str(out), "--engine",
-                                 "magic"])
+    result = runner.invoke(
+        app, ["retrain", "-s", "fisp_short400", "-o", str(out), "--engine", "magic"]
+    )
     assert result.exit_code == 1 and "unknown engine 'magic'" in result.stderr
-    result = runner.invoke(app, ["retrain", "-s", "fisp_short400", "-o", str(out), "--device",
-                                 "tpu"])
+    result = runner.invoke(
+        app, ["retrain", "-s", "fisp_short400", "-o", str(out), "--device", "tpu"]
+    )
     assert result.exit_code == 1 and "unknown device 'tpu'" in result.stderr
     assert not out.exists()
 

@@ -17,8 +17,16 @@ def test_sequence_show_json(tmp_path):
     result = runner.invoke(app, ["sequence", "show", "fisp_short400", "--json", "--plot", str(png)])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert set(payload) == {"kind", "fa_deg", "tr_ms", "te_ms", "phase_deg", "inversion",
-                            "n_timepoints", "sha256"}
+    assert set(payload) == {
+        "kind",
+        "fa_deg",
+        "tr_ms",
+        "te_ms",
+        "phase_deg",
+        "inversion",
+        "n_timepoints",
+        "sha256",
+    }
     assert payload["n_timepoints"] == len(payload["fa_deg"]) == 400
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -35,8 +43,20 @@ def test_sequence_show_bad_file_is_one_line(tmp_path):
 
 def test_simulate_writes_and_refuses_overwrite(tmp_path):
     out = tmp_path / "dict.h5"
-    args = ["simulate", "--sequence", "fisp_short400", "--t1", "100:1000:100", "--t2",
-            "20:200:20", "--rank", "8", "--output", str(out), "--json"]
+    args = [
+        "simulate",
+        "--sequence",
+        "fisp_short400",
+        "--t1",
+        "100:1000:100",
+        "--t2",
+        "20:200:20",
+        "--rank",
+        "8",
+        "--output",
+        str(out),
+        "--json",
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)

@@ -37,10 +37,26 @@ def test_epg_matches_isochromat_average(short_fisp, case):
         tissue = Tissue.make(TISSUES.t1_ms, TISSUES.t2_ms, df_hz=[12.0, -30.0, 0.0, 55.0])
     if case == "b1":
         tissue = Tissue.make(TISSUES.t1_ms, TISSUES.t2_ms, b1=[0.7, 0.9, 1.1, 1.3])
-    epg = epg_fisp(seq.fa_deg, seq.tr_ms, seq.te_ms, tissue, phase_deg=phase,
-                   inversion=seq.inversion, n_states=160, dtype=np.float64)
-    iso = bloch_isochromats(seq.fa_deg, seq.tr_ms, seq.te_ms, tissue, phase_deg=phase,
-                            inversion=seq.inversion, n_isochromats=400, dephasing_per_tr=True)
+    epg = epg_fisp(
+        seq.fa_deg,
+        seq.tr_ms,
+        seq.te_ms,
+        tissue,
+        phase_deg=phase,
+        inversion=seq.inversion,
+        n_states=160,
+        dtype=np.float64,
+    )
+    iso = bloch_isochromats(
+        seq.fa_deg,
+        seq.tr_ms,
+        seq.te_ms,
+        tissue,
+        phase_deg=phase,
+        inversion=seq.inversion,
+        n_isochromats=400,
+        dephasing_per_tr=True,
+    )
     assert rel_max(epg, iso) <= 1e-3
     assert rel_max(epg, iso) <= 1e-9  # alias-free: agreement is to rounding
 
@@ -51,10 +67,26 @@ def test_real_kernel_matches_complex_path(jiang, dtype, tol):
     rng = np.random.default_rng(0)
     tissue = Tissue.make(rng.uniform(100, 3000, 37), rng.uniform(10, 300, 37))
     for phase in (np.zeros(jiang.n_timepoints), np.resize([0.0, 180.0], jiang.n_timepoints)):
-        fast = epg_fisp(jiang.fa_deg, jiang.tr_ms, jiang.te_ms, tissue, phase_deg=phase,
-                        inversion=jiang.inversion, n_states=40, dtype=dtype)
-        ref = _epg_complex(jiang.fa_deg, jiang.tr_ms, jiang.te_ms, phase, tissue,
-                           jiang.inversion, 40, np.complex128)
+        fast = epg_fisp(
+            jiang.fa_deg,
+            jiang.tr_ms,
+            jiang.te_ms,
+            tissue,
+            phase_deg=phase,
+            inversion=jiang.inversion,
+            n_states=40,
+            dtype=dtype,
+        )
+        ref = _epg_complex(
+            jiang.fa_deg,
+            jiang.tr_ms,
+            jiang.te_ms,
+            phase,
+            tissue,
+            jiang.inversion,
+            40,
+            np.complex128,
+        )
         assert rel_max(fast, ref) <= tol
 
 
@@ -63,8 +95,9 @@ def test_real_kernel_matches_complex_path(jiang, dtype, tol):
 def test_fisp_steady_state_closed_form(fa, t1, t2):
     n = 3000
     tissue = Tissue.make([t1], [t2])
-    sig = epg_fisp(np.full(n, fa), np.full(n, 10.0), np.full(n, 2.0), tissue,
-                   n_states=400, dtype=np.float64)
+    sig = epg_fisp(
+        np.full(n, fa), np.full(n, 10.0), np.full(n, 2.0), tissue, n_states=400, dtype=np.float64
+    )
     expected = fisp_steady_state(fa, 10.0, 2.0, t1, t2)
     np.testing.assert_allclose(np.abs(sig[0, -1]), expected, rtol=1e-6)
 
@@ -74,8 +107,13 @@ def test_fisp_steady_state_closed_form(fa, t1, t2):
 def test_bssfp_steady_state_closed_form(fa, t1, t2):
     n = 3000
     tissue = Tissue.make([t1], [t2])
-    sig = bloch_isochromats(np.full(n, fa), np.full(n, 8.0), np.full(n, 4.0), tissue,
-                            phase_deg=np.resize([0.0, 180.0], n))
+    sig = bloch_isochromats(
+        np.full(n, fa),
+        np.full(n, 8.0),
+        np.full(n, 4.0),
+        tissue,
+        phase_deg=np.resize([0.0, 180.0], n),
+    )
     expected = bssfp_steady_state(fa, 8.0, 4.0, t1, t2)
     np.testing.assert_allclose(np.abs(sig[0, -1]), expected, rtol=1e-6)
 
@@ -84,8 +122,15 @@ def test_bssfp_steady_state_closed_form(fa, t1, t2):
 def test_small_flip_angle_follows_inversion_recovery(efficiency):
     n, fa, tr, te, ti = 300, 0.05, 10.0, 0.0, 15.0
     tissue = Tissue.make([400.0, 900.0, 1600.0], [50.0, 90.0, 150.0])
-    sig = epg_fisp(np.full(n, fa), np.full(n, tr), np.full(n, te), tissue,
-                   inversion=Inversion(ti, efficiency), n_states=20, dtype=np.float64)
+    sig = epg_fisp(
+        np.full(n, fa),
+        np.full(n, tr),
+        np.full(n, te),
+        tissue,
+        inversion=Inversion(ti, efficiency),
+        n_states=20,
+        dtype=np.float64,
+    )
     t = ti + tr * np.arange(n)
     mz = inversion_recovery(t[None, :], tissue.t1_ms[:, None], efficiency)
     expected = np.sin(np.deg2rad(fa)) * mz
@@ -99,13 +144,25 @@ def test_matches_blochsim_peer(short_fisp):
     blochsim = pytest.importorskip("blochsim")
     seq = short_fisp
     phase = np.random.default_rng(1).uniform(0, 360, seq.n_timepoints)
-    ours = epg_fisp(seq.fa_deg, seq.tr_ms, np.zeros(seq.n_timepoints), TISSUES, phase_deg=phase,
-                    inversion=seq.inversion, n_states=100, dtype=np.float64)
+    ours = epg_fisp(
+        seq.fa_deg,
+        seq.tr_ms,
+        np.zeros(seq.n_timepoints),
+        TISSUES,
+        phase_deg=phase,
+        inversion=seq.inversion,
+        n_states=100,
+        dtype=np.float64,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # blochsim warns about its own autograd use
         theirs = blochsim.mrf_sim(
-            torch.tensor(seq.fa_deg), torch.tensor(seq.tr_ms), torch.tensor(TISSUES.t1_ms),
-            torch.tensor(TISSUES.t2_ms), TI=seq.inversion.ti_ms, phases=torch.tensor(phase),
+            torch.tensor(seq.fa_deg),
+            torch.tensor(seq.tr_ms),
+            torch.tensor(TISSUES.t1_ms),
+            torch.tensor(TISSUES.t2_ms),
+            TI=seq.inversion.ti_ms,
+            phases=torch.tensor(phase),
             states=100,
         ).numpy()
     # blochsim reports i * (our signal): same physics, another phase convention
@@ -114,10 +171,17 @@ def test_matches_blochsim_peer(short_fisp):
 
 def test_b1_scales_flip_angles(short_fisp):
     seq = short_fisp
-    scaled = epg_fisp(seq.fa_deg, seq.tr_ms, seq.te_ms, Tissue.make(TISSUES.t1_ms, TISSUES.t2_ms, b1=0.8),
-                      inversion=seq.inversion, dtype=np.float64)
-    direct = epg_fisp(0.8 * seq.fa_deg, seq.tr_ms, seq.te_ms, TISSUES, inversion=seq.inversion,
-                      dtype=np.float64)
+    scaled = epg_fisp(
+        seq.fa_deg,
+        seq.tr_ms,
+        seq.te_ms,
+        Tissue.make(TISSUES.t1_ms, TISSUES.t2_ms, b1=0.8),
+        inversion=seq.inversion,
+        dtype=np.float64,
+    )
+    direct = epg_fisp(
+        0.8 * seq.fa_deg, seq.tr_ms, seq.te_ms, TISSUES, inversion=seq.inversion, dtype=np.float64
+    )
     assert rel_max(scaled, direct) <= 1e-12
 
 
@@ -127,18 +191,31 @@ def test_slice_profile_is_weighted_sum(short_fisp):
     profile = SliceProfile(np.array([1.0, 0.6]), np.array([0.25, 0.75]))
     seq = replace(short_fisp, slice_profile=profile)
     total = simulate_fingerprints(seq, TISSUES, dtype=np.float64)
-    parts = [simulate_fingerprints(short_fisp, Tissue.make(TISSUES.t1_ms, TISSUES.t2_ms, b1=s),
-                                   dtype=np.float64) for s in (1.0, 0.6)]
+    parts = [
+        simulate_fingerprints(
+            short_fisp, Tissue.make(TISSUES.t1_ms, TISSUES.t2_ms, b1=s), dtype=np.float64
+        )
+        for s in (1.0, 0.6)
+    ]
     assert rel_max(total, 0.25 * parts[0] + 0.75 * parts[1]) <= 1e-12
 
 
 def test_default_states_converge_for_common_t2(jiang):
     """60 states deviate <= 1e-4 from a 200-state reference for T2 <= 300 ms (the default)."""
     rng = np.random.default_rng(5)
-    tissue = Tissue.make(np.exp(rng.uniform(np.log(100), np.log(3000), 200)),
-                         np.exp(rng.uniform(np.log(10), np.log(300), 200)))
-    ref = epg_fisp(jiang.fa_deg, jiang.tr_ms, jiang.te_ms, tissue, inversion=jiang.inversion,
-                   n_states=200, dtype=np.float64)
+    tissue = Tissue.make(
+        np.exp(rng.uniform(np.log(100), np.log(3000), 200)),
+        np.exp(rng.uniform(np.log(10), np.log(300), 200)),
+    )
+    ref = epg_fisp(
+        jiang.fa_deg,
+        jiang.tr_ms,
+        jiang.te_ms,
+        tissue,
+        inversion=jiang.inversion,
+        n_states=200,
+        dtype=np.float64,
+    )
     sig = epg_fisp(jiang.fa_deg, jiang.tr_ms, jiang.te_ms, tissue, inversion=jiang.inversion)
     dev = np.abs(sig - ref).max(axis=1) / np.abs(ref).max(axis=1)
     assert dev.max() <= 1e-4
@@ -149,8 +226,14 @@ def test_chunking_does_not_change_results(short_fisp):
     tissue = Tissue.make(rng.uniform(100, 3000, 50), rng.uniform(10, 300, 50))
     calls = []
     whole = epg_fisp(short_fisp.fa_deg, short_fisp.tr_ms, short_fisp.te_ms, tissue)
-    chunked = epg_fisp(short_fisp.fa_deg, short_fisp.tr_ms, short_fisp.te_ms, tissue,
-                       chunk_size=7, progress=lambda d, n: calls.append((d, n)))
+    chunked = epg_fisp(
+        short_fisp.fa_deg,
+        short_fisp.tr_ms,
+        short_fisp.te_ms,
+        tissue,
+        chunk_size=7,
+        progress=lambda d, n: calls.append((d, n)),
+    )
     np.testing.assert_array_equal(whole, chunked)
     assert calls[-1] == (50, 50) and len(calls) == 8
 

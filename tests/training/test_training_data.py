@@ -28,13 +28,16 @@ def test_sampling_is_log_uniform_with_t2_below_t1(jiang):
 def test_noise_projected_on_the_basis_is_white_with_the_same_sigma(short_fisp):
     """Full-length noise projected on the orthonormal basis = noise added to the coefficients."""
     rng = np.random.default_rng(1)
-    atoms = simulate_fingerprints(short_fisp, Tissue.make(rng.uniform(200, 2000, 3000),
-                                                          rng.uniform(20, 200, 3000)))
+    atoms = simulate_fingerprints(
+        short_fisp, Tissue.make(rng.uniform(200, 2000, 3000), rng.uniform(20, 200, 3000))
+    )
     basis, _ = svd_basis(atoms, rank=8)
     sigma, n = 0.02, 20000
     noise = sigma * (rng.standard_normal((n, 400)) + 1j * rng.standard_normal((n, 400)))
     coef = noise.astype(np.complex64) @ basis.conj()
-    cov = (np.concatenate([coef.real, coef.imag], 1).T @ np.concatenate([coef.real, coef.imag], 1)) / n
+    cov = (
+        np.concatenate([coef.real, coef.imag], 1).T @ np.concatenate([coef.real, coef.imag], 1)
+    ) / n
     np.testing.assert_allclose(np.diag(cov), sigma**2, rtol=0.05)
     assert np.abs(cov - np.diag(np.diag(cov))).max() < 0.05 * sigma**2
 
@@ -46,8 +49,14 @@ def test_torch_features_match_numpy_feature_map(short_fisp):
     std = rng.uniform(0.5, 2, 16).astype(np.float32)
     fmap = FeatureMap(np.eye(400, 8, dtype=np.complex64), mean, std)
     expected = fmap.from_coefficients(coef)
-    got = noisy_features(torch.tensor(coef.real), torch.tensor(coef.imag), torch.zeros(100),
-                         torch.tensor(mean), torch.tensor(std), torch.Generator()).numpy()
+    got = noisy_features(
+        torch.tensor(coef.real),
+        torch.tensor(coef.imag),
+        torch.zeros(100),
+        torch.tensor(mean),
+        torch.tensor(std),
+        torch.Generator(),
+    ).numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
     unit = unit_realimag(coef * np.exp(1j * 0.7) * 3.0)  # global phase and scale removed
     np.testing.assert_allclose(unit, unit_realimag(coef), atol=1e-6)

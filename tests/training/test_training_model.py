@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from mrfrecon.errors import ModelError, ModelMismatchError
-from mrfrecon.model import load_model, save_model
+from mrfrecon.model import load_model
 from mrfrecon.training import RetrainConfig, retrain
 from mrfrecon.training.models import QuantMLP, to_integer
 
@@ -42,8 +42,9 @@ def test_model_round_trip_and_predictions(tiny_model, tiny_model_path, short_fis
     rng = np.random.default_rng(0)
     from mrfrecon.physics import Tissue, simulate_fingerprints
 
-    signals = simulate_fingerprints(short_fisp, Tissue.make(rng.uniform(300, 2000, 50),
-                                                            rng.uniform(30, 200, 50)))
+    signals = simulate_fingerprints(
+        short_fisp, Tissue.make(rng.uniform(300, 2000, 50), rng.uniform(30, 200, 50))
+    )
     for method in ("nn", "nn-float"):
         a = tiny_model.predict(signals, method)
         b = again.predict(signals, method)
@@ -56,7 +57,9 @@ def test_model_round_trip_and_predictions(tiny_model, tiny_model_path, short_fis
 
 
 def test_model_refuses_mismatched_data(tiny_model):
-    with pytest.raises(ModelMismatchError, match="data has 399 time points but the model's sequence has 400"):
+    with pytest.raises(
+        ModelMismatchError, match="data has 399 time points but the model's sequence has 400"
+    ):
         tiny_model.predict(np.zeros((3, 399), np.complex64))
     with pytest.raises(ModelMismatchError, match="was trained for"):
         tiny_model.check_signals(np.zeros((1, 400)), sequence_sha256="0" * 64)
@@ -85,8 +88,9 @@ def test_corrupted_or_foreign_files_are_refused(tiny_model_path, tmp_path):
 
 
 def test_retrain_is_deterministic_with_a_seed(short_fisp, tmp_path):
-    config = RetrainConfig(n_train=2000, n_val=500, seconds=None, max_epochs=(2, 2, 1),
-                           patience=100, seed=3)
+    config = RetrainConfig(
+        n_train=2000, n_val=500, seconds=None, max_epochs=(2, 2, 1), patience=100, seed=3
+    )
     first, second = (retrain(short_fisp, config).model for _ in range(2))
     np.testing.assert_array_equal(first.features.basis, second.features.basis)
     for a, b in zip(first.int_net.layers, second.int_net.layers, strict=True):
@@ -105,8 +109,9 @@ def test_qonnx_export_runs_bit_exact(tiny_model, tmp_path):
     from mrfrecon.training.export import export_qonnx
 
     path = export_qonnx(tiny_model, tmp_path / "net.onnx")
-    x = (np.random.default_rng(0).standard_normal((64, tiny_model.features.n_features)) * 2
-         ).astype(np.float32)
+    x = (np.random.default_rng(0).standard_normal((64, tiny_model.features.n_features)) * 2).astype(
+        np.float32
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from qonnx.transformation.infer_shapes import InferShapes
@@ -116,4 +121,6 @@ def test_qonnx_export_runs_bit_exact(tiny_model, tmp_path):
         wrapper = wrapper.transform(InferShapes())
         out = qonnx.execute_onnx(wrapper, {"features": x})["targets"]
     acc, frac = tiny_model.int_net.forward_int(tiny_model.int_net.quantize_input(x))
-    np.testing.assert_allclose(out, acc * 2.0**-frac, rtol=0, atol=1e-6 * np.abs(acc * 2.0**-frac).max())
+    np.testing.assert_allclose(
+        out, acc * 2.0**-frac, rtol=0, atol=1e-6 * np.abs(acc * 2.0**-frac).max()
+    )
