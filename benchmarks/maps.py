@@ -51,7 +51,7 @@ def untrained_model(sequence, dictionary, rank: int = 8, widths=(16, 16)) -> Mrf
 
     rng = np.random.default_rng(0)
     basis, _ = svd_basis(dictionary.atoms, rank=rank)
-    mean, std = fit_standardisation(unit_realimag(dictionary.atoms @ basis.conj()))
+    mean, std = fit_standardisation(unit_realimag(dictionary.atoms @ basis))
     sizes = (2 * rank, *widths, 2)
     layers, weights, biases = [], [], []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):

@@ -1,7 +1,7 @@
 """Accuracy of a model on a fresh held-out test set, against dictionary matching and the CRB.
 
 Test set: T1 in [100, 3000] ms and T2 in [10, 300] ms log-uniform with T2 < T1, M0 = 1,
-simulated through the model's sequence (float64 EPG, 200 states), complex Gaussian noise of
+simulated through the model's sequence (float64 EPG, default 300 states), complex Gaussian noise of
 ``noise`` per channel added to the *un-normalised* signal. Methods: the float network, the
 quantised network (integer path) and dictionary matching on the sequence's default grid.
 Per method and parameter: MAPE and MPE (%), RMSE (ms), and RMSE / sqrt(mean CRB).
@@ -51,7 +51,7 @@ def make_test_set(
         t1, t2 = np.concatenate([t1, a[keep]]), np.concatenate([t2, b[keep]])
     tissue = Tissue.make(t1[:n], t2[:n])
     clean = simulate_fingerprints(
-        sequence, tissue, n_states=200, dtype=np.float64, progress=progress
+        sequence, tissue, dtype=np.float64, progress=progress
     )
     noisy = clean + noise * (
         rng.standard_normal(clean.shape) + 1j * rng.standard_normal(clean.shape)

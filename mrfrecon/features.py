@@ -1,8 +1,8 @@
 """Network inputs from fingerprints: SVD projection, normalisation, phase removal, scaling.
 
-``features = ((realimag(c * exp(-i arg c_1)) / |c|) - mean) / std`` with ``c = V^H s`` the
-projection of a fingerprint ``s`` (``(n_t,)`` complex) onto the orthonormal SVD basis ``V``
-(``(n_t, K)``). Normalising the *projected* vector makes the features independent of M0 and of
+``features = ((realimag(c * exp(-i arg c_1)) / |c|) - mean) / std`` with ``c = s V`` the
+coordinates of a fingerprint row ``s`` (``(n_t,)`` complex) in the orthonormal SVD basis ``V``
+(``(n_t, K)``, right singular vectors: ``s ~ c V^H``). Normalising the *projected* vector makes the features independent of M0 and of
 noise outside the basis; dividing by the phase of the first (dominant) coefficient removes the
 global phase. The result has ``2K`` reals: real parts, then imaginary parts. The imaginary part
 of the first coefficient is zero after phase removal but is kept so every model has ``2K`` inputs.
@@ -37,7 +37,7 @@ class FeatureMap:
 
     def project(self, signals: np.ndarray) -> np.ndarray:
         """Fingerprints ``(n, n_t)`` -> SVD coefficients ``(n, rank)`` (complex64)."""
-        return np.asarray(signals, np.complex64) @ self.basis.conj()
+        return np.asarray(signals, np.complex64) @ self.basis
 
     def from_coefficients(self, coef: np.ndarray) -> np.ndarray:
         """SVD coefficients ``(n, rank)`` -> standardised features ``(n, 2 rank)`` (float32)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .epg import DEFAULT_N_STATES
 from .signal import simulate_fingerprints
 from .tissue import Tissue
 
@@ -19,7 +20,7 @@ REL_STEP = 1e-4
 
 
 def fingerprint_jacobian(
-    sequence, tissue: Tissue, m0: np.ndarray | complex = 1.0, n_states: int = 60
+    sequence, tissue: Tissue, m0: np.ndarray | complex = 1.0, n_states: int = DEFAULT_N_STATES
 ) -> tuple[np.ndarray, np.ndarray]:
     """Signals ``(n, n_t)`` and Jacobians ``(n, n_t, 4)`` w.r.t. (T1 ms, T2 ms, Re M0, Im M0)."""
     m0 = np.broadcast_to(np.asarray(m0, np.complex128), (tissue.n_atoms,))
@@ -54,7 +55,7 @@ def crb_sd(
     tissue: Tissue,
     sigma: float | np.ndarray,
     m0: np.ndarray | complex = 1.0,
-    n_states: int = 60,
+    n_states: int = DEFAULT_N_STATES,
 ) -> tuple[np.ndarray, np.ndarray]:
     """sqrt(CRB) of T1 and T2 in ms, each ``(n,)``, for noise ``sigma`` per channel (M0 units)."""
     _, jac = fingerprint_jacobian(sequence, tissue, m0, n_states)

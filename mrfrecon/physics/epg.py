@@ -26,7 +26,7 @@ from .tissue import Tissue
 
 ProgressFn = Callable[[int, int], None]
 
-DEFAULT_N_STATES = 60
+DEFAULT_N_STATES = 300  # <= 1e-4 from an 800-state reference for T2 up to 1900 ms
 
 
 def _rf_coefficients(alpha_rad: np.ndarray) -> np.ndarray:

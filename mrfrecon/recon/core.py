@@ -302,9 +302,9 @@ def reconstruct(
     n_mask_est = n_vox if mask is None else int(np.count_nonzero(mask))
     total = n_vox + n_mask_est
 
-    # FeatureMap.project(x) = x @ conj(basis); applied here to whichever layout the data have,
+    # FeatureMap.project(x) = x @ basis; applied here to whichever layout the data have,
     # so that a chunk is read as contiguous runs (a NIfTI is stored time-frame by time-frame).
-    basis_h = np.ascontiguousarray(model.features.basis.conj().T, np.complex64)  # (rank, n_t)
+    basis_h = np.ascontiguousarray(model.features.basis.T, np.complex64)  # (rank, n_t)
     by_frame = order == "F" and voxels.dtype == np.complex64
 
     # |d|^2 only serves the noise estimate (medians over many voxels): compute it on at most

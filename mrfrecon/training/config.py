@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..physics.epg import DEFAULT_N_STATES
+
 
 @dataclass(frozen=True)
 class RetrainConfig:
@@ -45,7 +47,7 @@ class RetrainConfig:
     seed: int = 0
     engine: str = "qat"
     device: str = "auto"
-    n_states: int = 60
+    n_states: int = DEFAULT_N_STATES
     fixed_samples: int | None = None
     fixed_epochs: int = 2
     threads: int | None = 1  # tiny networks train fastest on one CPU thread (no sync cost)

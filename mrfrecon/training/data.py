@@ -19,6 +19,7 @@ import numpy as np
 
 from ..dictionary import svd_basis
 from ..physics import Tissue, simulate_fingerprints
+from ..physics.epg import DEFAULT_N_STATES
 from ..sequence import Sequence, parse_ranges
 
 
@@ -76,7 +77,7 @@ def simulate_pools(
     t1_range_ms,
     t2_range_ms,
     rng: np.random.Generator,
-    n_states: int = 60,
+    n_states: int = DEFAULT_N_STATES,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, Pool, Pool]:
     """Simulate training and validation fingerprints; returns ``(basis, train, val)``.
@@ -86,7 +87,7 @@ def simulate_pools(
     tissue = sample_tissue(rng, n_train + n_val, t1_range_ms, t2_range_ms, sequence)
     signals = simulate_fingerprints(sequence, tissue, n_states=n_states, progress=progress)
     basis, _ = svd_basis(signals[: min(n_train, 20000)], rank=rank)  # 20k spans the signal space
-    coef = signals @ basis.conj()
+    coef = signals @ basis
     return basis, Pool(coef[:n_train], tissue[:n_train]), Pool(coef[n_train:], tissue[n_train:])
 
 

@@ -29,7 +29,7 @@ def make_model(sequence: Sequence, *, rank: int = 10, hidden: int = 16, seed: in
     t2 = np.minimum(np.exp(rng.uniform(np.log(T2_RANGE[0]), np.log(T2_RANGE[1]), 600)), t1)
     atoms = simulate_fingerprints(sequence, Tissue.make(t1, t2))
     basis, _ = svd_basis(atoms, rank=rank)
-    coef = atoms.astype(np.complex64) @ basis.conj()
+    coef = atoms.astype(np.complex64) @ basis
     mean, std = fit_standardisation(unit_realimag(coef))
     features = FeatureMap(basis, mean, std)
     n_in = 2 * rank

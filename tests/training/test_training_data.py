@@ -34,7 +34,7 @@ def test_noise_projected_on_the_basis_is_white_with_the_same_sigma(short_fisp):
     basis, _ = svd_basis(atoms, rank=8)
     sigma, n = 0.02, 20000
     noise = sigma * (rng.standard_normal((n, 400)) + 1j * rng.standard_normal((n, 400)))
-    coef = noise.astype(np.complex64) @ basis.conj()
+    coef = noise.astype(np.complex64) @ basis
     cov = (
         np.concatenate([coef.real, coef.imag], 1).T @ np.concatenate([coef.real, coef.imag], 1)
     ) / n
