@@ -40,7 +40,13 @@ def simulate_fingerprints(
                 progress(offset + done, total)
 
         sig = _simulate_one(sequence, part, n_states, dtype, chunk_size, report)
-        out = weight * sig if out is None else out + weight * sig
+        if profile is None:
+            return sig
+        sig *= sig.real.dtype.type(weight)  # in place: keeps complex64 and memory
+        if out is None:
+            out = sig
+        else:
+            out += sig
     return out
 
 

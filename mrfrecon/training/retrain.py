@@ -101,45 +101,26 @@ def retrain(
     budgets = [
         None if config.seconds is None else config.seconds * share for share in config.stage_shares
     ]
-    common = dict(batch_size=config.batch_size, patience=config.patience, generator=generator)
     stages: dict[str, StageResult] = {}
-    float_net = FloatMLP(features.n_features, config.float_widths).to(device)
-    stages["float"] = fit(
-        float_net,
-        data,
-        val_x,
-        val_y,
-        max_epochs=config.max_epochs[0],
-        seconds=budgets[0],
-        learning_rate=config.learning_rate,
-        progress=lambda d, n: report("float", d, n),
-        **common,
-    )
-    small = FloatMLP(features.n_features, config.quant_widths).to(device)
-    stages["float_small"] = fit(
-        small,
-        data,
-        val_x,
-        val_y,
-        max_epochs=config.max_epochs[1],
-        seconds=budgets[1],
-        learning_rate=config.learning_rate,
-        progress=lambda d, n: report("float (FPGA size)", d, n),
-        **common,
-    )
-    quant = QuantMLP(features.n_features, config.quant_widths).to(device)
-    quant.load_float(small)
-    stages["qat"] = fit(
-        quant,
-        data,
-        val_x,
-        val_y,
-        max_epochs=config.max_epochs[2],
-        seconds=budgets[2],
-        learning_rate=config.qat_learning_rate,
-        progress=lambda d, n: report("quantisation-aware", d, n),
-        **common,
-    )
+
+    def train_stage(index: int, name: str, label: str, net, learning_rate: float):
+        stages[name] = fit(
+            net, data, val_x, val_y,
+            max_epochs=config.max_epochs[index], seconds=budgets[index],
+            learning_rate=learning_rate, batch_size=config.batch_size,
+            patience=config.patience, generator=generator,
+            progress=lambda d, n: report(label, d, n),
+        )  # fmt: skip
+        return net
+
+    n_in = features.n_features
+    float_net = train_stage(0, "float", "float", FloatMLP(n_in, config.float_widths).to(device),
+                            config.learning_rate)
+    small = train_stage(1, "float_small", "float (FPGA size)",
+                        FloatMLP(n_in, config.quant_widths).to(device), config.learning_rate)
+    quant = QuantMLP(n_in, config.quant_widths).to(device)
+    quant.load_float(small)  # QAT starts from the trained float network of the same size
+    train_stage(2, "qat", "quantisation-aware", quant, config.qat_learning_rate)
     int_net = to_integer(quant.cpu(), val_x[:256].cpu())
     if fixed_device is not None:
         int_net, stages["fixed"] = _train_fixed(
