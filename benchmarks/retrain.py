@@ -24,7 +24,7 @@ GOALS = {"time_to_model_s": 60.0, "quantized_t1_mape": 2.15, "quantized_t2_mape"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sequence", default=str(ROOT / "sequences" / "fisp_jiang2015.yaml"))
-    parser.add_argument("--seconds", type=float, default=45.0)
+    parser.add_argument("--seconds", type=float, default=50.0)
     parser.add_argument("--n", type=int, default=20000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

@@ -34,7 +34,7 @@ def retrain_command(
         "(auto = fpga when a card is present, else emu).",
     ),
     seconds: float = typer.Option(
-        45.0, "--seconds", min=1.0, help="Training budget in seconds (all stages together)."
+        50.0, "--seconds", min=1.0, help="Training budget in seconds (all stages together)."
     ),
     epochs: int | None = typer.Option(
         None,

@@ -36,8 +36,8 @@ class RetrainConfig:
     n_train: int = 60000
     n_val: int = 6000
     noise_levels: tuple[float, ...] = (0.0, 0.003, 0.01, 0.02, 0.03, 0.05)
-    seconds: float | None = 45.0
-    max_epochs: tuple[int, int, int] = (200, 120, 40)
+    seconds: float | None = 50.0
+    max_epochs: tuple[int, int, int] = (200, 200, 150)
     patience: int = 12
     batch_size: int = 1024
     learning_rate: float = 3e-3
