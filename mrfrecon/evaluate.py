@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .dictionary import build_dictionary, match
+from .metrics import error_table
 from .model import MrfModel
 from .physics import Tissue, simulate_fingerprints
 from .physics.crb import crb_sd
@@ -64,12 +65,11 @@ def error_metrics(
     estimate: np.ndarray, truth: np.ndarray, crb_sd_ms: np.ndarray
 ) -> dict[str, float]:
     """MAPE, MPE (%), RMSE (ms) and RMSE / sqrt(mean CRB)."""
-    rel = (estimate - truth) / truth
-    rmse = float(np.sqrt(np.mean((estimate - truth) ** 2)))
+    mape, mpe, rmse = error_table(estimate, truth)
     bound = float(np.sqrt(np.mean(crb_sd_ms**2)))
     return {
-        "mape": float(100 * np.mean(np.abs(rel))),
-        "mpe": float(100 * np.mean(rel)),
+        "mape": mape,
+        "mpe": mpe,
         "rmse_ms": rmse,
         "rmse_over_crb": rmse / bound if bound > 0 else float("nan"),
     }

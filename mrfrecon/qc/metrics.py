@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputFileError
+from ..metrics import error_table
 
 LOW_QUALITY = 0.9  # median normalised inner product below this: warn
 QUALITY_DEFICIT = 0.05  # median (expected - observed) quality above this: sequence mismatch hint
@@ -99,9 +100,8 @@ def error_metrics(estimate_ms: np.ndarray, truth_ms: np.ndarray,
     if e.size == 0:
         return {"n": 0, "mape_pct": float("nan"), "mpe_pct": float("nan"),
                 "rmse_ms": float("nan")}
-    rel = (e - t) / t
-    return {"n": int(e.size), "mape_pct": float(100 * np.mean(np.abs(rel))),
-            "mpe_pct": float(100 * np.mean(rel)), "rmse_ms": float(np.sqrt(np.mean((e - t) ** 2)))}
+    mape, mpe, rmse = error_table(e, t)
+    return {"n": int(e.size), "mape_pct": mape, "mpe_pct": mpe, "rmse_ms": rmse}
 
 
 def read_truth_map(path: str | Path, shape: tuple[int, ...]) -> np.ndarray:

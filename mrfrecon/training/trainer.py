@@ -4,6 +4,7 @@ early stopping on a fixed noisy validation set, an optional wall-clock budget.""
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,9 +52,10 @@ def fit(
 ) -> StageResult:
     """Train ``model`` in place and leave it at its best validation state."""
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimiser, factor=0.5, patience=max(2, patience // 3)
-    )
+    # Cosine decay over the planned epochs: max_epochs, or, with a time budget, as many as the
+    # first epochs' duration says fit. Ending at a small learning rate settles
+    # the weights, which matters most for the quantised network.
+    planned = max_epochs
     n = data.coef_re.shape[0]
     device = data.coef_re.device
     best_loss, best_state, stale = float("inf"), copy.deepcopy(model.state_dict()), 0
@@ -78,15 +80,19 @@ def fit(
         model.eval()
         with torch.no_grad():
             val_loss = float(torch.mean((model(val_x) - val_y) ** 2))
-        scheduler.step(val_loss)
+        elapsed = time.perf_counter() - start
+        if epoch in (1, 4) and seconds is not None:  # the first epochs run slower (warm-up)
+            planned = int(min(max_epochs, max(epoch + 1, seconds * epoch // max(elapsed, 1e-9))))
+        fraction = min(1.0, epoch / planned)
+        for group in optimiser.param_groups:
+            group["lr"] = learning_rate * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * fraction)))
         if val_loss < best_loss * (1 - 1e-4):
             best_loss, best_state, stale = val_loss, copy.deepcopy(model.state_dict()), 0
         else:
             stale += 1
-        elapsed = time.perf_counter() - start
         if progress is not None:
-            progress(epoch, max_epochs)
-        if stale >= patience or (seconds is not None and elapsed >= seconds):
+            progress(epoch, planned)
+        if stale >= patience or epoch >= planned or (seconds is not None and elapsed >= seconds):
             break
     model.load_state_dict(best_state)
     model.eval()
