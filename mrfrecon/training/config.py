@@ -51,4 +51,4 @@ class RetrainConfig:
     fixed_samples: int | None = None
     fixed_epochs: int = 2
     threads: int | None = 1  # tiny networks train fastest on one CPU thread (no sync cost)
-    stage_shares: tuple[float, float, float] = (0.25, 0.2, 0.55)
+    stage_shares: tuple[float, float, float] = (0.32, 0.13, 0.55)
