@@ -79,7 +79,7 @@ _LANES = 32  # atoms per block: two AVX-512 registers of float32 (measured best 
 
 @numba.njit(parallel=True, cache=True, fastmath=True)
 def _epg_real_kernel(
-    coef, b1_index, r1, r2, tr, tr_ref, use_poly, te, rx_sign, z_start, n_states, negligible, out
+    coef, b1_index, r1, r2, tr, tr_ref, use_poly, te, rx_sign, z_start, n_states, negligible, rows, out
 ):  # pragma: no cover
     """Real-valued FISP EPG over blocks of atoms (numba, parallel over blocks).
 
@@ -88,8 +88,9 @@ def _epg_real_kernel(
     tr_ref: ms; with ``use_poly``, ``exp(-tr r) = exp(-tr_ref r) exp(-(tr - tr_ref) r)`` and the
     second factor is a polynomial (the caller checks ``|tr - tr_ref| r <= 0.5``).
     z_start: (n_atoms,) longitudinal magnetisation just before the first RF.
-    out: (n_atoms, n_t) real array (may be the imaginary-part view of a complex array):
-    the signal is ``i * out``.
+    rows: (n_atoms,) output row of each (T2-sorted) atom.
+    out: (n_atoms, n_t, 2) float view of the complex output; the signal is ``i * value``, so
+    the real parts are set to 0 and the imaginary parts to the value (no zero-fill needed).
     negligible: a state of order k has been transverse for at least k TRs, so it is below
     ``exp(-k tr_min / t2)``; orders where that bound is under ``negligible`` are not simulated
     (this also keeps the arithmetic away from slow subnormal numbers).
@@ -98,7 +99,7 @@ def _epg_real_kernel(
     buffers, and a shift moves ``rp`` down and ``rm`` up by one. Lanes (atoms) are the inner,
     contiguous axis, so every loop over lanes vectorises.
     """
-    n_atoms, n_t = out.shape
+    n_atoms, n_t = out.shape[0], out.shape[1]
     block = _LANES
     n_blocks = (n_atoms + block - 1) // block
     dt = z_start.dtype
@@ -192,7 +193,8 @@ def _epg_real_kernel(
                 fp[rp, j] = -fm[rm, j]
         for j in range(nb):
             for n in range(n_t):
-                out[a0 + j, n] = sig[n, j]
+                out[rows[a0 + j], n, 0] = 0.0
+                out[rows[a0 + j], n, 1] = sig[n, j]
     return out
 
 
@@ -242,9 +244,8 @@ def epg_fisp(
     for start in range(0, tissue.n_atoms, chunk_size):
         part = tissue[start : start + chunk_size]
         if real:
-            out[start : start + part.n_atoms] = _epg_real(
-                fa, tr, te, phase, part, inversion, n_states, dtype
-            )
+            _epg_real(fa, tr, te, phase, part, inversion, n_states, dtype,
+                      out[start : start + part.n_atoms])  # fmt: skip
         else:
             out[start : start + part.n_atoms] = _epg_complex(
                 fa, tr, te, phase, part, inversion, n_states, cdtype
@@ -257,18 +258,17 @@ def epg_fisp(
     return out
 
 
-def _epg_real(fa, tr, te, phase, tissue: Tissue, inversion, n_states, dtype) -> np.ndarray:
+def _epg_real(fa, tr, te, phase, tissue: Tissue, inversion, n_states, dtype, out) -> None:
+    """Real-valued kernel into ``out`` (complex, ``(n_atoms, n_t)``, C-contiguous rows)."""
     # Phase 180° = negative flip angle: sin changes sign, cos^2(a/2), sin^2(a/2), cos a do not.
     sign = np.where(np.isclose(np.mod(phase + 1e-9, 360.0), 180.0, atol=1e-6), -1.0, 1.0)
     b1_values, b1_index = np.unique(tissue.b1, return_inverse=True)
     alpha = np.deg2rad(fa)[None, :] * b1_values[:, None] * sign[None, :]
     coef = np.ascontiguousarray(_rf_coefficients(alpha), dtype=dtype)
-    cdtype = np.complex64 if dtype == np.float32 else np.complex128
     # Blocks of similar T2 share a short list of non-negligible orders.
     order = np.argsort(tissue.t2_ms, kind="stable")
     tissue = tissue[order]
     b1_index = b1_index[order]
-    out = np.zeros((tissue.n_atoms, fa.shape[0]), dtype=cdtype)
     tr_ref = 0.5 * (tr.min() + tr.max())
     use_poly = bool(
         np.max(np.abs(tr - tr_ref)) / min(tissue.t1_ms.min(), tissue.t2_ms.min()) <= 0.5
@@ -286,11 +286,9 @@ def _epg_real(fa, tr, te, phase, tissue: Tissue, inversion, n_states, dtype) -> 
         _z_before_first_rf(tissue, inversion).astype(dtype),
         int(n_states),
         1e-9 if dtype == np.float32 else 1e-18,
-        out.imag,
+        order.astype(np.int64),
+        out.view(dtype).reshape(tissue.n_atoms, fa.shape[0], 2),
     )
-    unsorted = np.empty_like(out)
-    unsorted[order] = out
-    return unsorted
 
 
 def _epg_complex(fa, tr, te, phase, tissue: Tissue, inversion, n_states, cdtype) -> np.ndarray:
