@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numba
 import numpy as np
 
+from .epg_kernels import complex_kernel, real_kernel
 from .tissue import Tissue
 
 ProgressFn = Callable[[int, int], None]
@@ -40,162 +40,6 @@ def _rf_coefficients(alpha_rad: np.ndarray) -> np.ndarray:
         ],
         axis=-1,
     )
-
-
-@numba.njit(inline="always")
-def _exp_small(x):  # pragma: no cover
-    """exp(x) for |x| <= 0.5 by a degree-9 Taylor polynomial (relative error < 3e-10).
-
-    Vectorises across lanes, unlike libm's exp, which dominated the kernel's time.
-    """
-    return 1.0 + x * (
-        1.0
-        + x
-        * (
-            0.5
-            + x
-            * (
-                1.0 / 6.0
-                + x
-                * (
-                    1.0 / 24.0
-                    + x
-                    * (
-                        1.0 / 120.0
-                        + x
-                        * (
-                            1.0 / 720.0
-                            + x * (1.0 / 5040.0 + x * (1.0 / 40320.0 + x * (1.0 / 362880.0)))
-                        )
-                    )
-                )
-            )
-        )
-    )
-
-
-_LANES = 32  # atoms per block: two AVX-512 registers of float32 (measured best of 8-64)
-
-
-@numba.njit(parallel=True, cache=True, fastmath=True)
-def _epg_real_kernel(
-    coef, b1_index, r1, r2, tr, tr_ref, use_poly, te, rx_sign, z_start, n_states, negligible, rows, out
-):  # pragma: no cover
-    """Real-valued FISP EPG over blocks of atoms (numba, parallel over blocks).
-
-    coef: (n_b1, n_t, 4) RF coefficients per distinct B1; b1_index: (n_atoms,) into coef.
-    r1, r2: (n_atoms,) relaxation rates, 1/ms; tr, te: (n_t,) ms; rx_sign: (n_t,) +-1.
-    tr_ref: ms; with ``use_poly``, ``exp(-tr r) = exp(-tr_ref r) exp(-(tr - tr_ref) r)`` and the
-    second factor is a polynomial (the caller checks ``|tr - tr_ref| r <= 0.5``).
-    z_start: (n_atoms,) longitudinal magnetisation just before the first RF.
-    rows: (n_atoms,) output row of each (T2-sorted) atom.
-    out: (n_atoms, n_t, 2) float view of the complex output; the signal is ``i * value``, so
-    the real parts are set to 0 and the imaginary parts to the value (no zero-fill needed).
-    negligible: a state of order k has been transverse for at least k TRs, so it is below
-    ``exp(-k tr_min / t2)``; orders where that bound is under ``negligible`` are not simulated
-    (this also keeps the arithmetic away from slow subnormal numbers).
-
-    The shift costs nothing: F+_k lives in row ``rp + k`` and F-_k in row ``rm + k`` of long
-    buffers, and a shift moves ``rp`` down and ``rm`` up by one. Lanes (atoms) are the inner,
-    contiguous axis, so every loop over lanes vectorises.
-    """
-    n_atoms, n_t = out.shape[0], out.shape[1]
-    block = _LANES
-    n_blocks = (n_atoms + block - 1) // block
-    dt = z_start.dtype
-    n_rows = n_t + n_states + 3
-    tr_min = tr[0]
-    for n in range(n_t):
-        tr_min = min(tr_min, tr[n])
-    for ib in numba.prange(n_blocks):
-        a0 = ib * block
-        nb = min(block, n_atoms - a0)
-        fp = np.zeros((n_rows, block), dtype=dt)
-        fm = np.zeros((n_rows, block), dtype=dt)
-        z = np.zeros((n_states + 1, block), dtype=dt)
-        sig = np.zeros((n_t, block), dtype=dt)
-        ca = np.zeros(block, dtype=dt)
-        cb = np.zeros(block, dtype=dt)
-        cs = np.zeros(block, dtype=dt)
-        cc = np.zeros(block, dtype=dt)
-        e1 = np.zeros(block, dtype=dt)
-        e2 = np.zeros(block, dtype=dt)
-        rr1 = np.zeros(block, dtype=dt)
-        rr2 = np.zeros(block, dtype=dt)
-        e1ref = np.zeros(block, dtype=dt)
-        e2ref = np.zeros(block, dtype=dt)
-        e2te = np.zeros(block, dtype=dt)
-        for j in range(nb):
-            z[0, j] = z_start[a0 + j]
-            rr1[j] = r1[a0 + j]
-            rr2[j] = r2[a0 + j]
-        for j in range(block):
-            e1ref[j] = np.exp(-tr_ref * rr1[j])
-            e2ref[j] = np.exp(-tr_ref * rr2[j])
-            e2te[j] = np.exp(-te[0] * rr2[j])
-        r2_min = rr2[0]
-        for j in range(nb):
-            r2_min = min(r2_min, rr2[j])
-        decay = tr_min * r2_min  # -log of the slowest transverse decay per TR in this block
-        k_lim = n_states
-        if decay > 0 and -np.log(negligible) / decay < n_states:
-            k_lim = int(-np.log(negligible) / decay) + 1
-        rp = n_t + 1
-        rm = 0
-        for n in range(n_t):
-            trn = tr[n]
-            for j in range(nb):
-                k = b1_index[a0 + j]
-                ca[j] = coef[k, n, 0]
-                cb[j] = coef[k, n, 1]
-                cs[j] = coef[k, n, 2]
-                cc[j] = coef[k, n, 3]
-            if use_poly:
-                d = trn - tr_ref
-                for j in range(block):
-                    e1[j] = e1ref[j] * _exp_small(-d * rr1[j])
-                    e2[j] = e2ref[j] * _exp_small(-d * rr2[j])
-            else:
-                for j in range(block):
-                    e1[j] = np.exp(-trn * rr1[j])
-                    e2[j] = np.exp(-trn * rr2[j])
-            if n > 0 and te[n] != te[n - 1]:
-                for j in range(block):
-                    e2te[j] = np.exp(-te[n] * rr2[j])
-            top = min(n, k_lim)  # orders above n are still zero
-            sg = rx_sign[n]
-            # order 0 also gives the signal at TE
-            for j in range(block):
-                p = fp[rp, j]
-                m = fm[rm, j]
-                zz = z[0, j]
-                p2 = ca[j] * p + cb[j] * m - cs[j] * zz
-                sig[n, j] = sg * p2 * e2te[j]
-                fp[rp, j] = p2 * e2[j]
-                fm[rm, j] = (cb[j] * p + ca[j] * m + cs[j] * zz) * e2[j]
-                z[0, j] = (0.5 * cs[j] * (p - m) + cc[j] * zz) * e1[j]
-            for k in range(1, top + 1):
-                ip = rp + k
-                im = rm + k
-                for j in range(block):
-                    p = fp[ip, j]
-                    m = fm[im, j]
-                    zz = z[k, j]
-                    fp[ip, j] = (ca[j] * p + cb[j] * m - cs[j] * zz) * e2[j]
-                    fm[im, j] = (cb[j] * p + ca[j] * m + cs[j] * zz) * e2[j]
-                    z[k, j] = (0.5 * cs[j] * (p - m) + cc[j] * zz) * e1[j]
-            for j in range(block):
-                z[0, j] += 1.0 - e1[j]
-            # shift: F+ up one order, F- down one order; F+_0 = conj(F-_0), i.e. -f for F = i f
-            rp -= 1
-            rm += 1
-            for j in range(block):
-                fp[rp, j] = -fm[rm, j]
-        for j in range(nb):
-            for n in range(n_t):
-                out[rows[a0 + j], n, 0] = 0.0
-                out[rows[a0 + j], n, 1] = sig[n, j]
-    return out
 
 
 def _z_before_first_rf(tissue: Tissue, inversion) -> np.ndarray:
@@ -247,9 +91,8 @@ def epg_fisp(
             _epg_real(fa, tr, te, phase, part, inversion, n_states, dtype,
                       out[start : start + part.n_atoms])  # fmt: skip
         else:
-            out[start : start + part.n_atoms] = _epg_complex(
-                fa, tr, te, phase, part, inversion, n_states, cdtype
-            )
+            _epg_complex_fast(fa, tr, te, phase, part, inversion, n_states, dtype,
+                              out[start : start + part.n_atoms])  # fmt: skip
         done += part.n_atoms
         if progress is not None:
             progress(done, tissue.n_atoms)
@@ -273,7 +116,7 @@ def _epg_real(fa, tr, te, phase, tissue: Tissue, inversion, n_states, dtype, out
     use_poly = bool(
         np.max(np.abs(tr - tr_ref)) / min(tissue.t1_ms.min(), tissue.t2_ms.min()) <= 0.5
     )
-    _epg_real_kernel(
+    real_kernel(
         coef,
         b1_index.astype(np.int64),
         (1.0 / tissue.t1_ms).astype(dtype),
@@ -291,8 +134,37 @@ def _epg_real(fa, tr, te, phase, tissue: Tissue, inversion, n_states, dtype, out
     )
 
 
+def _epg_complex_fast(fa, tr, te, phase, tissue: Tissue, inversion, n_states, dtype, out) -> None:
+    """Complex kernel into ``out`` (``(n_atoms, n_t)``): any RF phase, any off-resonance."""
+    b1_values, b1_index = np.unique(tissue.b1, return_inverse=True)
+    alpha = np.deg2rad(fa)[None, :] * b1_values[:, None]
+    ep = np.exp(1j * np.deg2rad(phase))[None, :]
+    c2, s2 = np.cos(alpha / 2) ** 2, np.sin(alpha / 2) ** 2
+    sa, ca = np.sin(alpha), np.cos(alpha)
+    rf = np.stack([c2 + 0j, ep**2 * s2, -1j * ep * sa, np.conj(ep) ** 2 * s2,
+                   1j * np.conj(ep) * sa, ca + 0j], axis=-1).astype(out.dtype)  # fmt: skip
+    order = np.argsort(tissue.t2_ms, kind="stable")
+    sorted_tissue = tissue[order]
+    complex_kernel(
+        np.ascontiguousarray(rf),
+        b1_index[order].astype(np.int64),
+        (1.0 / sorted_tissue.t1_ms).astype(dtype),
+        (1.0 / sorted_tissue.t2_ms).astype(dtype),
+        (2e-3 * np.pi * sorted_tissue.df_hz).astype(dtype),
+        tr.astype(dtype),
+        te.astype(dtype),
+        _z_before_first_rf(sorted_tissue, inversion).astype(dtype),
+        int(n_states),
+        1e-9 if dtype == np.float32 else 1e-18,
+        order.astype(np.int64),
+        out,
+    )
+    out *= np.conj(ep).astype(out.dtype)  # the receiver follows the RF phase
+
+
 def _epg_complex(fa, tr, te, phase, tissue: Tissue, inversion, n_states, cdtype) -> np.ndarray:
-    """General EPG with arbitrary RF phase; states ``(n_states + 1, n_atoms)`` complex."""
+    """Plain-numpy complex EPG, states ``(n_states + 1, n_atoms)``: the readable reference that
+    tests hold both compiled kernels against."""
     n_atoms, n_t = tissue.n_atoms, fa.shape[0]
     fp = np.zeros((n_states + 1, n_atoms), cdtype)
     fm = np.zeros((n_states + 1, n_atoms), cdtype)
