@@ -261,3 +261,19 @@ def test_complex_kernel_matches_numpy_reference(short_fisp, dtype, tol):
     ref = _epg_complex(short_fisp.fa_deg, short_fisp.tr_ms, short_fisp.te_ms, phase, tissue,
                        short_fisp.inversion, 80, np.complex128)  # fmt: skip
     assert rel_max(fast, ref) <= tol
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-10), (np.float32, 2e-5)])
+def test_bloch_kernel_matches_numpy_reference(ma_bssfp, dtype, tol):
+    """The compiled single-isochromat Bloch kernel (bSSFP) against the numpy isochromat code."""
+    from mrfrecon.physics.bloch import _simulate
+
+    seq = ma_bssfp.with_timepoints(300)
+    rng = np.random.default_rng(6)
+    tissue = Tissue.make(rng.uniform(100, 3000, 40), rng.uniform(10, 300, 40),
+                         b1=rng.choice([0.9, 1.1], 40), df_hz=rng.uniform(-50, 50, 40))  # fmt: skip
+    fast = bloch_isochromats(seq.fa_deg, seq.tr_ms, seq.te_ms, tissue, phase_deg=seq.phase_deg,
+                             inversion=seq.inversion, dtype=dtype)  # fmt: skip
+    ref = _simulate(np.deg2rad(seq.fa_deg), seq.tr_ms, seq.te_ms, np.deg2rad(seq.phase_deg),
+                    tissue, seq.inversion, np.ones(1))  # fmt: skip
+    assert rel_max(fast, ref) <= tol
