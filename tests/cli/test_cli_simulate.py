@@ -72,3 +72,15 @@ def test_simulate_writes_and_refuses_overwrite(tmp_path):
 def test_simulate_bad_range():
     result = runner.invoke(app, ["simulate", "--t1", "100:50:10"])
     assert result.exit_code == 1 and "STEP > 0" in result.stderr
+
+
+def test_doctor_reports_tools():
+    import shutil
+
+    result = runner.invoke(app, ["doctor", "--json"])
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    assert {"xrt", "devices", "ghdl", "yosys", "cocotb", "devices_usable", "torch"} <= set(found)
+    assert "emu" in found["devices_usable"]
+    assert (found["ghdl"] is None) == (shutil.which("ghdl") is None)
+    assert ("fpga" in found["devices_usable"]) == bool(found["devices"] and found["xclbin_exists"])
