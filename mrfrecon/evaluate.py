@@ -21,6 +21,7 @@ from .model import MrfModel
 from .physics import Tissue, simulate_fingerprints
 from .physics.crb import crb_sd
 from .sequence import sequence_from_dict
+from .training.data import sample_tissue
 
 T1_TEST_MS = (100.0, 3000.0)
 T2_TEST_MS = (10.0, 300.0)
@@ -44,13 +45,7 @@ def make_test_set(
 ) -> TestSet:
     """Draw a fresh test set (see the module docstring)."""
     rng = np.random.default_rng(seed)
-    t1, t2 = np.empty(0), np.empty(0)
-    while t1.size < n:
-        a = np.exp(rng.uniform(*np.log(T1_TEST_MS), 2 * n))
-        b = np.exp(rng.uniform(*np.log(T2_TEST_MS), 2 * n))
-        keep = b < a
-        t1, t2 = np.concatenate([t1, a[keep]]), np.concatenate([t2, b[keep]])
-    tissue = Tissue.make(t1[:n], t2[:n])
+    tissue = sample_tissue(rng, n, T1_TEST_MS, T2_TEST_MS)
     clean = simulate_fingerprints(
         sequence, tissue, dtype=np.float64, progress=progress
     )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ..errors import OutputExistsError
 from ..sequence import Sequence, load_sequence, resolve_sequence_path
 
 SEQUENCE_HELP = (
@@ -21,7 +22,10 @@ def read_sequence(name_or_path: str) -> Sequence:
     return load_sequence(resolve_sequence_path(name_or_path))
 
 
-def ensure_parent(path: Path) -> None:
-    """Refuse (one line) when the folder of an output file does not exist."""
+def check_output(path: Path, overwrite: bool) -> None:
+    """Refuse (one line, before any work) an output whose folder is missing or that exists
+    already without ``--overwrite``."""
     if not path.parent.exists():
         raise FileNotFoundError(f"output folder does not exist: '{path.parent}'")
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"output exists already: '{path}' (use --overwrite)")

@@ -9,7 +9,7 @@ import typer
 from ..atomic import atomic_write
 from ..evaluate import evaluate, plot_errors, public
 from ..model import load_model
-from ._common import JsonOption, OverwriteOption, ensure_parent
+from ._common import JsonOption, OverwriteOption, check_output
 from ._errors import handle_errors
 from ._output import info, print_json, progress_bar
 
@@ -34,9 +34,7 @@ def evaluate_command(
     """MAPE/MPE (%), RMSE (ms) and RMSE/sqrt(CRB) of the float and quantised networks and of
     dictionary matching on a fresh test set (T1 100-3000 ms, T2 10-300 ms)."""
     if plot is not None:
-        ensure_parent(plot)
-        if plot.exists() and not overwrite:
-            raise FileExistsError(f"output exists already: '{plot}' (use --overwrite)")
+        check_output(plot, overwrite)
     mrf_model = load_model(model)
     methods = ("float", "quantized") if no_matching else ("float", "quantized", "matching")
     with progress_bar("Simulating test set", enabled=not as_json) as progress:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ..model import load_model
-from ._common import OverwriteOption, ensure_parent
+from ._common import OverwriteOption, check_output
 from ._errors import handle_errors
 from ._output import info
 
@@ -25,8 +25,6 @@ def export_command(
     """Export the quantised network (integer weights, power-of-two scales) as QONNX."""
     from ..training.export import export_qonnx
 
-    ensure_parent(qonnx)
-    if qonnx.exists() and not overwrite:
-        raise FileExistsError(f"output exists already: '{qonnx}' (use --overwrite)")
+    check_output(qonnx, overwrite)
     export_qonnx(load_model(model), qonnx, overwrite=overwrite)
     info(f"QONNX written: {qonnx}")

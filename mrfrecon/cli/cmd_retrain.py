@@ -6,9 +6,8 @@ from pathlib import Path
 
 import typer
 
-from ..errors import OutputExistsError
 from ..model import save_model
-from ._common import SEQUENCE_HELP, JsonOption, OverwriteOption, ensure_parent, read_sequence
+from ._common import SEQUENCE_HELP, JsonOption, OverwriteOption, check_output, read_sequence
 from ._errors import handle_errors
 from ._output import err_console, info, print_json
 
@@ -63,9 +62,7 @@ def retrain_command(
     """Retrain the networks for a sequence and write a validated model file (T1/T2 in ms)."""
     from ..training import RetrainConfig, retrain
 
-    ensure_parent(output)
-    if output.exists() and not overwrite:
-        raise OutputExistsError(f"output exists already: '{output}' (use --overwrite)")
+    check_output(output, overwrite)
     seq = read_sequence(sequence)
     config = RetrainConfig(
         engine=engine,

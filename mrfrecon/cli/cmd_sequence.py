@@ -9,7 +9,7 @@ import typer
 
 from ..atomic import atomic_write
 from ..sequence import Sequence
-from ._common import SEQUENCE_HELP, JsonOption, OverwriteOption, ensure_parent, read_sequence
+from ._common import SEQUENCE_HELP, JsonOption, OverwriteOption, check_output, read_sequence
 from ._errors import handle_errors
 from ._output import info, print_json
 
@@ -31,7 +31,7 @@ def show(
     """Show a sequence: per-TR flip angle (deg), TR/TE (ms), RF phase (deg), inversion."""
     seq = read_sequence(file)
     if plot is not None:
-        ensure_parent(plot)
+        check_output(plot, overwrite)
         atomic_write(plot, lambda fh: plot_sequence(seq, fh), overwrite=overwrite)
     if as_json:
         print_json(seq.to_dict())

@@ -8,9 +8,8 @@ from pathlib import Path
 import typer
 
 from ..dictionary import DEFAULT_ENERGY, build_dictionary, make_grid, save_dictionary
-from ..errors import OutputExistsError
 from ..physics.epg import DEFAULT_N_STATES
-from ._common import SEQUENCE_HELP, JsonOption, OverwriteOption, ensure_parent, read_sequence
+from ._common import SEQUENCE_HELP, JsonOption, OverwriteOption, check_output, read_sequence
 from ._errors import handle_errors
 from ._output import info, print_json, progress_bar
 
@@ -43,9 +42,7 @@ def simulate(
     """Simulate a sequence's dictionary (T1/T2 in ms) and print its summary."""
     seq = read_sequence(sequence)
     if output is not None:
-        ensure_parent(output)
-        if output.exists() and not overwrite:
-            raise OutputExistsError(f"output exists already: '{output}' (use --overwrite)")
+        check_output(output, overwrite)
     grid = make_grid(seq, t1, t2, b1, df)
     start = time.perf_counter()
     with progress_bar(f"Simulating {grid.n_atoms} atoms", enabled=not as_json) as progress:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .bloch_kernel import single_isochromat_kernel
+from .rf import mz_before_first_rf, rf_mixing_table
 from .tissue import Tissue
 
 
@@ -63,28 +64,16 @@ def bloch_isochromats(
     return out
 
 
-def _mz_start(tissue: Tissue, inversion) -> np.ndarray:
-    if inversion is None:
-        return np.ones(tissue.n_atoms)
-    e1 = np.exp(-inversion.ti_ms / tissue.t1_ms)
-    return -inversion.efficiency * e1 + (1 - e1)
-
-
 def _single_isochromat(fa, tr, te, ph, tissue: Tissue, inversion, dtype, out) -> None:
     """The compiled kernel (one isochromat per atom) into ``out``."""
     b1_values, b1_index = np.unique(tissue.b1, return_inverse=True)
-    alpha = fa[None, :] * b1_values[:, None]
-    ep = np.exp(1j * ph)[None, :]
-    c2, s2 = np.cos(alpha / 2) ** 2, np.sin(alpha / 2) ** 2
-    sa, ca = np.sin(alpha), np.cos(alpha)
-    rf = np.stack([c2 + 0j, ep**2 * s2, -1j * ep * sa, np.conj(ep) ** 2 * s2,
-                   1j * np.conj(ep) * sa, ca + 0j], axis=-1).astype(out.dtype)  # fmt: skip
+    rf = rf_mixing_table(np.rad2deg(fa), np.rad2deg(ph), b1_values, out.dtype)
     rdt = np.dtype(dtype)
     single_isochromat_kernel(
-        np.ascontiguousarray(rf), b1_index.astype(np.int64), (1 / tissue.t1_ms).astype(rdt),
+        rf, b1_index.astype(np.int64), (1 / tissue.t1_ms).astype(rdt),
         (1 / tissue.t2_ms).astype(rdt), (2e-3 * np.pi * tissue.df_hz).astype(rdt),
         tr.astype(rdt), te.astype(rdt), np.exp(-1j * ph).astype(out.dtype),
-        _mz_start(tissue, inversion).astype(rdt), out,
+        mz_before_first_rf(tissue, inversion).astype(rdt), out,
     )  # fmt: skip
 
 
@@ -95,7 +84,7 @@ def _simulate(fa, tr, te, ph, tissue: Tissue, inversion, dephase) -> np.ndarray:
     t2 = tissue.t2_ms[:, None]
     omega = 2e-3 * np.pi * tissue.df_hz[:, None]  # rad/ms
     mxy = np.zeros((n_atoms, n_iso), np.complex128)
-    mz = np.repeat(_mz_start(tissue, inversion)[:, None], n_iso, axis=1)
+    mz = np.repeat(mz_before_first_rf(tissue, inversion)[:, None], n_iso, axis=1)
     out = np.empty((n_atoms, fa.shape[0]), np.complex128)
     b1 = tissue.b1[:, None]
     for n in range(fa.shape[0]):

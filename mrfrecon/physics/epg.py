@@ -22,6 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .epg_kernels import complex_kernel, real_kernel
+from .rf import mz_before_first_rf, rf_mixing_table
 from .tissue import Tissue
 
 ProgressFn = Callable[[int, int], None]
@@ -40,14 +41,6 @@ def _rf_coefficients(alpha_rad: np.ndarray) -> np.ndarray:
         ],
         axis=-1,
     )
-
-
-def _z_before_first_rf(tissue: Tissue, inversion) -> np.ndarray:
-    """Longitudinal magnetisation at the first excitation (M0 = 1), shape ``(n_atoms,)``."""
-    if inversion is None:
-        return np.ones(tissue.n_atoms)
-    e1 = np.exp(-inversion.ti_ms / tissue.t1_ms)
-    return -inversion.efficiency * e1 + (1.0 - e1)
 
 
 def epg_fisp(
@@ -126,7 +119,7 @@ def _epg_real(fa, tr, te, phase, tissue: Tissue, inversion, n_states, dtype, out
         use_poly,
         te.astype(dtype),
         sign.astype(dtype),
-        _z_before_first_rf(tissue, inversion).astype(dtype),
+        mz_before_first_rf(tissue, inversion).astype(dtype),
         int(n_states),
         1e-9 if dtype == np.float32 else 1e-18,
         order.astype(np.int64),
@@ -137,29 +130,24 @@ def _epg_real(fa, tr, te, phase, tissue: Tissue, inversion, n_states, dtype, out
 def _epg_complex_fast(fa, tr, te, phase, tissue: Tissue, inversion, n_states, dtype, out) -> None:
     """Complex kernel into ``out`` (``(n_atoms, n_t)``): any RF phase, any off-resonance."""
     b1_values, b1_index = np.unique(tissue.b1, return_inverse=True)
-    alpha = np.deg2rad(fa)[None, :] * b1_values[:, None]
-    ep = np.exp(1j * np.deg2rad(phase))[None, :]
-    c2, s2 = np.cos(alpha / 2) ** 2, np.sin(alpha / 2) ** 2
-    sa, ca = np.sin(alpha), np.cos(alpha)
-    rf = np.stack([c2 + 0j, ep**2 * s2, -1j * ep * sa, np.conj(ep) ** 2 * s2,
-                   1j * np.conj(ep) * sa, ca + 0j], axis=-1).astype(out.dtype)  # fmt: skip
+    rf = rf_mixing_table(fa, phase, b1_values, out.dtype)
     order = np.argsort(tissue.t2_ms, kind="stable")
     sorted_tissue = tissue[order]
     complex_kernel(
-        np.ascontiguousarray(rf),
+        rf,
         b1_index[order].astype(np.int64),
         (1.0 / sorted_tissue.t1_ms).astype(dtype),
         (1.0 / sorted_tissue.t2_ms).astype(dtype),
         (2e-3 * np.pi * sorted_tissue.df_hz).astype(dtype),
         tr.astype(dtype),
         te.astype(dtype),
-        _z_before_first_rf(sorted_tissue, inversion).astype(dtype),
+        mz_before_first_rf(sorted_tissue, inversion).astype(dtype),
         int(n_states),
         1e-9 if dtype == np.float32 else 1e-18,
         order.astype(np.int64),
         out,
     )
-    out *= np.conj(ep).astype(out.dtype)  # the receiver follows the RF phase
+    out *= np.exp(-1j * np.deg2rad(phase)).astype(out.dtype)  # the receiver follows the RF phase
 
 
 def _epg_complex(fa, tr, te, phase, tissue: Tissue, inversion, n_states, cdtype) -> np.ndarray:
@@ -169,7 +157,7 @@ def _epg_complex(fa, tr, te, phase, tissue: Tissue, inversion, n_states, cdtype)
     fp = np.zeros((n_states + 1, n_atoms), cdtype)
     fm = np.zeros((n_states + 1, n_atoms), cdtype)
     z = np.zeros((n_states + 1, n_atoms), cdtype)
-    z[0] = _z_before_first_rf(tissue, inversion)
+    z[0] = mz_before_first_rf(tissue, inversion)
     out = np.empty((n_atoms, n_t), cdtype)
     r1, r2 = 1.0 / tissue.t1_ms, 1.0 / tissue.t2_ms
     omega = 2e-3 * np.pi * tissue.df_hz  # rad/ms

@@ -26,6 +26,22 @@ def _exp_small(x):  # pragma: no cover
     # fmt: on
 
 
+@numba.njit(inline="always")
+def _order_limit(r2, nb, tr_min, negligible, n_states):  # pragma: no cover
+    """Highest order worth simulating for a block whose slowest decay rate is min(r2[:nb]).
+
+    A state of order k has been transverse for at least k TRs, so it is below
+    ``exp(-k tr_min / t2)``.
+    """
+    r2_min = r2[0]
+    for j in range(nb):
+        r2_min = min(r2_min, r2[j])
+    decay = tr_min * r2_min  # -log of the slowest transverse decay per TR in this block
+    if decay > 0 and -np.log(negligible) / decay < n_states:
+        return int(-np.log(negligible) / decay) + 1
+    return n_states
+
+
 _LANES = 32  # atoms per block: two AVX-512 registers of float32 (measured best of 8-64)
 
 
@@ -43,9 +59,8 @@ def real_kernel(
     rows: (n_atoms,) output row of each (T2-sorted) atom.
     out: (n_atoms, n_t, 2) float view of the complex output; the signal is ``i * value``, so
     the real parts are set to 0 and the imaginary parts to the value (no zero-fill needed).
-    negligible: a state of order k has been transverse for at least k TRs, so it is below
-    ``exp(-k tr_min / t2)``; orders where that bound is under ``negligible`` are not simulated
-    (this also keeps the arithmetic away from slow subnormal numbers).
+    negligible: orders whose decay bound is under it are not simulated (see ``_order_limit``;
+    this also keeps the arithmetic away from slow subnormal numbers).
 
     The shift costs nothing: F+_k lives in row ``rp + k`` and F-_k in row ``rm + k`` of long
     buffers, and a shift moves ``rp`` down and ``rm`` up by one. Lanes (atoms) are the inner,
@@ -56,9 +71,7 @@ def real_kernel(
     n_blocks = (n_atoms + block - 1) // block
     dt = z_start.dtype
     n_rows = n_t + n_states + 3
-    tr_min = tr[0]
-    for n in range(n_t):
-        tr_min = min(tr_min, tr[n])
+    tr_min = tr.min()
     for ib in numba.prange(n_blocks):
         a0 = ib * block
         nb = min(block, n_atoms - a0)
@@ -85,13 +98,7 @@ def real_kernel(
             e1ref[j] = np.exp(-tr_ref * rr1[j])
             e2ref[j] = np.exp(-tr_ref * rr2[j])
             e2te[j] = np.exp(-te[0] * rr2[j])
-        r2_min = rr2[0]
-        for j in range(nb):
-            r2_min = min(r2_min, rr2[j])
-        decay = tr_min * r2_min  # -log of the slowest transverse decay per TR in this block
-        k_lim = n_states
-        if decay > 0 and -np.log(negligible) / decay < n_states:
-            k_lim = int(-np.log(negligible) / decay) + 1
+        k_lim = _order_limit(rr2, nb, tr_min, negligible, n_states)
         rp = n_t + 1
         rm = 0
         for n in range(n_t):
@@ -168,9 +175,7 @@ def complex_kernel(
     ct = out.dtype
     rt = z_start.dtype
     n_rows = n_t + n_states + 3
-    tr_min = tr[0]
-    for n in range(n_t):
-        tr_min = min(tr_min, tr[n])
+    tr_min = tr.min()
     for ib in numba.prange(n_blocks):
         a0 = ib * block
         nb = min(block, n_atoms - a0)
@@ -191,13 +196,7 @@ def complex_kernel(
             rr1[j] = r1[a0 + j]
             rr2[j] = r2[a0 + j]
             om[j] = omega[a0 + j]
-        r2_min = rr2[0]
-        for j in range(nb):
-            r2_min = min(r2_min, rr2[j])
-        decay = tr_min * r2_min
-        k_lim = n_states
-        if decay > 0 and -np.log(negligible) / decay < n_states:
-            k_lim = int(-np.log(negligible) / decay) + 1
+        k_lim = _order_limit(rr2, nb, tr_min, negligible, n_states)
         rp = n_t + 1
         rm = 0
         for n in range(n_t):
