@@ -15,8 +15,8 @@ pp = pytest.importorskip("pypulseq")
 
 from mrfrecon.errors import MissingDependencyError, SequenceError  # noqa: E402
 from mrfrecon.physics import Tissue, simulate_fingerprints  # noqa: E402
-from mrfrecon.pulseq import read_pulseq  # noqa: E402
 from mrfrecon.sequence import load_sequence  # noqa: E402
+from mrfrecon.sequence.pulseq import read_pulseq  # noqa: E402
 
 SYSTEM = pp.Opts(max_grad=32, grad_unit="mT/m", max_slew=130, slew_unit="T/m/s")
 SLICE_M = 5e-3

@@ -64,8 +64,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import MissingDependencyError, SequenceError
-from .sequence import KINDS, Inversion, Sequence
+from ..errors import MissingDependencyError, SequenceError
+from .model import Inversion, Sequence
+from .validation import KINDS
 
 #: Net gradient moment per TR (1/m) below which an axis counts as balanced, relative to the sum
 #: of the absolute moments in that TR, plus an absolute floor.
