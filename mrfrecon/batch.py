@@ -35,6 +35,7 @@ from typing import Any
 from .atomic import atomic_write
 from .errors import InputFileError, MrfreconError
 from .io.bids import json_bytes
+from .io.load import is_dicom_file, is_nifti_path
 from .recon.core import ReconOptions
 from .recon.pipeline import file_sha256, run_maps
 
@@ -94,28 +95,23 @@ class BatchResult:
                 "studies": [s.to_dict() for s in self.studies]}
 
 
-def _is_dicom(path: Path) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(132)
-    except OSError:
-        return False
-    return len(head) == 132 and head[128:132] == b"DICM"
-
-
 def _is_series_nifti(path: Path) -> bool:
-    import nibabel as nib
+    from .io.nifti import nifti_shape  # nibabel only when a folder holds NIfTI files
 
     try:
-        shape = nib.load(path).shape
-    except Exception:  # unreadable: let the study fail with the reader's message
+        shape = nifti_shape(path)
+    except InputFileError:  # unreadable: let the study fail with the reader's message
         return True
     shape = tuple(n for i, n in enumerate(shape) if i < 4 or n != 1)
     return len(shape) == 4 and shape[3] > 1
 
 
 def find_studies(input_dir: str | Path, output_dir: str | Path) -> list[Study]:
-    """The studies under ``input_dir`` (sorted), skipping anything inside ``output_dir``."""
+    """The studies under ``input_dir`` (sorted), skipping anything inside ``output_dir``.
+
+    Files are told apart by the file-type tests of :mod:`mrfrecon.io.load`
+    (:func:`~mrfrecon.io.load.is_nifti_path`, :func:`~mrfrecon.io.load.is_dicom_file`).
+    """
     root = Path(input_dir)
     if not root.is_dir():
         raise InputFileError(f"input folder not found: '{root}'")
@@ -133,10 +129,10 @@ def find_studies(input_dir: str | Path, output_dir: str | Path) -> list[Study]:
             if name.startswith("."):
                 continue
             path = here / name
-            if name.lower().endswith((".nii", ".nii.gz")):
+            if is_nifti_path(path):
                 if _is_series_nifti(path):
                     studies.append(Study(str(rel / name), (path,), output_dir / rel, "nifti"))
-            elif _is_dicom(path):
+            elif is_dicom_file(path):
                 dicoms.append(path)
         if dicoms:
             studies.append(Study(str(rel), tuple(dicoms),

@@ -15,9 +15,9 @@ from mrfrecon.io.acquisition import (
     DicomReference,
     SourceImage,
     check_timepoints,
-    read_acquisition,
 )
 from mrfrecon.io.geometry import PlaneGeometry
+from mrfrecon.io.load import read_acquisition
 from mrfrecon.io.maps import MapSet, write_maps
 
 __all__ = [

@@ -1,16 +1,19 @@
 """The in-memory MRF acquisition: a complex 4-D time series plus what is needed to write maps
-in the same geometry."""
+in the same geometry.
+
+Only the types live here; the readers (:mod:`mrfrecon.io.nifti`, :mod:`mrfrecon.io.dicom_read`)
+build them, and :func:`mrfrecon.io.load.read_acquisition` picks the reader.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from mrfrecon.errors import InputFileError, ModelMismatchError
+from mrfrecon.errors import ModelMismatchError
 from mrfrecon.io.geometry import PlaneGeometry
 
 if TYPE_CHECKING:
@@ -131,72 +134,3 @@ def check_timepoints(acq: Acquisition, n_expected: int) -> None:
             f"'{where}': acquisition has {acq.n_timepoints} time points, "
             f"the model expects {n_expected}"
         )
-
-
-def _is_nifti(path: Path) -> bool:
-    name = path.name.lower()
-    return name.endswith((".nii", ".nii.gz", ".hdr", ".img"))
-
-
-def read_acquisition(
-    path: str | Path | Sequence[str | Path],
-    *,
-    phase: str | Path | Sequence[str | Path] | None = None,
-    series_uid: str | Sequence[str] | None = None,
-) -> Acquisition:
-    """Read an MRF acquisition from NIfTI or DICOM.
-
-    Parameters
-    ----------
-    path
-        A NIfTI file (``.nii``/``.nii.gz``; complex, or real magnitude), a DICOM file, a folder
-        searched recursively for DICOM files (non-DICOM files are ignored), or a list of DICOM
-        files/folders.
-    phase
-        Optional phase image(s) matching ``path``: a NIfTI file (radians, or Siemens
-        [-4096, 4095], detected and recorded in :attr:`Acquisition.phase_scaling`) or DICOM
-        file(s)/folder(s). Not needed when ``path`` holds the phase frames itself.
-    series_uid
-        DICOM only: the SeriesInstanceUID(s) to use when a folder holds several series (e.g. the
-        magnitude and the phase series).
-
-    Returns
-    -------
-    Acquisition
-        ``data`` complex64 of shape ``(nx, ny, nz, n_timepoints)``.
-
-    Raises
-    ------
-    InputFileError
-        Missing, unreadable, ambiguous or incomplete input; the message names file and value.
-
-    Notes
-    -----
-    Inputs are only read: nothing is written next to them.
-    """
-    paths = [Path(path)] if isinstance(path, str | Path) else [Path(p) for p in path]
-    if not paths:
-        raise InputFileError("No input path given")
-    for p in paths:
-        if not p.exists():
-            raise InputFileError(f"Input not found: '{p}'")
-    if len(paths) == 1 and paths[0].is_file() and _is_nifti(paths[0]):
-        if series_uid is not None:
-            raise InputFileError(f"'{paths[0]}': series_uid applies to DICOM input only")
-        from mrfrecon.io.nifti import read_nifti_acquisition
-
-        phase_path = None
-        if phase is not None:
-            if not isinstance(phase, str | Path):
-                raise InputFileError(f"'{paths[0]}': give one NIfTI phase file, not a list")
-            phase_path = Path(phase)
-        return read_nifti_acquisition(paths[0], phase=phase_path)
-    if any(p.is_file() and _is_nifti(p) for p in paths):
-        raise InputFileError(f"Give one NIfTI file, not a list: '{paths[0]}'")
-    from mrfrecon.io.dicom_read import read_dicom_acquisition
-
-    phase_paths = None
-    if phase is not None:
-        phase_paths = [Path(phase)] if isinstance(phase, str | Path) else [Path(p) for p in phase]
-    uids = [series_uid] if isinstance(series_uid, str) else series_uid
-    return read_dicom_acquisition(paths, phase=phase_paths, series_uids=uids)

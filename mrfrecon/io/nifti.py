@@ -1,4 +1,5 @@
-"""NIfTI acquisitions (4-D complex or magnitude + phase) and NIfTI map images."""
+"""NIfTI acquisitions (4-D complex or magnitude + phase), 3-D volumes (masks, truth maps) and
+NIfTI map images."""
 
 from __future__ import annotations
 
@@ -136,6 +137,58 @@ def _combine_phase(
             "Siemens units [-4096, 4095]"
         )
     return polar_to_complex(magnitude, phase_to_radians(phase, scaling)), scaling
+
+
+def read_volume(
+    path: str | Path, shape: tuple[int, ...] | None = None, *, label: str = "volume"
+) -> np.ndarray:
+    """Read a 3-D NIfTI volume (a mask, a ground-truth map): the one way mrfrecon reads one.
+
+    Parameters
+    ----------
+    path
+        NIfTI file. A 2-D image is one slice, ``(nx, ny, 1)``; trailing axes of length 1 after
+        the third are dropped. ``scl_slope``/``scl_inter`` are applied.
+    shape
+        When given, the volume's shape must be this ``(nx, ny, nz)`` (the acquisition's).
+    label
+        What the volume is, for messages: ``"mask"``, ``"truth map"``.
+
+    Returns
+    -------
+    np.ndarray
+        float64 values in the file's unit, shape ``(nx, ny, nz)``.
+
+    Raises
+    ------
+    InputFileError
+        Missing or unreadable file, not 2-D/3-D, or another shape than ``shape``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{label} not found: '{path}'")
+    try:
+        values = np.asarray(nib.load(path).dataobj, dtype=np.float64)
+    except Exception as exc:  # nibabel raises many types for unreadable files
+        raise InputFileError(f"cannot read {label} '{path}': {exc}") from exc
+    dims = values.shape
+    while len(dims) > 3 and dims[-1] == 1:
+        dims = dims[:-1]
+    if len(dims) == 2:
+        dims = (*dims, 1)
+    if len(dims) != 3:
+        raise InputFileError(f"'{path}': {label} of shape {values.shape} is not 2-D or 3-D")
+    values = values.reshape(dims)
+    if shape is not None and tuple(values.shape) != tuple(shape):
+        raise InputFileError(
+            f"'{path}': {label} shape {values.shape} differs from the data's {tuple(shape)}"
+        )
+    return values
+
+
+def nifti_shape(path: str | Path) -> tuple[int, ...]:
+    """The image shape from a NIfTI header (the data are not read)."""
+    return tuple(int(n) for n in _load(Path(path)).shape)
 
 
 def nifti_map_bytes(

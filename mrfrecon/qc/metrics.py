@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputFileError
 from ..metrics import error_table
 
 LOW_QUALITY = 0.9  # median normalised inner product below this: warn
@@ -110,24 +109,11 @@ def read_truth_map(path: str | Path, shape: tuple[int, ...]) -> np.ndarray:
     The unit comes from a BIDS sidecar next to it (``Units``: ``s`` or ``ms``); without one,
     values whose median over positive voxels is below 20 are taken as seconds.
     """
-    import nibabel as nib
-
     from ..io.bids import sidecar_path
+    from ..io.nifti import read_volume  # nibabel only when truth maps are given
 
     path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"truth map not found: '{path}'")
-    try:
-        values = np.asarray(nib.load(path).get_fdata(), np.float64)
-    except Exception as exc:  # nibabel raises many kinds
-        raise InputFileError(f"cannot read truth map '{path}': {exc}") from exc
-    values = values.reshape(values.shape[:3]) if values.ndim > 3 and values.size == np.prod(
-        values.shape[:3]) else values
-    if values.ndim == 2:
-        values = values[:, :, None]
-    if tuple(values.shape) != tuple(shape):
-        raise InputFileError(f"'{path}': truth map shape {values.shape} differs from the data's "
-                             f"{tuple(shape)}")
+    values = read_volume(path, shape, label="truth map")
     unit = None
     side = sidecar_path(path)
     if side.is_file():

@@ -51,24 +51,10 @@ def file_sha256(path: str | Path) -> str:
 
 
 def read_mask(path: str | Path, shape: tuple[int, int, int]) -> np.ndarray:
-    """A mask NIfTI (non-zero = fit) of the acquisition's spatial shape."""
-    import nibabel as nib
+    """A mask NIfTI (non-zero = fit) of the acquisition's spatial shape, bool."""
+    from ..io.nifti import read_volume  # nibabel only when a mask is given
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"mask not found: '{path}'")
-    try:
-        values = np.asarray(nib.load(path).dataobj)
-    except Exception as exc:
-        raise InputFileError(f"cannot read mask '{path}': {exc}") from exc
-    if values.ndim == 4 and values.shape[3] == 1:
-        values = values[..., 0]
-    if values.ndim == 2:
-        values = values[:, :, None]
-    if tuple(values.shape) != tuple(shape):
-        raise InputFileError(f"'{path}': mask shape {values.shape} differs from the data's "
-                             f"{tuple(shape)}")
-    return np.nan_to_num(values.astype(np.float64)) != 0
+    return np.nan_to_num(read_volume(path, shape, label="mask")) != 0
 
 
 def run_maps(
