@@ -15,8 +15,8 @@ with columns ``fa_deg,tr_ms[,te_ms,phase_deg]``, or from a Pulseq ``.seq`` file
     phase_deg: [...] | 0  | {generator: alternating, values: [0, 180]}
     csv: schedule.csv              # per-TR columns from a CSV next to the file (optional)
     inversion: {ti_ms: 20.64, efficiency: 1.0}   # optional adiabatic inversion before TR 1
-    b1: "0.7:1.3:0.05"                  # optional B1 (flip-angle scale) range
-    df_hz: "-50:50:5"                   # optional off-resonance range, Hz
+    b1: "0.7:1.3:0.05"                           # optional B1 (flip-angle scale) range
+    df_hz: "-50:50:5"                            # optional off-resonance range, Hz
     dictionary: {t1_ms: "100:2000:20,2300:5000:300", t2_ms: "10:100:5,110:200:10,300:1900:200"}
     slice_profile: {time_bandwidth: 4, n_sub: 16} | {scales: [...], weights: [...]}
 
