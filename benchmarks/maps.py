@@ -153,7 +153,8 @@ def main() -> None:
     if "full_match_s" in r:
         print(f"  full-length matching    {r['full_match_s']:8.3f} s  "
               f"({r['ratio_full_over_quantized']:.0f}x the quantized time)")
-    print(f"  quantized peak traced memory: {r['quantized_peak_traced_mib_chunk1024']:.0f} MiB (chunk 1024), "
+    print(f"  quantized peak traced memory: {r['quantized_peak_traced_mib_chunk1024']:.0f} MiB "
+          "(chunk 1024), "
           f"{r['quantized_peak_traced_mib_chunk8192']:.0f} MiB (chunk 8192); "
           f"input {r['input_mib']:.0f} MiB")
 

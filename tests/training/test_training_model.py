@@ -11,6 +11,7 @@ import torch
 
 from mrfrecon.errors import ModelError, ModelMismatchError
 from mrfrecon.model import load_model
+from mrfrecon.sequence import Sequence
 from mrfrecon.training import RetrainConfig, retrain
 from mrfrecon.training.models import QuantMLP, to_integer
 
@@ -54,6 +55,8 @@ def test_model_round_trip_and_predictions(tiny_model, tiny_model_path, short_fis
         assert f["quantized/layer0/bias"].dtype == np.int32
         assert f.attrs["sequence_sha256"] == short_fisp.sha256
     assert again.metrics["validation"]["quantized"]["t1"]["mape"] > 0
+    assert isinstance(again.sequence, Sequence)  # parsed once, in load_model
+    assert again.sequence.sha256 == again.sequence_sha256 == short_fisp.sha256
 
 
 def test_model_refuses_mismatched_data(tiny_model):
