@@ -6,14 +6,14 @@ written to a temporary folder, then each method is timed end to end *including r
 (``read_acquisition``; NIfTI is memory-mapped, so the read happens while pass 1 streams it; the
 file was just written, so it comes from the page cache):
 
-- ``nn``: ``mrfrecon.recon.reconstruct(method="nn")`` (integer network, M0, quality, noise,
+- ``quantized``: ``mrfrecon.recon.reconstruct(method="quantized")`` (integer network, M0, quality, noise,
   sqrt(CRB) maps; the per-model tables are cached on disk, their one-off cost is printed apart);
 - ``compressed``: ``mrfrecon.dictionary.match(compressed=True)`` on the default grid;
 - ``full``: ``mrfrecon.dictionary.match(compressed=False)`` on the default grid.
 
-Matching runs on every voxel; ``nn`` is timed on every voxel (given full mask) and with the
+Matching runs on every voxel; ``quantized`` is timed on every voxel (given full mask) and with the
 automatic mask. Memory: peak traced allocations (tracemalloc; numpy reports its buffers) of
-``nn`` at two chunk sizes, and the input's size.
+``quantized`` at two chunk sizes, and the input's size.
 
     .venv/bin/python benchmarks/maps.py [--model MODEL.h5] [--size 256] [--skip-full]
 
@@ -60,7 +60,7 @@ def untrained_model(sequence, dictionary, rank: int = 8, widths=(16, 16)) -> Mrf
                                    rng.integers(-300, 300, n_out), 6, None if last else 4))
         weights.append(rng.normal(0, 0.3, (n_out, n_in)).astype(np.float32))
         biases.append(np.zeros(n_out, np.float32))
-    return MrfModel(sequence.to_full_dict(), FeatureMap(basis, mean, std),
+    return MrfModel(sequence, FeatureMap(basis, mean, std),
                     OutputScaling((100.0, 5000.0), (10.0, 1900.0)),
                     FloatMLPWeights(tuple(weights), tuple(biases)), IntegerMLP(5, tuple(layers)))
 
@@ -104,24 +104,24 @@ def main() -> None:
             while base is not None and not isinstance(base, np.memmap):
                 base = base.base
             results["input_memory_mapped"] = base is not None
-            results["nn_cold_first_run_s"], _ = timed(lambda: reconstruct(acq.data, model))
+            results["quantized_cold_first_run_s"], _ = timed(lambda: reconstruct(acq.data, model))
 
-            def nn(mask=None, chunk=4096):
+            def quantized(mask=None, chunk=4096):
                 a = read_acquisition(path)
                 return reconstruct(a.data, model, mask=mask,
-                                   options=ReconOptions(method="nn", chunk_size=chunk))
+                                   options=ReconOptions(method="quantized", chunk_size=chunk))
 
-            runs = [timed(nn)[0] for _ in range(3)]
-            results["nn_auto_mask_s"] = min(runs)
-            res = nn()
-            results["nn_fitted_voxels"] = res.n_fitted
-            results["nn_all_voxels_s"] = min(timed(lambda: nn(full_mask))[0] for _ in range(3))
-            results["nn_stage_s"] = {k: round(v, 4) for k, v in res.seconds.items()}
+            runs = [timed(quantized)[0] for _ in range(3)]
+            results["quantized_auto_mask_s"] = min(runs)
+            res = quantized()
+            results["quantized_fitted_voxels"] = res.n_fitted
+            results["quantized_all_voxels_s"] = min(timed(lambda: quantized(full_mask))[0] for _ in range(3))
+            results["quantized_stage_s"] = {k: round(v, 4) for k, v in res.seconds.items()}
             for chunk in (1024, 8192):
                 tracemalloc.start()
-                nn(chunk=chunk)
+                quantized(chunk=chunk)
                 peak = tracemalloc.get_traced_memory()[1]
-                results[f"nn_peak_traced_mib_chunk{chunk}"] = peak / 2**20
+                results[f"quantized_peak_traced_mib_chunk{chunk}"] = peak / 2**20
                 tracemalloc.stop()
 
         def matching(compressed):
@@ -133,8 +133,8 @@ def main() -> None:
         if not args.skip_full:
             results["full_match_s"], _ = timed(lambda: matching(False))
     r = results
-    r["ratio_full_over_nn"] = r.get("full_match_s", float("nan")) / r["nn_all_voxels_s"]
-    r["ratio_compressed_over_nn"] = r["compressed_match_s"] / r["nn_all_voxels_s"]
+    r["ratio_full_over_quantized"] = r.get("full_match_s", float("nan")) / r["quantized_all_voxels_s"]
+    r["ratio_compressed_over_quantized"] = r["compressed_match_s"] / r["quantized_all_voxels_s"]
     if args.json:
         print(json.dumps(r, indent=2))
         return
@@ -142,19 +142,20 @@ def main() -> None:
           f"({r['input_mib']:.0f} MiB,"
           f" memory-mapped: {r['input_memory_mapped']}), {r['cpu_count']} cores, "
           f"{r['n_atoms']} atoms (rank {r['dictionary_rank']}), model rank {r['model_rank']}")
-    print(f"  nn, all voxels          {r['nn_all_voxels_s']:8.3f} s  (read + project + network + "
+    print(f"  quantized, all voxels          {r['quantized_all_voxels_s']:8.3f} s  (read + project + network + "
           "M0/quality + noise + sqrt(CRB))")
-    print(f"  nn, automatic mask      {r['nn_auto_mask_s']:8.3f} s  "
-          f"({r['nn_fitted_voxels']} voxels)  stages {r['nn_stage_s']}")
-    print(f"  nn, first run of a model {r['nn_cold_first_run_s']:7.3f} s  (tables simulated, then "
+    print(f"  quantized, automatic mask      {r['quantized_auto_mask_s']:8.3f} s  "
+          f"({r['quantized_fitted_voxels']} voxels)  stages {r['quantized_stage_s']}")
+    print(f"  quantized, first run of a model {r['quantized_cold_first_run_s']:7.3f} s  (tables simulated, then "
           "cached)")
     print(f"  compressed matching     {r['compressed_match_s']:8.3f} s  "
-          f"({r['ratio_compressed_over_nn']:.1f}x the nn time)")
+          f"({r['ratio_compressed_over_quantized']:.1f}x the quantized time)")
     if "full_match_s" in r:
         print(f"  full-length matching    {r['full_match_s']:8.3f} s  "
-              f"({r['ratio_full_over_nn']:.0f}x the nn time)")
-    print(f"  nn peak traced memory: {r['nn_peak_traced_mib_chunk1024']:.0f} MiB (chunk 1024), "
-          f"{r['nn_peak_traced_mib_chunk8192']:.0f} MiB (chunk 8192); "
+              f"({r['ratio_full_over_quantized']:.0f}x the quantized time)")
+    print(f"  quantized peak traced memory: {r['quantized_peak_traced_mib_chunk1024']:.0f} MiB "
+          "(chunk 1024), "
+          f"{r['quantized_peak_traced_mib_chunk8192']:.0f} MiB (chunk 8192); "
           f"input {r['input_mib']:.0f} MiB")
 
 

@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    from mrfrecon.evaluate import evaluate, public
+    from mrfrecon.evaluate import evaluate
     from mrfrecon.model import load_model, save_model
     from mrfrecon.sequence import load_sequence
     from mrfrecon.training import RetrainConfig, retrain
@@ -44,7 +44,7 @@ def main() -> None:
 
     accuracy = {}
     for noise in (0.01, 0.03):
-        accuracy[str(noise)] = public(evaluate(model, noise=noise, n=args.n))
+        accuracy[str(noise)] = evaluate(model, noise=noise, n=args.n).to_dict()
     stages = result.summary["stages"]
     out = {
         "sequence": sequence.name,

@@ -220,14 +220,14 @@ def run_batch(
                 maps = run_maps(study.source, model, study.output_dir, options=study_options,
                                 units=units, dicom=dicom, overwrite=overwrite or resume,
                                 model_sha256=model_sha)
-                maps.summary["input"] = study.id
+                summary = {**maps.summary.to_dict(), "input": study.id}
                 atomic_write(marker, json_bytes({"study": study.id,
                                                  "outputs": [str(p) for p in maps.outputs],
-                                                 "summary": _jsonable(maps.summary)}),
+                                                 "summary": _jsonable(summary)}),
                              overwrite=True)
                 started.unlink(missing_ok=True)
                 return StudyResult(study.id, "done", time.perf_counter() - t_study,
-                                   maps.summary, None, len(maps.outputs))
+                                   summary, None, len(maps.outputs))
             except Exception as err:  # one failing study never stops the others
                 message = " ".join(str(err).split()) or type(err).__name__
                 if not isinstance(err, MrfreconError | OSError | ValueError):

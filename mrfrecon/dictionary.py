@@ -260,6 +260,39 @@ class MatchResult:
     index: np.ndarray
 
 
+@dataclass(frozen=True)
+class MatchAtoms:
+    """Atoms made ready for matching in one coefficient space (time points, or an SVD basis).
+
+    unit_conj: complex64 ``(n_coef, n_atoms)``, conjugates of the unit-norm atoms.
+    norm: float32 ``(n_atoms,)``, the atoms' norms (1 for a zero atom); tissue: their parameters.
+    """
+
+    unit_conj: np.ndarray
+    norm: np.ndarray
+    tissue: Tissue
+
+    @classmethod
+    def from_atoms(cls, atoms: np.ndarray, tissue: Tissue) -> MatchAtoms:
+        """``atoms``: complex ``(n_atoms, n_coef)``, already in the space signals will be in."""
+        norm = np.linalg.norm(atoms, axis=1).astype(np.float32)
+        norm[norm == 0] = 1.0
+        return cls((atoms / norm[:, None]).conj().T.astype(np.complex64), norm, tissue)
+
+    def match_block(self, block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Best atom for each row of ``block`` (complex ``(n, n_coef)``).
+
+        Returns ``(index, m0, quality)``: int64, complex64 (signal ~ m0 * atom) and float32
+        normalised inner products in [0, 1], each ``(n,)``. Memory: ``n x n_atoms``.
+        """
+        ip = block @ self.unit_conj  # (n, n_atoms)
+        best = np.argmax(ip.real**2 + ip.imag**2, axis=1)
+        best_ip = ip[np.arange(block.shape[0]), best]
+        norm = np.linalg.norm(block, axis=1)
+        quality = np.abs(best_ip) / np.where(norm > 0, norm, 1)
+        return best, (best_ip / self.norm[best]).astype(np.complex64), quality.astype(np.float32)
+
+
 def match(
     dictionary: Dictionary,
     signals: np.ndarray,
@@ -280,10 +313,9 @@ def match(
             f"{dictionary.n_timepoints}"
         )
     use_basis = compressed and dictionary.basis is not None
-    atoms = dictionary.atoms @ dictionary.basis if use_basis else dictionary.atoms
-    atom_norm = np.linalg.norm(atoms, axis=1).astype(np.float32)
-    atom_norm[atom_norm == 0] = 1.0
-    unit_conj = (atoms / atom_norm[:, None]).conj().T.astype(np.complex64)  # (n_coef, n_atoms)
+    atoms = MatchAtoms.from_atoms(
+        dictionary.atoms @ dictionary.basis if use_basis else dictionary.atoms, dictionary.tissue
+    )
     n = signals.shape[0]
     index = np.empty(n, np.int64)
     m0 = np.empty(n, np.complex64)
@@ -292,13 +324,8 @@ def match(
         block = signals[start : start + chunk_size].astype(np.complex64)
         if use_basis:
             block = block @ dictionary.basis
-        ip = block @ unit_conj  # (chunk, n_atoms)
-        best = np.argmax(ip.real**2 + ip.imag**2, axis=1)
-        best_ip = ip[np.arange(block.shape[0]), best]
-        norm = np.linalg.norm(block, axis=1)
-        index[start : start + block.shape[0]] = best
-        m0[start : start + block.shape[0]] = best_ip / atom_norm[best]
-        quality[start : start + block.shape[0]] = np.abs(best_ip) / np.where(norm > 0, norm, 1)
+        stop = start + block.shape[0]
+        index[start:stop], m0[start:stop], quality[start:stop] = atoms.match_block(block)
         if progress is not None:
             progress(min(start + chunk_size, n), n)
     t = dictionary.tissue

@@ -16,16 +16,17 @@ from typing import Any
 import numpy as np
 
 from .dictionary import build_dictionary, match
-from .metrics import error_table
+from .method import Method
+from .metrics import error_metrics
 from .model import MrfModel
 from .physics import Tissue, simulate_fingerprints
 from .physics.crb import crb_sd
-from .sequence import sequence_from_dict
+from .sequence import Sequence
 from .training.data import sample_tissue
 
 T1_TEST_MS = (100.0, 3000.0)
 T2_TEST_MS = (10.0, 300.0)
-METHODS = ("float", "quantized", "matching")
+METHODS = (Method.FLOAT, Method.QUANTIZED, Method.MATCHING)
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class TestSet:
 
 
 def make_test_set(
-    sequence,
+    sequence: Sequence,
     n: int,
     noise: float,
     seed: int = 12345,
@@ -56,18 +57,36 @@ def make_test_set(
     return TestSet(tissue, noisy.astype(np.complex64), sd1, sd2)
 
 
-def error_metrics(
-    estimate: np.ndarray, truth: np.ndarray, crb_sd_ms: np.ndarray
-) -> dict[str, float]:
-    """MAPE, MPE (%), RMSE (ms) and RMSE / sqrt(mean CRB)."""
-    mape, mpe, rmse = error_table(estimate, truth)
-    bound = float(np.sqrt(np.mean(crb_sd_ms**2)))
-    return {
-        "mape": mape,
-        "mpe": mpe,
-        "rmse_ms": rmse,
-        "rmse_over_crb": rmse / bound if bound > 0 else float("nan"),
-    }
+@dataclass(frozen=True)
+class Evaluation:
+    """What :func:`evaluate` measured.
+
+    metrics: per method, ``{"t1": ..., "t2": ...}`` from :func:`~mrfrecon.metrics.error_metrics`.
+    estimates: per method, (T1, T2) in ms, each ``(n,)``; test: the test set (truth, sqrt(CRB)).
+    """
+
+    metrics: dict[Method, dict[str, dict[str, Any]]]
+    estimates: dict[Method, tuple[np.ndarray, np.ndarray]]
+    test: TestSet
+    noise: float
+    n: int
+    seed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``methods.{float,quantized,matching}.{t1,t2}``, the test set, the CRB."""
+        truth = self.test.tissue
+        return {
+            "methods": {m.value: v for m, v in self.metrics.items()},
+            "noise": self.noise,
+            "n": self.n,
+            "seed": self.seed,
+            "t1_range_ms": list(T1_TEST_MS),
+            "t2_range_ms": list(T2_TEST_MS),
+            "crb": {
+                "t1_rel_sd_mean_pct": float(100 * np.mean(self.test.crb_t1_ms / truth.t1_ms)),
+                "t2_rel_sd_mean_pct": float(100 * np.mean(self.test.crb_t2_ms / truth.t2_ms)),
+            },
+        }
 
 
 def evaluate(
@@ -76,62 +95,48 @@ def evaluate(
     noise: float = 0.01,
     n: int = 20000,
     seed: int = 12345,
-    methods: tuple[str, ...] = METHODS,
+    methods: tuple[Method | str, ...] = METHODS,
     progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]:
-    """Reconstruct a fresh test set with each method; returns the metrics (JSON-ready)."""
-    sequence = sequence_from_dict(model.sequence)
-    test = make_test_set(sequence, n, noise, seed, progress)
+) -> Evaluation:
+    """Reconstruct a fresh test set with each method and measure the errors."""
+    chosen = [Method(m) for m in methods]
+    test = make_test_set(model.sequence, n, noise, seed, progress)
     truth = test.tissue
-    estimates: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    estimates: dict[Method, tuple[np.ndarray, np.ndarray]] = {}
     x = model.features(test.signals)
-    if "float" in methods:
-        estimates["float"] = model.predict_features(x, "nn-float")
-    if "quantized" in methods:
-        estimates["quantized"] = model.predict_features(x, "nn")
-    if "matching" in methods:
-        dictionary = build_dictionary(sequence)
-        result = match(dictionary, test.signals, compressed=False)
-        estimates["matching"] = (result.t1_ms, result.t2_ms)
-    out: dict[str, Any] = {
-        "methods": {},
-        "noise": noise,
-        "n": n,
-        "seed": seed,
-        "t1_range_ms": list(T1_TEST_MS),
-        "t2_range_ms": list(T2_TEST_MS),
-        "crb": {
-            "t1_rel_sd_mean_pct": float(100 * np.mean(test.crb_t1_ms / truth.t1_ms)),
-            "t2_rel_sd_mean_pct": float(100 * np.mean(test.crb_t2_ms / truth.t2_ms)),
-        },
+    for method in METHODS:  # a fixed order, whatever the order asked for
+        if method not in chosen:
+            continue
+        if method is Method.MATCHING:
+            result = match(build_dictionary(model.sequence), test.signals, compressed=False)
+            estimates[method] = (result.t1_ms, result.t2_ms)
+        else:
+            estimates[method] = model.predict_features(x, method)
+    metrics = {
+        method: {"t1": error_metrics(t1, truth.t1_ms, crb_sd_ms=test.crb_t1_ms),
+                 "t2": error_metrics(t2, truth.t2_ms, crb_sd_ms=test.crb_t2_ms)}
+        for method, (t1, t2) in estimates.items()
     }
-    for name, (t1, t2) in estimates.items():
-        out["methods"][name] = {
-            "t1": error_metrics(t1, truth.t1_ms, test.crb_t1_ms),
-            "t2": error_metrics(t2, truth.t2_ms, test.crb_t2_ms),
-        }
-    out["_estimates"] = {k: (v[0], v[1]) for k, v in estimates.items()}
-    out["_truth"] = (truth.t1_ms, truth.t2_ms)
-    return out
+    return Evaluation(metrics, estimates, test, noise, n, seed)
 
 
-def plot_errors(result: dict[str, Any], fh, n_bins: int = 6) -> None:
+def plot_errors(result: Evaluation, fh, n_bins: int = 6) -> None:
     """Per-(T1, T2)-bin MAPE heat maps for each method, as PNG into ``fh``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    t1, t2 = result["_truth"]
+    t1, t2 = result.test.tissue.t1_ms, result.test.tissue.t2_ms
     e1 = np.geomspace(*T1_TEST_MS, n_bins + 1)
     e2 = np.geomspace(*T2_TEST_MS, n_bins + 1)
     i1 = np.clip(np.searchsorted(e1, t1) - 1, 0, n_bins - 1)
     i2 = np.clip(np.searchsorted(e2, t2) - 1, 0, n_bins - 1)
-    names = list(result["_estimates"])
+    names = list(result.estimates)
     fig, axes = plt.subplots(2, len(names), figsize=(4 * len(names), 7), squeeze=False)
     for col, name in enumerate(names):
         for row, (est, truth, label) in enumerate(
-            ((result["_estimates"][name][0], t1, "T1"), (result["_estimates"][name][1], t2, "T2"))
+            ((result.estimates[name][0], t1, "T1"), (result.estimates[name][1], t2, "T2"))
         ):
             grid = np.full((n_bins, n_bins), np.nan)
             rel = 100 * np.abs(est - truth) / truth
@@ -154,12 +159,7 @@ def plot_errors(result: dict[str, Any], fh, n_bins: int = 6) -> None:
             ax.set_ylabel("true T2 bin start (ms)")
             ax.set_title(f"{name}: {label} MAPE (%)")
             fig.colorbar(im, ax=ax, shrink=0.8)
-    fig.suptitle(f"noise {result['noise']}, n = {result['n']}")
+    fig.suptitle(f"noise {result.noise}, n = {result.n}")
     fig.tight_layout()
     fig.savefig(fh, format="png", dpi=90)
     plt.close(fig)
-
-
-def public(result: dict[str, Any]) -> dict[str, Any]:
-    """The JSON part of an :func:`evaluate` result (drops the raw estimates)."""
-    return {k: v for k, v in result.items() if not k.startswith("_")}

@@ -1,14 +1,61 @@
-"""Error measures of the reference work's table: MAPE and MPE in %, RMSE in the input's unit."""
+"""Error metrics against ground truth: one function, one vocabulary for every command.
+
+Following the reference work (Ricchi et al., arXiv:2506.22156; Barbieri et al., Physica Medica
+2021;89:80, doi:10.1016/j.ejmp.2021.07.013), over the points where the truth is finite and > 0:
+``mape = 100 mean(|e - t| / t)`` (%), ``mpe = 100 mean((e - t) / t)`` (%),
+``rmse_ms = sqrt(mean((e - t)^2))`` (ms) and, where the Cramer-Rao bound is known,
+``rmse_over_crb = rmse_ms / sqrt(mean(CRB))`` (unitless; 1 is an efficient unbiased estimator).
+
+JSON keys, per parameter (``t1``, ``t2``): ``n``, ``mape``, ``mpe``, ``rmse_ms``,
+``rmse_over_crb`` (``null`` without a bound).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+METRIC_KEYS = ("n", "mape", "mpe", "rmse_ms", "rmse_over_crb")
 
-def error_table(estimate: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
-    """``(MAPE %, MPE %, RMSE)`` of ``estimate`` against ``truth`` (same shape, truth > 0)."""
-    e = np.asarray(estimate, np.float64)
-    t = np.asarray(truth, np.float64)
+
+def error_metrics(
+    estimate_ms: np.ndarray,
+    truth_ms: np.ndarray,
+    *,
+    mask: np.ndarray | None = None,
+    crb_sd_ms: np.ndarray | None = None,
+) -> dict[str, float | int | None]:
+    """MAPE and MPE (%), RMSE (ms) and RMSE / sqrt(mean CRB) of an estimate against the truth.
+
+    Parameters
+    ----------
+    estimate_ms, truth_ms
+        T1 or T2 in ms, the same shape (any).
+    mask
+        bool, same shape: the points to use (default all); points whose truth is not finite
+        and > 0, or whose estimate is not finite, are left out in any case.
+    crb_sd_ms
+        sqrt(CRB) per point in ms, same shape; without it ``rmse_over_crb`` is ``None``.
+
+    Returns
+    -------
+    dict
+        ``{n, mape, mpe, rmse_ms, rmse_over_crb}``; NaN metrics when no point is left.
+    """
+    estimate = np.asarray(estimate_ms, np.float64)
+    truth = np.asarray(truth_ms, np.float64)
+    keep = np.isfinite(truth) & (truth > 0) & np.isfinite(estimate)
+    if mask is not None:
+        keep &= np.asarray(mask, bool)
+    e, t = estimate[keep], truth[keep]
+    if e.size == 0:
+        nan = float("nan")
+        return {"n": 0, "mape": nan, "mpe": nan, "rmse_ms": nan,
+                "rmse_over_crb": None if crb_sd_ms is None else nan}
     rel = (e - t) / t
-    return (float(100 * np.mean(np.abs(rel))), float(100 * np.mean(rel)),
-            float(np.sqrt(np.mean((e - t) ** 2))))
+    rmse = float(np.sqrt(np.mean((e - t) ** 2)))
+    ratio = None
+    if crb_sd_ms is not None:
+        bound = float(np.sqrt(np.mean(np.asarray(crb_sd_ms, np.float64)[keep] ** 2)))
+        ratio = rmse / bound if bound > 0 else float("nan")
+    return {"n": int(e.size), "mape": float(100 * np.mean(np.abs(rel))),
+            "mpe": float(100 * np.mean(rel)), "rmse_ms": rmse, "rmse_over_crb": ratio}

@@ -22,11 +22,12 @@ from . import __version__
 from .atomic import atomic_write
 from .errors import ModelError, ModelMismatchError
 from .features import FeatureMap
+from .method import NETWORK_METHODS, Method
 from .quantized import IntegerLayer, IntegerMLP
+from .sequence import Sequence, sequence_from_dict
 
 FORMAT_NAME = "mrfrecon-model"
 FORMAT_VERSION = 1
-METHODS = ("nn", "nn-float")
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,13 @@ class FloatMLPWeights:
 
 @dataclass(frozen=True)
 class MrfModel:
-    """Everything needed to go from fingerprints to T1/T2 (ms)."""
+    """Everything needed to go from fingerprints to T1/T2 (ms).
 
-    sequence: dict[str, Any]
+    sequence: the resolved sequence the model was trained for (parsed once, in
+    :func:`load_model`).
+    """
+
+    sequence: Sequence
     features: FeatureMap
     scaling: OutputScaling
     float_net: FloatMLPWeights
@@ -95,7 +100,7 @@ class MrfModel:
 
     @property
     def sequence_sha256(self) -> str:
-        return str(self.sequence["sha256"])
+        return self.sequence.sha256
 
     @property
     def n_timepoints(self) -> int:
@@ -115,23 +120,28 @@ class MrfModel:
             )
 
     def predict(
-        self, signals: np.ndarray, method: str = "nn", sequence_sha256: str | None = None
+        self,
+        signals: np.ndarray,
+        method: Method | str = Method.QUANTIZED,
+        sequence_sha256: str | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Fingerprints ``(n, n_t)`` complex -> (T1, T2) in ms, each ``(n,)``.
 
-        method: ``nn`` (integer datapath, bit-exact with the FPGA) or ``nn-float``.
+        method: ``quantized`` (integer datapath, bit-exact with the FPGA) or ``float``.
         """
         self.check_signals(signals, sequence_sha256)
         return self.predict_features(self.features(signals), method)
 
-    def predict_features(self, x: np.ndarray, method: str = "nn") -> tuple[np.ndarray, np.ndarray]:
-        if method == "nn":
-            y = self.int_net.forward(x)
-        elif method == "nn-float":
-            y = self.float_net.forward(x)
-        else:
-            raise ValueError(f"unknown method '{method}' (expected one of {', '.join(METHODS)})")
-        return self.scaling.decode(y)
+    def predict_features(
+        self, x: np.ndarray, method: Method | str = Method.QUANTIZED
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Network inputs ``(n, n_features)`` -> (T1, T2) in ms, each ``(n,)``."""
+        method = Method(method)
+        if method not in NETWORK_METHODS:
+            raise ValueError(f"method '{method}' is not a network (expected "
+                             f"{', '.join(m.value for m in NETWORK_METHODS)})")
+        net = self.int_net if method is Method.QUANTIZED else self.float_net
+        return self.scaling.decode(net.forward(x))
 
 
 # --------------------------------------------------------------------------------------------
@@ -180,7 +190,7 @@ def save_model(model: MrfModel, path: str | Path, *, overwrite: bool = False) ->
     """Write ``model`` atomically as HDF5 (``--overwrite`` semantics via ``overwrite``)."""
     datasets = _datasets(model)
     attrs = {
-        "sequence_json": json.dumps(model.sequence),
+        "sequence_json": json.dumps(model.sequence.to_full_dict()),
         "metrics_json": json.dumps(model.metrics),
         "provenance_json": json.dumps(model.provenance),
     }
@@ -261,7 +271,7 @@ def _from_datasets(d: dict[str, np.ndarray], attrs: dict[str, str]) -> MrfModel:
         int(d["quantized/input_frac"]), tuple(layers), int(d["quantized/input_bits"])
     )
     return MrfModel(
-        sequence=json.loads(attrs["sequence_json"]),
+        sequence=sequence_from_dict(json.loads(attrs["sequence_json"])),
         features=FeatureMap(d["features/basis"], d["features/mean"], d["features/std"]),
         scaling=OutputScaling(
             tuple(d["scaling/t1_range_ms"].tolist()), tuple(d["scaling/t2_range_ms"].tolist())

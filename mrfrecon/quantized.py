@@ -36,16 +36,35 @@ def round_half_even_shift(acc: np.ndarray, shift: int) -> np.ndarray:
     return floor + round_up.astype(np.int64)
 
 
-def _exact_matmul(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """``x @ weight.T`` for integers, through float64 BLAS when every partial sum is exact.
+EXACT_FLOAT = 2.0**52  # every integer of smaller magnitude, and its halves, is exact in float64
 
-    Integers below 2**53 are exact in float64, and BLAS is far faster than numpy's int64
-    matmul; larger magnitudes fall back to int64.
+
+def _affine(x: np.ndarray, x_max: float, weight: np.ndarray, bias: np.ndarray
+            ) -> tuple[np.ndarray, float]:
+    """``x @ weight.T + bias`` for integer arrays with ``|x| <= x_max``, exactly.
+
+    Through float64 BLAS (far faster than numpy's int64 matmul) when every partial sum stays
+    below 2**52, so that every product and sum is exact whatever the summation order; the result
+    is then float64 holding integers. Larger magnitudes fall back to int64.
+    Returns the accumulator and a bound on its magnitude.
     """
-    bound = float(np.abs(x).max(initial=0)) * float(np.abs(weight).max(initial=0)) * x.shape[-1]
-    if bound < 2.0**52:
-        return (x.astype(np.float64) @ weight.astype(np.float64).T).astype(np.int64)
-    return x.astype(np.int64) @ weight.astype(np.int64).T
+    bound = (x_max * float(np.abs(weight).max(initial=0)) * x.shape[-1]
+             + float(np.abs(bias).max(initial=0)))
+    if bound < EXACT_FLOAT:
+        return (np.asarray(x, np.float64) @ weight.astype(np.float64).T
+                + bias.astype(np.float64)), bound
+    return np.asarray(x, np.int64) @ weight.astype(np.int64).T + bias.astype(np.int64), bound
+
+
+def _requantize(acc: np.ndarray, acc_max: float, shift: int) -> np.ndarray:
+    """``acc / 2**shift`` rounded half to even (:func:`round_half_even_shift`), any dtype.
+
+    float64 accumulators (``|acc| <= acc_max``) whose result stays below 2**52: scaling by a
+    power of two is exact and ``np.rint`` rounds half to even, as the integer arithmetic does.
+    """
+    if acc.dtype == np.float64 and acc_max * 2.0 ** max(0, -shift) < EXACT_FLOAT:
+        return np.rint(acc * 2.0**-shift)
+    return round_half_even_shift(acc.astype(np.int64), shift)
 
 
 @dataclass(frozen=True)
@@ -89,12 +108,27 @@ class IntegerMLP:
     def widths(self) -> tuple[int, ...]:
         return (self.layers[0].n_in, *(layer.n_out for layer in self.layers))
 
+    def _quantize(self, x: np.ndarray) -> np.ndarray:
+        lo, hi = -(2 ** (self.input_bits - 1)), 2 ** (self.input_bits - 1) - 1
+        return np.clip(np.round(np.asarray(x, np.float64) * 2.0**self.input_frac), lo, hi)
+
     def quantize_input(self, x: np.ndarray) -> np.ndarray:
         """Real inputs, shape ``(n, n_in)`` -> saturated signed integers (round half even)."""
-        lo, hi = -(2 ** (self.input_bits - 1)), 2 ** (self.input_bits - 1) - 1
-        return np.clip(np.round(np.asarray(x, np.float64) * 2.0**self.input_frac), lo, hi).astype(
-            np.int64
-        )
+        return self._quantize(x).astype(np.int64)
+
+    def _accumulate(self, x: np.ndarray, x_max: float) -> tuple[np.ndarray, int]:
+        """The integer datapath on integer-valued ``x`` (int64, or float64 holding integers),
+        ``|x| <= x_max``."""
+        x_frac = self.input_frac
+        for layer in self.layers:
+            acc, acc_max = _affine(x, x_max, layer.weight, layer.bias)
+            acc_frac = x_frac + layer.weight_frac
+            if layer.out_frac is None:
+                return acc, acc_frac
+            x_max = 2**layer.out_bits - 1
+            x = np.clip(_requantize(acc, acc_max, acc_frac - layer.out_frac), 0, x_max)
+            x_frac = layer.out_frac
+        raise ValueError("IntegerMLP has no linear output layer")
 
     def forward_int(self, x_int: np.ndarray) -> tuple[np.ndarray, int]:
         """Integer forward pass.
@@ -102,19 +136,11 @@ class IntegerMLP:
         x_int: integer inputs, shape ``(n, n_in)``.
         Returns the last layer's accumulator (int64, shape ``(n, n_out)``) and its fractional bits.
         """
-        x = np.asarray(x_int, dtype=np.int64)
-        x_frac = self.input_frac
-        for layer in self.layers:
-            acc = _exact_matmul(x, layer.weight) + layer.bias.astype(np.int64)
-            acc_frac = x_frac + layer.weight_frac
-            if layer.out_frac is None:
-                return acc, acc_frac
-            y = round_half_even_shift(acc, acc_frac - layer.out_frac)
-            x = np.clip(y, 0, 2**layer.out_bits - 1)
-            x_frac = layer.out_frac
-        raise ValueError("IntegerMLP has no linear output layer")
+        x = np.asarray(x_int, np.int64)
+        acc, frac = self._accumulate(x, float(np.abs(x).max(initial=0)))
+        return acc.astype(np.int64), frac
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Real inputs ``(n, n_in)`` -> real outputs ``(n, n_out)`` through the integer datapath."""
-        acc, frac = self.forward_int(self.quantize_input(x))
+        acc, frac = self._accumulate(self._quantize(x), 2.0 ** (self.input_bits - 1))
         return acc.astype(np.float64) * 2.0**-frac

@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from ..batch import StudyResult, run_batch
-from ..recon import METHODS, ReconOptions
+from ..method import Method
+from ..recon import ReconOptions
 from ._common import JsonOption, OverwriteOption
 from ._errors import handle_errors
 from ._output import info, print_json
@@ -25,7 +26,7 @@ def batch(
     model: Path = typer.Option(..., "--model", "-m", help="Model file (from mrfrecon retrain)."),
     output: Path = typer.Option(..., "--output", "-o", help="Output folder."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Studies processed at once."),
-    method: str = typer.Option("nn", "--method", help=METHOD_HELP),
+    method: Method = typer.Option(Method.QUANTIZED, "--method", help=METHOD_HELP),
     units: str = typer.Option("s", "--units", help=UNITS_HELP),
     dicom: bool | None = typer.Option(None, "--dicom/--no-dicom",
                                       help="Also write DICOM maps (default: for DICOM inputs)."),
@@ -36,8 +37,6 @@ def batch(
 
     Resumable: a rerun skips finished studies. A lock refuses two runs on one output folder.
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown --method '{method}' (expected one of {', '.join(METHODS)})")
     if units not in ("s", "ms"):
         raise ValueError(f"unknown --units '{units}' (expected s or ms)")
 

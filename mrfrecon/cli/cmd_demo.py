@@ -11,7 +11,9 @@ from pathlib import Path
 import typer
 
 from ..errors import OutputExistsError
-from ..qc.metrics import REFERENCE_TABLE, error_metrics, read_truth_map
+from ..method import Method
+from ..metrics import error_metrics
+from ..qc.metrics import REFERENCE_TABLE, read_truth_map
 from ._common import JsonOption, OverwriteOption, read_sequence
 from ._errors import handle_errors
 from ._output import info, print_json, progress_bar, warn
@@ -52,7 +54,7 @@ def demo(
         trained = retrain(seq, RetrainConfig(seconds=seconds),
                           progress=lambda stage, done, total: bar(done, total))
     model_path = save_model(trained.model, output / "model.h5", overwrite=overwrite)
-    say("[bold]3/4[/bold] maps (integer network) with uncertainty, report")
+    say("[bold]3/4[/bold] maps (quantized network) with uncertainty, report")
     with progress_bar("Reconstructing", enabled=not as_json) as bar:
         maps = run_maps(phantom.series, model_path, output / "maps", truth_t1=phantom.truth_t1,
                         truth_t2=phantom.truth_t2, report_dir=output / "report",
@@ -63,15 +65,15 @@ def demo(
     acq = read_acquisition(phantom.series)
     truth = {k: read_truth_map(p, acq.spatial_shape)
              for k, p in (("t1", phantom.truth_t1), ("t2", phantom.truth_t2))}
-    table = {"nn (integer)": maps.metrics}
-    for label, method in (("nn-float", "nn-float"), ("dictionary matching", "match")):
+    table = {Method.QUANTIZED.value: maps.metrics}
+    for method in (Method.FLOAT, Method.MATCHING):
         rec = reconstruct(acq.data, trained.model, mask=maps.recon.maps.mask,
                           options=ReconOptions(method=method, uncertainty=False))
-        table[label] = {k: error_metrics(getattr(rec.maps, f"{k}_ms"), truth[k], rec.maps.mask)
-                        for k in ("t1", "t2")}
+        table[method.value] = {k: error_metrics(getattr(rec.maps, f"{k}_ms"), truth[k],
+                                                mask=rec.maps.mask) for k in ("t1", "t2")}
     summary = maps.summary
     result = {"output": str(output), "model": str(model_path), "report": str(maps.report),
-              "metrics": table, "reference_work": REFERENCE_TABLE, "summary": summary,
+              "metrics": table, "reference_work": REFERENCE_TABLE, "summary": summary.to_dict(),
               "retrain": trained.summary, "seconds": round(time.perf_counter() - t0, 1)}
     if as_json:
         print_json(result)
@@ -79,14 +81,14 @@ def demo(
     info("\n  vs truth (in the mask)  T1: MAPE%   MPE%  RMSE ms  T2: MAPE%   MPE%  RMSE ms")
     rows = list(table.items()) + [(f"reference, {k}", v) for k, v in REFERENCE_TABLE.items()]
     for label, m in rows:
-        info(f"  {label[:22]:22s} {m['t1']['mape_pct']:10.2f} {m['t1']['mpe_pct']:6.2f} "
-             f"{m['t1']['rmse_ms']:8.1f} {m['t2']['mape_pct']:10.2f} {m['t2']['mpe_pct']:6.2f} "
+        info(f"  {label[:22]:22s} {m['t1']['mape']:10.2f} {m['t1']['mpe']:6.2f} "
+             f"{m['t1']['rmse_ms']:8.1f} {m['t2']['mape']:10.2f} {m['t2']['mpe']:6.2f} "
              f"{m['t2']['rmse_ms']:8.1f}")
-    sd = summary.get("t1_sd_ms", {}).get("median")
-    if sd is not None:
-        info(f"\n  uncertainty: median T1 SD {sd:.1f} ms, T2 SD "
-             f"{summary['t2_sd_ms']['median']:.1f} ms (sqrt CRB, noise sigma "
-             f"{summary['noise_sigma']:.4g} estimated from the data)")
-    for line in summary["warnings"]:
+    if summary.t1_sd_ms is not None and summary.t2_sd_ms is not None \
+            and summary.t1_sd_ms.median is not None:
+        info(f"\n  uncertainty: median T1 SD {summary.t1_sd_ms.median:.1f} ms, T2 SD "
+             f"{summary.t2_sd_ms.median:.1f} ms (sqrt CRB, noise sigma "
+             f"{summary.noise_sigma:.4g} estimated from the data)")
+    for line in summary.warnings:
         warn(line)
     info(f"\n  maps: {output / 'maps'}   report: {maps.report}   ({result['seconds']} s)")

@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from ..atomic import atomic_write
-from ..evaluate import evaluate, plot_errors, public
+from ..evaluate import evaluate, plot_errors
+from ..method import Method
 from ..model import load_model
 from ._common import JsonOption, OverwriteOption, check_output
 from ._errors import handle_errors
@@ -36,14 +37,14 @@ def evaluate_command(
     if plot is not None:
         check_output(plot, overwrite)
     mrf_model = load_model(model)
-    methods = ("float", "quantized") if no_matching else ("float", "quantized", "matching")
+    methods = tuple(m for m in Method if not (no_matching and m is Method.MATCHING))
     with progress_bar("Simulating test set", enabled=not as_json) as progress:
         result = evaluate(
             mrf_model, noise=noise, n=n, seed=seed, methods=methods, progress=progress
         )
     if plot is not None:
         atomic_write(plot, lambda fh: plot_errors(result, fh), overwrite=overwrite)
-    payload = public(result)
+    payload = result.to_dict()
     if as_json:
         print_json(payload)
         return

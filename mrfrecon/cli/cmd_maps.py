@@ -6,13 +6,15 @@ from pathlib import Path
 
 import typer
 
-from ..recon import METHODS, ReconOptions, run_maps
+from ..method import Method
+from ..qc.metrics import MapSummary, Stats
+from ..recon import ReconOptions, run_maps
 from ._common import JsonOption, OverwriteOption
 from ._errors import handle_errors
 from ._output import info, print_json, progress_bar, warn
 
-METHOD_HELP = ("nn: quantised network, integer datapath (bit-exact with the FPGA); nn-float: "
-               "float network; match: dictionary matching in the model's SVD basis.")
+METHOD_HELP = ("quantized: quantized network, integer datapath (bit-exact with the FPGA); "
+               "float: float network; matching: dictionary matching in the model's SVD basis.")
 UNITS_HELP = "Unit of the NIfTI T1/T2 maps: s (BIDS, default) or ms. DICOM maps are always ms."
 NOISE_HELP = ("Noise sigma per channel: auto, residual (energy outside the model's subspace), "
               "background (outside the mask), or a number in data units.")
@@ -35,7 +37,7 @@ def maps(
                                       help="NIfTI file, DICOM file or folder of a DICOM series."),
     model: Path = typer.Option(..., "--model", "-m", help="Model file (from mrfrecon retrain)."),
     output: Path = typer.Option(..., "--output", "-o", help="Output folder."),
-    method: str = typer.Option("nn", "--method", help=METHOD_HELP),
+    method: Method = typer.Option(Method.QUANTIZED, "--method", help=METHOD_HELP),
     mask: Path | None = typer.Option(None, "--mask", help="Mask NIfTI (non-zero = fit); "
                                      "default: automatic from the signal energy."),
     units: str = typer.Option("s", "--units", help=UNITS_HELP),
@@ -46,7 +48,7 @@ def maps(
     truth_t2: Path | None = typer.Option(None, "--truth-t2", help="True T2 map (NIfTI)."),
     report: Path | None = typer.Option(None, "--report", help="Write an HTML QC report here."),
     dictionary: Path | None = typer.Option(None, "--dictionary", help="Dictionary (.h5) for "
-                                           "--method match (default: simulated)."),
+                                           "--method matching (default: simulated)."),
     noise: str = typer.Option("auto", "--noise", help=NOISE_HELP),
     chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Voxels per chunk."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="Worker threads "
@@ -58,8 +60,6 @@ def maps(
 
     NIfTI maps are written in BIDS seconds unless --units ms.
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown --method '{method}' (expected one of {', '.join(METHODS)})")
     if units not in ("s", "ms"):
         raise ValueError(f"unknown --units '{units}' (expected s or ms)")
     options = ReconOptions(method=method, chunk_size=chunk_size, n_threads=threads,
@@ -73,29 +73,29 @@ def maps(
         print_json(result.to_dict())
         return
     render_summary(result.summary, result.metrics)
-    for line in result.summary["warnings"]:
+    for line in result.summary.warnings:
         warn(line)
     info(f"  {len(result.outputs)} files in {output} ({result.seconds['total']:.2f} s)")
     if result.report is not None:
         info(f"  report: {result.report}")
 
 
-def render_summary(summary: dict, metrics: dict | None) -> None:
+def render_summary(summary: MapSummary, metrics: dict | None) -> None:
     """Human summary on stderr."""
 
-    def fmt(stats: dict) -> str:
-        if stats.get("median") is None:
+    def fmt(stats: Stats) -> str:
+        if stats.median is None:
             return "-"
-        return f"{stats['median']:.4g} (IQR {stats['q1']:.4g}-{stats['q3']:.4g})"
+        return f"{stats.median:.4g} (IQR {stats.q1:.4g}-{stats.q3:.4g})"
 
-    info(f"[bold]{summary['n_voxels']} voxels[/bold] ({summary['method']})")
-    info(f"  T1 {fmt(summary['t1_ms'])} ms; T2 {fmt(summary['t2_ms'])} ms; "
-         f"quality {fmt(summary['quality'])}")
-    if "t1_sd_ms" in summary:
-        info(f"  SD (sqrt CRB): T1 {fmt(summary['t1_sd_ms'])} ms; T2 {fmt(summary['t2_sd_ms'])} ms;"
-             f" noise sigma {summary['noise_sigma']:.4g} ({summary['noise_method']})")
+    info(f"[bold]{summary.n_voxels} voxels[/bold] ({summary.method})")
+    info(f"  T1 {fmt(summary.t1_ms)} ms; T2 {fmt(summary.t2_ms)} ms; "
+         f"quality {fmt(summary.quality)}")
+    if summary.t1_sd_ms is not None and summary.t2_sd_ms is not None:
+        info(f"  SD (sqrt CRB): T1 {fmt(summary.t1_sd_ms)} ms; T2 {fmt(summary.t2_sd_ms)} ms;"
+             f" noise sigma {summary.noise_sigma:.4g} ({summary.noise_method})")
     if metrics:
         info("           MAPE %    MPE %   RMSE ms")
         for name in ("t1", "t2"):
             m = metrics[name]
-            info(f"  {name.upper()}   {m['mape_pct']:9.2f} {m['mpe_pct']:8.2f} {m['rmse_ms']:9.1f}")
+            info(f"  {name.upper()}   {m['mape']:9.2f} {m['mpe']:8.2f} {m['rmse_ms']:9.1f}")

@@ -98,8 +98,9 @@ def retrain_command(
     )
     info(
         f"  validation at noise {v['noise']} (n = {v['n']}): "
-        f"float T1 MAPE {v['float']['t1_mape']:.2f} %, T2 {v['float']['t2_mape']:.2f} %; "
-        f"quantised T1 {v['quantized']['t1_mape']:.2f} %, T2 {v['quantized']['t2_mape']:.2f} %"
+        f"float T1 MAPE {v['float']['t1']['mape']:.2f} %, T2 {v['float']['t2']['mape']:.2f} %; "
+        f"quantized T1 {v['quantized']['t1']['mape']:.2f} %, "
+        f"T2 {v['quantized']['t2']['mape']:.2f} %"
     )
     for name, stage in summary["stages"].items():
         info(f"  {name}: {stage['epochs']} epochs, {stage['samples_per_s']:.3g} samples/s")

@@ -14,46 +14,9 @@ from mrfrecon.atomic import atomic_write, check_outputs_free
 from mrfrecon.errors import MrfreconError, OutputExistsError
 from mrfrecon.io.acquisition import Acquisition
 from mrfrecon.io.bids import dataset_description, json_bytes, sidecar_path
+from mrfrecon.mapset import MapSet
 
 Units = Literal["s", "ms"]
-
-
-@dataclass
-class MapSet:
-    """Quantitative maps of one acquisition; every array has shape ``(nx, ny, nz)``.
-
-    Attributes
-    ----------
-    t1_ms, t2_ms
-        Relaxation times in ms (float).
-    m0
-        Proton density / scaling, arbitrary units; complex or real (magnitude).
-    quality
-        Fit quality, unitless (e.g. normalised inner product of the matched fingerprint).
-    mask
-        True where a voxel was fitted.
-    t1_sd_ms, t2_sd_ms
-        Standard deviations (e.g. from the Cramer-Rao bound) in ms.
-    """
-
-    t1_ms: np.ndarray
-    t2_ms: np.ndarray
-    m0: np.ndarray
-    quality: np.ndarray | None = None
-    mask: np.ndarray | None = None
-    t1_sd_ms: np.ndarray | None = None
-    t2_sd_ms: np.ndarray | None = None
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        """The maps that are set, by field name."""
-        names = ("t1_ms", "t2_ms", "m0", "quality", "mask", "t1_sd_ms", "t2_sd_ms")
-        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
-
-    def check_shape(self, shape: tuple[int, int, int]) -> None:
-        """Raise :class:`MrfreconError` if a map is not of spatial ``shape``."""
-        for name, values in self.arrays().items():
-            if values.shape != shape:
-                raise MrfreconError(f"map {name} has shape {values.shape}, the acquisition {shape}")
 
 
 @dataclass(frozen=True)

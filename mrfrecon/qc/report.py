@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from ..atomic import atomic_write, check_outputs_free
-from ..io.maps import MapSet
-from .metrics import REFERENCE_TABLE
+from ..mapset import MapSet
+from .metrics import REFERENCE_TABLE, MapSummary, Stats
 
 
 def _png(fig: Any) -> bytes:
@@ -119,7 +119,7 @@ def _table(metrics: dict[str, dict[str, float]], method: str) -> str:
 
     def row(label: str, m: dict[str, dict[str, float]]) -> str:
         cells = "".join(f"<td>{m[p][k]:.2f}</td>" for p in ("t1", "t2")
-                        for k in ("mape_pct", "mpe_pct", "rmse_ms"))
+                        for k in ("mape", "mpe", "rmse_ms"))
         return f"<tr><th>{html.escape(label)}</th>{cells}</tr>"
 
     rows.append(row(f"this run ({method})", metrics))
@@ -128,14 +128,14 @@ def _table(metrics: dict[str, dict[str, float]], method: str) -> str:
     return "\n".join(rows) + "</table>"
 
 
-def write_report(report_dir: str | Path, maps: MapSet, summary: dict[str, Any], *,
+def write_report(report_dir: str | Path, maps: MapSet, summary: MapSummary, *,
                  metrics: dict[str, Any] | None = None,
                  truth: dict[str, np.ndarray] | None = None, title: str = "mrfrecon maps",
                  overwrite: bool = False) -> list[Path]:
     """Write ``index.html`` and its PNG figures into ``report_dir`` (created); returns the paths.
 
     truth: ``{"t1": ms, "t2": ms}`` volumes for the error figures; metrics: from
-    :func:`~mrfrecon.qc.metrics.error_metrics` per ``t1``/``t2``.
+    :func:`~mrfrecon.metrics.error_metrics` per ``t1``/``t2``.
     """
     import matplotlib
 
@@ -148,31 +148,29 @@ def write_report(report_dir: str | Path, maps: MapSet, summary: dict[str, Any], 
     check_outputs_free(outputs, overwrite=overwrite)
     report_dir.mkdir(parents=True, exist_ok=True)
 
-    def fmt(stats: dict[str, Any]) -> str:
-        if stats.get("median") is None:
+    def fmt(stats: Stats) -> str:
+        if stats.median is None:
             return "-"
-        return f"{stats['median']:.4g} (IQR {stats['q1']:.4g}-{stats['q3']:.4g})"
+        return f"{stats.median:.4g} (IQR {stats.q1:.4g}-{stats.q3:.4g})"
 
-    items = [("voxels fitted", str(summary["n_voxels"])), ("method", summary["method"]),
-             ("T1 (ms)", fmt(summary["t1_ms"])), ("T2 (ms)", fmt(summary["t2_ms"])),
-             ("quality", fmt(summary["quality"]))]
-    if "t1_sd_ms" in summary:
-        items += [("T1 SD (ms)", fmt(summary["t1_sd_ms"])), ("T2 SD (ms)",
-                                                              fmt(summary["t2_sd_ms"]))]
-    sigma = summary.get("noise_sigma")
+    items = [("voxels fitted", str(summary.n_voxels)), ("method", summary.method),
+             ("T1 (ms)", fmt(summary.t1_ms)), ("T2 (ms)", fmt(summary.t2_ms)),
+             ("quality", fmt(summary.quality))]
+    if summary.t1_sd_ms is not None and summary.t2_sd_ms is not None:
+        items += [("T1 SD (ms)", fmt(summary.t1_sd_ms)), ("T2 SD (ms)", fmt(summary.t2_sd_ms))]
+    sigma = summary.noise_sigma
     items.append(("noise sigma", "-" if sigma is None else
-                  f"{sigma:.4g} ({summary['noise_method']})"))
-    limits = summary["fraction_at_range_limits"]
-    items.append(("at range limits", ", ".join(f"{k.upper()} {100 * v:.1f}%"
-                                               for k, v in limits.items())))
+                  f"{sigma:.4g} ({summary.noise_method})"))
+    items.append(("at range limits", ", ".join(f"{k.upper()} {100 * v:.1f}%" for k, v in
+                                               summary.fraction_at_range_limits.items())))
     body = [f"<h1>{html.escape(title)}</h1>", "<h2>Summary (inside the mask)</h2><table>"]
     body += [f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in items]
     body.append("</table>")
-    if summary.get("warnings"):
+    if summary.warnings:
         body.append("<h2>Warnings</h2><ul>" + "".join(
-            f"<li>{html.escape(w)}</li>" for w in summary["warnings"]) + "</ul>")
+            f"<li>{html.escape(w)}</li>" for w in summary.warnings) + "</ul>")
     if metrics:
-        body.append("<h2>Errors against truth</h2>" + _table(metrics, summary["method"]))
+        body.append("<h2>Errors against truth</h2>" + _table(metrics, summary.method))
     body.append('<h2>Maps</h2><img src="maps.png" alt="maps">')
     body.append('<h2>Histograms</h2><img src="histograms.png" alt="histograms">')
     if truth is not None:

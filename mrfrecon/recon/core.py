@@ -2,18 +2,19 @@
 
 Per voxel ``d`` (``(n_t,)`` complex):
 
-1. ``c = project(d)``: coefficients on the model's SVD basis (``(rank,)``), and ``|d|^2``.
-2. T1, T2 (ms): the integer network (``nn``, bit-exact with the FPGA datapath), the float
-   network (``nn-float``), or SVD-compressed dictionary matching in the same basis (``match``;
+1. ``c = project(d)``: coefficients on the model's SVD basis (``(rank,)``), and ``|d|^2``
+   (:func:`project_series`).
+2. Mask: given, or ``|c| > mask_threshold * percentile_99(|c|)`` (signal energy in the
+   subspace, where noise is weakest; :func:`fit_mask`).
+3. T1, T2 (ms): the integer network (``quantized``, bit-exact with the FPGA datapath), the float
+   network (``float``), or SVD-compressed dictionary matching in the same basis (``matching``;
    Ma et al. 2013, doi:10.1038/nature11971; McGivney et al. 2014, doi:10.1109/TMI.2014.2337321).
-3. ``f`` = the projected M0 = 1 fingerprint at the estimate (interpolated from
-   :class:`~mrfrecon.recon.table.SignalTable`; the matched atom for ``match``);
+   ``f`` = the projected M0 = 1 fingerprint at the estimate (interpolated from
+   :class:`~mrfrecon.recon.table.SignalTable`; the matched atom for ``matching``);
    ``M0 = f^H c / f^H f`` (complex least squares) and
-   ``quality = |f^H c| / (|f| |c|)`` (normalised inner product in the subspace, as ``match``).
-4. Mask: given, or ``|c| > mask_threshold * percentile_99(|c|)`` (signal energy in the
-   subspace, where noise is weakest).
-5. Noise sigma per channel (real and imaginary), see :func:`estimate_noise`.
-6. ``T1sd, T2sd = sqrt(CRB(T1, T2)) * sigma / |M0|`` from the table.
+   ``quality = |f^H c| / (|f| |c|)`` (normalised inner product in the subspace, as matching).
+4. Noise sigma per channel (real and imaginary), see :func:`estimate_noise`;
+   ``T1sd, T2sd = sqrt(CRB(T1, T2)) * sigma / |M0|`` from the table.
 
 Memory: pass 1 streams the series in chunks of ``chunk_size`` voxels (a memory-mapped NIfTI is
 only paged in chunk by chunk) and keeps ``rank + 1`` numbers per voxel; pass 2 works on those.
@@ -22,6 +23,7 @@ Chunks run on ``n_threads`` threads with one BLAS thread each.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -33,15 +35,15 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ..dictionary import Dictionary, MatchAtoms, build_dictionary
 from ..errors import ModelMismatchError, MrfreconError
-from ..io.maps import MapSet
+from ..mapset import MapSet
+from ..method import Method
 from ..model import MrfModel
-from ..quantized import IntegerMLP
-from ..sequence import sequence_from_dict
 from .table import SignalTable, cached_table
 
 ProgressFn = Callable[[int, int], None]
-METHODS = ("nn", "nn-float", "match")
+METHODS = tuple(Method)
 NOISE_METHODS = ("auto", "residual", "background")
 MIN_NOISE_VOXELS = 32
 NOISE_SAMPLE = 32768  # voxels whose |d|^2 feeds the noise estimate
@@ -50,22 +52,37 @@ RANGE_LIMIT_RTOL = 1e-6
 
 @dataclass(frozen=True)
 class ReconOptions:
-    """How to reconstruct.
+    """How to reconstruct; checked when made, before any work.
 
-    method: ``nn`` | ``nn-float`` | ``match``.  chunk_size: voxels per chunk.
+    method: a :class:`~mrfrecon.method.Method` (or its value).  chunk_size: voxels per chunk.
     n_threads: worker threads (default: CPU count).  mask_threshold: automatic mask level as a
     fraction of the 99th percentile of the projected signal norm.  noise: ``auto``,
-    ``residual``, ``background`` or a fixed sigma (per channel, data units).
+    ``residual``, ``background`` or a fixed sigma >= 0 (per channel, data units).
     uncertainty: compute the sqrt(CRB) maps.  use_cache: cache the tables on disk.
     """
 
-    method: str = "nn"
+    method: Method = Method.QUANTIZED
     chunk_size: int = 4096
     n_threads: int | None = None
     mask_threshold: float = 0.1
     noise: str | float = "auto"
     uncertainty: bool = True
     use_cache: bool = True
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "method", Method(self.method))
+        except ValueError:
+            raise MrfreconError(f"unknown method '{self.method}' (expected one of "
+                                f"{', '.join(m.value for m in Method)})") from None
+        if isinstance(self.noise, str):
+            if self.noise not in NOISE_METHODS:
+                raise MrfreconError(f"unknown noise estimator '{self.noise}' "
+                                    f"(expected {', '.join(NOISE_METHODS)} or a number)")
+        elif not (math.isfinite(self.noise) and self.noise >= 0):
+            raise MrfreconError(f"the noise sigma must be a finite number >= 0, got {self.noise}")
+        if self.chunk_size < 1:
+            raise MrfreconError(f"chunk_size must be >= 1, got {self.chunk_size}")
 
 
 @dataclass
@@ -78,7 +95,7 @@ class ReconResult:
     """
 
     maps: MapSet
-    method: str
+    method: Method
     noise_sigma: float
     noise_method: str
     n_fitted: int
@@ -87,27 +104,6 @@ class ReconResult:
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     quality_deficit: float | None = None
-
-
-def integer_forward(net: IntegerMLP, x: np.ndarray) -> np.ndarray:
-    """:meth:`IntegerMLP.forward`, bit-exact, with float64 BLAS instead of int64 matmuls.
-
-    Every operand is an integer of at most 32 bits and every sum stays far below 2**53, so the
-    float64 products and sums are exact whatever the summation order; scaling by powers of two
-    is exact and ``np.rint`` rounds half to even like :func:`round_half_even_shift`.
-    """
-    lo, hi = -(2 ** (net.input_bits - 1)), 2 ** (net.input_bits - 1) - 1
-    h = np.clip(np.round(np.asarray(x, np.float64) * 2.0**net.input_frac), lo, hi)
-    frac = net.input_frac
-    for layer in net.layers:
-        acc = h @ layer.weight.astype(np.float64).T + layer.bias.astype(np.float64)
-        acc_frac = frac + layer.weight_frac
-        if layer.out_frac is None:
-            return acc * 2.0**-acc_frac
-        h = np.clip(np.rint(acc * 2.0 ** -(acc_frac - layer.out_frac)), 0,
-                    2**layer.out_bits - 1)
-        frac = layer.out_frac
-    raise MrfreconError("integer network has no linear output layer")
 
 
 def voxel_view(data: np.ndarray) -> tuple[np.ndarray, str]:
@@ -181,14 +177,105 @@ def _run_chunks(n: int, chunk_size: int, n_threads: int, work: Callable[[int, in
 
 
 @dataclass(frozen=True)
-class _MatchAtoms:
-    unit_conj: np.ndarray  # (rank, n_atoms) complex64, conj of unit-norm projected atoms
-    norm: np.ndarray  # (n_atoms,) float32
-    t1_ms: np.ndarray
-    t2_ms: np.ndarray
+class Projection:
+    """Pass 1's output: per voxel (in the data's memory order ``order``, ``C`` or ``F``).
+
+    coef: complex64 ``(n_voxels, rank)``; energy: ``|d|^2`` float64 ``(n_voxels,)``, NaN where
+    not sampled; coef_energy: ``|c|^2`` float64 ``(n_voxels,)``.
+    """
+
+    coef: np.ndarray
+    energy: np.ndarray
+    coef_energy: np.ndarray
+    order: str
 
 
-def _match_atoms(dictionary: Any, model: MrfModel) -> _MatchAtoms:
+def project_series(data: np.ndarray, basis: np.ndarray, *, chunk: int, n_threads: int,
+                   progress: ProgressFn | None = None, total: int | None = None) -> Projection:
+    """Project every voxel of ``data`` (``(nx, ny, nz, n_t)``) onto ``basis`` (``(n_t, rank)``).
+
+    ``|d|^2`` only serves the noise estimate (medians over many voxels): it is computed on at
+    most ~``NOISE_SAMPLE`` voxels, in whole chunks spread evenly over the volume.
+    """
+    voxels, order = voxel_view(data)
+    n_vox = voxels.shape[0]
+    coef = np.empty((n_vox, basis.shape[1]), np.complex64)
+    energy = np.full(n_vox, np.nan, np.float64)
+    # FeatureMap.project(x) = x @ basis; applied here to whichever layout the data have,
+    # so that a chunk is read as contiguous runs (a NIfTI is stored time-frame by time-frame).
+    basis_h = np.ascontiguousarray(basis.T, np.complex64)  # (rank, n_t)
+    by_frame = order == "F" and voxels.dtype == np.complex64
+    n_chunks = -(-n_vox // chunk)
+    sample_every = max(1, n_chunks * chunk // NOISE_SAMPLE)
+
+    def work(start: int, stop: int) -> None:
+        with_energy = (start // chunk) % sample_every == 0
+        if by_frame:
+            frames = voxels.T[:, start:stop]  # (n_t, n): each row contiguous
+            coef[start:stop] = (basis_h @ frames).T
+            if with_energy:
+                flat = frames.view(np.float32)  # (n_t, 2n)
+                energy[start:stop] = np.einsum("ti,ti->i", flat, flat,
+                                               dtype=np.float64).reshape(-1, 2).sum(axis=1)
+            return
+        block = np.ascontiguousarray(voxels[start:stop], dtype=np.complex64)
+        coef[start:stop] = block @ basis_h.T
+        if with_energy:
+            flat = block.view(np.float32)
+            energy[start:stop] = np.einsum("ij,ij->i", flat, flat, dtype=np.float64)
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        _run_chunks(n_vox, chunk, n_threads, work, progress, 0, total or n_vox)
+    coef_energy = np.einsum("ij,ij->i", coef.view(np.float32), coef.view(np.float32),
+                            dtype=np.float64)
+    return Projection(coef, energy, coef_energy, order)
+
+
+def fit_mask(coef_energy: np.ndarray, order: str, threshold: float,
+             mask: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+    """The voxels to fit, flat in memory ``order``, and warnings.
+
+    Given ``mask`` (bool ``(nx, ny, nz)``): those of its voxels whose data are finite.
+    Otherwise ``|c| > threshold * percentile_99(|c|)`` over the finite voxels.
+    """
+    finite = np.isfinite(coef_energy)
+    if mask is None:
+        norm = np.sqrt(np.where(finite, coef_energy, 0.0))
+        level = np.percentile(norm[finite], 99) if finite.any() else 0.0
+        return finite & (norm > threshold * level) & (norm > 0), []
+    flat_mask = np.asarray(mask, bool).reshape(-1, order=order).copy()
+    bad = flat_mask & ~finite
+    if not bad.any():
+        return flat_mask, []
+    return flat_mask & finite, [f"{int(bad.sum())} masked voxels hold NaN/inf values and were "
+                                "skipped"]
+
+
+@dataclass(frozen=True)
+class _Estimator:
+    """T1/T2 (ms), M0 and quality from coefficients, by one method."""
+
+    model: MrfModel
+    method: Method
+    atoms: MatchAtoms | None
+    table: SignalTable | None
+    range_ms: dict[str, tuple[float, float]]
+
+    def __call__(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``c``: complex64 ``(n, rank)`` -> T1, T2 (ms), M0 (complex), quality, each ``(n,)``."""
+        if self.atoms is not None:
+            best, m0, quality = self.atoms.match_block(c)
+            return self.atoms.tissue.t1_ms[best], self.atoms.tissue.t2_ms[best], m0, quality
+        t1, t2 = self.model.predict_features(self.model.features.from_coefficients(c),
+                                             self.method)
+        f = self.table.fingerprint_coefficients(t1, t2)
+        ip = np.einsum("ij,ij->i", f.conj(), c)
+        ff = np.einsum("ij,ij->i", f.view(np.float32), f.view(np.float32))
+        scale = np.linalg.norm(c, axis=1) * np.sqrt(ff)
+        return t1, t2, ip / np.where(ff > 0, ff, 1), np.abs(ip) / np.where(scale > 0, scale, 1)
+
+
+def _match_atoms(dictionary: Dictionary, model: MrfModel) -> MatchAtoms:
     if dictionary.n_timepoints != model.n_timepoints:
         raise ModelMismatchError(
             f"the dictionary has {dictionary.n_timepoints} time points but the model's sequence "
@@ -197,19 +284,46 @@ def _match_atoms(dictionary: Any, model: MrfModel) -> _MatchAtoms:
         raise ModelMismatchError(
             f"the dictionary was simulated for sequence {dictionary.sequence_sha256[:12]} but "
             f"the model is for {model.sequence_sha256[:12]}")
-    atoms = model.features.project(dictionary.atoms)
-    norm = np.linalg.norm(atoms, axis=1).astype(np.float32)
-    norm[norm == 0] = 1
-    return _MatchAtoms((atoms / norm[:, None]).conj().T.astype(np.complex64), norm,
-                       dictionary.tissue.t1_ms, dictionary.tissue.t2_ms)
+    return MatchAtoms.from_atoms(model.features.project(dictionary.atoms), dictionary.tissue)
 
 
-def default_dictionary(model: MrfModel, progress: ProgressFn | None = None):
+def default_dictionary(model: MrfModel, progress: ProgressFn | None = None) -> Dictionary:
     """The model sequence's default-grid dictionary (no SVD: matching uses the model's basis)."""
-    from ..dictionary import build_dictionary
+    return build_dictionary(model.sequence, rank=None, energy=None, progress=progress)
 
-    return build_dictionary(sequence_from_dict(model.sequence), rank=None, energy=None,
-                            progress=progress)
+
+def _estimator(model: MrfModel, options: ReconOptions, dictionary: Dictionary | None,
+               table: SignalTable | None) -> _Estimator:
+    """The method's estimator, and the signal table it (or the uncertainty maps) need."""
+    t1_range = tuple(map(float, model.scaling.t1_range_ms))
+    t2_range = tuple(map(float, model.scaling.t2_range_ms))
+    atoms = None
+    table_range = (t1_range, t2_range)
+    if options.method is Method.MATCHING:
+        atoms = _match_atoms(dictionary if dictionary is not None else
+                             default_dictionary(model), model)
+        t1_range = (float(atoms.tissue.t1_ms.min()), float(atoms.tissue.t1_ms.max()))
+        t2_range = (float(atoms.tissue.t2_ms.min()), float(atoms.tissue.t2_ms.max()))
+        table_range = tuple((min(a[0], b[0]), max(a[1], b[1])) for a, b in
+                            ((t1_range, model.scaling.t1_range_ms),
+                             (t2_range, model.scaling.t2_range_ms)))
+    if table is None and (atoms is None or options.uncertainty):
+        table = cached_table(model.sequence, model.features.basis, model.features.project,
+                             table_range[0], table_range[1], use_cache=options.use_cache)
+    return _Estimator(model, options.method, atoms, table, {"t1": t1_range, "t2": t2_range})
+
+
+def _quality_deficit(coef_energy: np.ndarray, quality: np.ndarray, sigma: float,
+                     rank: int) -> float | None:
+    """Median of (the quality a perfect fit reaches with this noise) - (the quality seen).
+
+    A perfect fit reaches ``|s|^2 / (|s|^2 + 2 sigma^2 rank)``; coef_energy and quality are the
+    fitted voxels', ``(n_fit,)``.
+    """
+    if quality.size == 0 or not np.isfinite(sigma):
+        return None
+    expected = np.sqrt(np.clip(1 - 2 * sigma**2 * rank / np.maximum(coef_energy, 1e-30), 0, 1))
+    return float(np.median(expected - quality))
 
 
 def reconstruct(
@@ -218,7 +332,7 @@ def reconstruct(
     *,
     options: ReconOptions = ReconOptions(),
     mask: np.ndarray | None = None,
-    dictionary: Any = None,
+    dictionary: Dictionary | None = None,
     table: SignalTable | None = None,
     magnitude_only: bool = False,
     progress: ProgressFn | None = None,
@@ -231,10 +345,12 @@ def reconstruct(
         complex series ``(nx, ny, nz, n_t)`` (may be memory-mapped).
     model
         The trained model: basis, networks and the sequence.
+    options
+        The method and how to run it (:class:`ReconOptions`).
     mask
         bool ``(nx, ny, nz)``: voxels to fit; default automatic (see the module docstring).
     dictionary
-        For ``method="match"``: a :class:`~mrfrecon.dictionary.Dictionary` of the model's
+        For ``Method.MATCHING``: a :class:`~mrfrecon.dictionary.Dictionary` of the model's
         sequence (default: simulated on the sequence's grid).
     table
         Precomputed :class:`SignalTable` (default: cached per model).
@@ -253,9 +369,6 @@ def reconstruct(
     ModelMismatchError
         The series' time points differ from the model's (both numbers named).
     """
-    method = options.method
-    if method not in METHODS:
-        raise MrfreconError(f"unknown method '{method}' (expected one of {', '.join(METHODS)})")
     if data.ndim != 4:
         raise MrfreconError(f"expected a 4-D series (x, y, z, t), got shape {data.shape}")
     n_t = data.shape[3]
@@ -266,163 +379,71 @@ def reconstruct(
     if mask is not None and tuple(mask.shape) != tuple(spatial):
         raise MrfreconError(f"the mask has shape {tuple(mask.shape)}, the data {tuple(spatial)}")
     n_threads = max(1, options.n_threads or os.cpu_count() or 1)
-    chunk = max(1, int(options.chunk_size))
+    chunk = int(options.chunk_size)
+    rank = model.features.rank
     seconds: dict[str, float] = {}
-    warnings: list[str] = []
     t0 = time.perf_counter()
-
-    sequence = sequence_from_dict(model.sequence)
-    t1_range = tuple(map(float, model.scaling.t1_range_ms))
-    t2_range = tuple(map(float, model.scaling.t2_range_ms))
-    atoms = None
-    if method == "match":
-        if dictionary is None:
-            dictionary = default_dictionary(model)
-        atoms = _match_atoms(dictionary, model)
-        t1_range = (float(atoms.t1_ms.min()), float(atoms.t1_ms.max()))
-        t2_range = (float(atoms.t2_ms.min()), float(atoms.t2_ms.max()))
-        table_range = (min(t1_range[0], model.scaling.t1_range_ms[0]),
-                       max(t1_range[1], model.scaling.t1_range_ms[1])), \
-                      (min(t2_range[0], model.scaling.t2_range_ms[0]),
-                       max(t2_range[1], model.scaling.t2_range_ms[1]))
-    else:
-        table_range = (t1_range, t2_range)
-    if table is None and (method != "match" or options.uncertainty):
-        table = cached_table(sequence, model.features.basis, model.features.project,
-                             table_range[0], table_range[1], use_cache=options.use_cache)
+    estimator = _estimator(model, options, dictionary, table)
     seconds["setup"] = time.perf_counter() - t0
 
-    # Pass 1: stream the series, keep projections and energies.
-    t1_start = time.perf_counter()
-    voxels, order = voxel_view(data)
-    n_vox = voxels.shape[0]
-    rank = model.features.rank
-    coef = np.empty((n_vox, rank), np.complex64)
-    energy = np.empty(n_vox, np.float64)
+    t_step = time.perf_counter()
+    n_vox = math.prod(spatial)
     n_mask_est = n_vox if mask is None else int(np.count_nonzero(mask))
-    total = n_vox + n_mask_est
+    proj = project_series(data, model.features.basis, chunk=chunk, n_threads=n_threads,
+                          progress=progress, total=n_vox + n_mask_est)
+    seconds["project"] = time.perf_counter() - t_step
 
-    # FeatureMap.project(x) = x @ basis; applied here to whichever layout the data have,
-    # so that a chunk is read as contiguous runs (a NIfTI is stored time-frame by time-frame).
-    basis_h = np.ascontiguousarray(model.features.basis.T, np.complex64)  # (rank, n_t)
-    by_frame = order == "F" and voxels.dtype == np.complex64
-
-    # |d|^2 only serves the noise estimate (medians over many voxels): compute it on at most
-    # ~NOISE_SAMPLE voxels, in whole chunks spread evenly over the volume (NaN elsewhere).
-    n_chunks = -(-n_vox // chunk)
-    sample_every = max(1, n_chunks * chunk // NOISE_SAMPLE)
-    energy[:] = np.nan
-
-    def pass1(start: int, stop: int) -> None:
-        with_energy = (start // chunk) % sample_every == 0
-        if by_frame:
-            frames = voxels.T[:, start:stop]  # (n_t, n): each row contiguous
-            coef[start:stop] = (basis_h @ frames).T
-            if with_energy:
-                flat = frames.view(np.float32)  # (n_t, 2n)
-                energy[start:stop] = np.einsum("ti,ti->i", flat, flat,
-                                               dtype=np.float64).reshape(-1, 2).sum(axis=1)
-            return
-        block = np.ascontiguousarray(voxels[start:stop], dtype=np.complex64)
-        coef[start:stop] = block @ basis_h.T
-        if with_energy:
-            flat = block.view(np.float32)
-            energy[start:stop] = np.einsum("ij,ij->i", flat, flat, dtype=np.float64)
-
-    with threadpool_limits(limits=1, user_api="blas"):
-        _run_chunks(n_vox, chunk, n_threads, pass1, progress, 0, total)
-    coef_energy = np.einsum("ij,ij->i", coef.view(np.float32), coef.view(np.float32),
-                            dtype=np.float64)
-    seconds["project"] = time.perf_counter() - t1_start
-
-    finite = np.isfinite(coef_energy)
-    if mask is None:
-        norm = np.sqrt(np.where(finite, coef_energy, 0.0))
-        level = np.percentile(norm[finite], 99) if finite.any() else 0.0
-        flat_mask = finite & (norm > options.mask_threshold * level) & (norm > 0)
-    else:
-        flat_mask = np.asarray(mask, bool).reshape(-1, order=order).copy()
-        bad = flat_mask & ~finite
-        if bad.any():
-            warnings.append(f"{int(bad.sum())} masked voxels hold NaN/inf values and were skipped")
-            flat_mask &= finite
+    flat_mask, warnings = fit_mask(proj.coef_energy, proj.order, options.mask_threshold, mask)
     index = np.flatnonzero(flat_mask)
     n_fit = int(index.size)
 
-    # Pass 2: inference on the masked voxels' coefficients.
-    t2_start = time.perf_counter()
+    t_step = time.perf_counter()
     t1_out = np.zeros(n_fit, np.float64)
     t2_out = np.zeros(n_fit, np.float64)
     m0_out = np.zeros(n_fit, np.complex64)
     q_out = np.zeros(n_fit, np.float32)
 
-    def pass2(start: int, stop: int) -> None:
-        c = coef[index[start:stop]]
-        c_norm = np.linalg.norm(c, axis=1)
-        if atoms is not None:
-            ip = c @ atoms.unit_conj
-            best = np.argmax(ip.real**2 + ip.imag**2, axis=1)
-            best_ip = ip[np.arange(c.shape[0]), best]
-            t1_out[start:stop] = atoms.t1_ms[best]
-            t2_out[start:stop] = atoms.t2_ms[best]
-            m0_out[start:stop] = best_ip / atoms.norm[best]
-            q_out[start:stop] = np.abs(best_ip) / np.where(c_norm > 0, c_norm, 1)
-            return
-        x = model.features.from_coefficients(c)
-        y = integer_forward(model.int_net, x) if method == "nn" else model.float_net.forward(x)
-        t1, t2 = model.scaling.decode(y)
-        f = table.fingerprint_coefficients(t1, t2)
-        ip = np.einsum("ij,ij->i", f.conj(), c)
-        ff = np.einsum("ij,ij->i", f.view(np.float32), f.view(np.float32))
-        t1_out[start:stop] = t1
-        t2_out[start:stop] = t2
-        m0_out[start:stop] = ip / np.where(ff > 0, ff, 1)
-        q_out[start:stop] = np.abs(ip) / np.where(c_norm * np.sqrt(ff) > 0,
-                                                  c_norm * np.sqrt(ff), 1)
+    def infer(start: int, stop: int) -> None:
+        t1_out[start:stop], t2_out[start:stop], m0_out[start:stop], q_out[start:stop] = \
+            estimator(proj.coef[index[start:stop]])
 
     with threadpool_limits(limits=1, user_api="blas"):
-        _run_chunks(n_fit, chunk, n_threads, pass2, progress, n_vox, n_vox + n_fit)
-    seconds["infer"] = time.perf_counter() - t2_start
+        _run_chunks(n_fit, chunk, n_threads, infer, progress, n_vox, n_vox + n_fit)
+    seconds["infer"] = time.perf_counter() - t_step
 
-    sigma, noise_method = (float(options.noise), "given") if not isinstance(options.noise, str) \
-        else estimate_noise(energy, coef_energy, flat_mask, n_t, rank, options.noise,
-                            magnitude_only)
-    if isinstance(options.noise, str) and options.noise not in NOISE_METHODS:
-        raise MrfreconError(f"unknown noise estimator '{options.noise}' "
-                            f"(expected {', '.join(NOISE_METHODS)} or a number)")
-    deficit = None
-    if n_fit and np.isfinite(sigma):
-        # Quality a perfect fit reaches with this noise: |s|^2 / (|s|^2 + 2 sigma^2 rank).
-        expected = np.sqrt(np.clip(1 - 2 * sigma**2 * rank / np.maximum(
-            coef_energy[index], 1e-30), 0, 1))
-        deficit = float(np.median(expected - q_out))
+    if isinstance(options.noise, str):
+        sigma, noise_method = estimate_noise(proj.energy, proj.coef_energy, flat_mask, n_t, rank,
+                                             options.noise, magnitude_only)
+    else:
+        sigma, noise_method = float(options.noise), "given"
     sd1 = sd2 = None
-    if options.uncertainty and n_fit and np.isfinite(sigma) and table is not None:
-        sd1, sd2 = table.crb_sd(t1_out, t2_out, sigma, np.abs(m0_out))
-    elif options.uncertainty and not np.isfinite(sigma):
+    if options.uncertainty and not np.isfinite(sigma):
         warnings.append("the noise level could not be estimated: no uncertainty maps")
+    elif options.uncertainty and n_fit and estimator.table is not None:
+        sd1, sd2 = estimator.table.crb_sd(t1_out, t2_out, sigma, np.abs(m0_out))
 
     def volume(values: np.ndarray, dtype: Any) -> np.ndarray:
         out = np.zeros(n_vox, dtype)
         out[index] = values
-        return out.reshape(spatial, order=order)
+        return out.reshape(spatial, order=proj.order)
 
     maps = MapSet(
         t1_ms=volume(t1_out, np.float64),
         t2_ms=volume(t2_out, np.float64),
         m0=volume(m0_out, np.complex64),
         quality=volume(q_out, np.float32),
-        mask=flat_mask.reshape(spatial, order=order),
+        mask=flat_mask.reshape(spatial, order=proj.order),
         t1_sd_ms=None if sd1 is None else volume(sd1, np.float64),
         t2_sd_ms=None if sd2 is None else volume(sd2, np.float64),
     )
     at_limit = {
-        "t1": _fraction_at_limits(t1_out, t1_range),
-        "t2": _fraction_at_limits(t2_out, t2_range),
+        "t1": _fraction_at_limits(t1_out, estimator.range_ms["t1"]),
+        "t2": _fraction_at_limits(t2_out, estimator.range_ms["t2"]),
     }
     seconds["total"] = time.perf_counter() - t0
-    return ReconResult(maps, method, sigma, noise_method, n_fit,
-                       {"t1": t1_range, "t2": t2_range}, at_limit, seconds, warnings, deficit)
+    return ReconResult(maps, options.method, sigma, noise_method, n_fit, estimator.range_ms,
+                       at_limit, seconds, warnings,
+                       _quality_deficit(proj.coef_energy[index], q_out, sigma, rank))
 
 
 def _fraction_at_limits(values: np.ndarray, limits: tuple[float, float]) -> float:

@@ -12,24 +12,23 @@ import numpy as np
 
 from ..errors import InputFileError, OutputExistsError
 from ..io import check_timepoints, read_acquisition, write_maps
+from ..metrics import error_metrics
 from ..model import MrfModel, load_model
-from ..qc.metrics import error_metrics, read_truth_map, summarize
+from ..qc.metrics import MapSummary, read_truth_map, summarize
 from .core import ProgressFn, ReconOptions, ReconResult, reconstruct
-
-ALGORITHMS = {
-    "nn": "MRF quantised neural network (integer datapath)",
-    "nn-float": "MRF neural network (float)",
-    "match": "MRF dictionary matching (SVD-compressed)",
-}
 
 
 @dataclass
 class MapsResult:
-    """What :func:`run_maps` did: outputs, the QC summary, errors against truth, timings (s)."""
+    """What :func:`run_maps` did: outputs, the QC summary, errors against truth, timings (s).
+
+    metrics: ``{"t1": ..., "t2": ...}`` from :func:`~mrfrecon.metrics.error_metrics` (in the
+    mask, against the truth maps; ``rmse_over_crb`` from the sqrt(CRB) maps), or ``None``.
+    """
 
     input: str
     outputs: list[Path]
-    summary: dict[str, Any]
+    summary: MapSummary
     metrics: dict[str, Any] | None
     recon: ReconResult
     seconds: dict[str, float] = field(default_factory=dict)
@@ -37,7 +36,7 @@ class MapsResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"input": self.input, "outputs": [str(p) for p in self.outputs],
-                "summary": self.summary, "metrics": self.metrics,
+                "summary": self.summary.to_dict(), "metrics": self.metrics,
                 "report": None if self.report is None else str(self.report),
                 "seconds": {k: round(v, 4) for k, v in self.seconds.items()}}
 
@@ -111,15 +110,17 @@ def run_maps(
                         magnitude_only=acq.components == ("magnitude",), progress=progress)
     summary = summarize(recon)
     if acq.components == ("magnitude",):
-        summary["warnings"].append("magnitude-only input: no phase, the fit and the noise "
+        summary.warnings.append("magnitude-only input: no phase, the fit and the noise "
                                    "estimate are approximate")
     metrics = None
     if truth is not None:
         metrics = {name: error_metrics(getattr(recon.maps, f"{name}_ms"), truth[name],
-                                       recon.maps.mask) for name in ("t1", "t2")}
+                                       mask=recon.maps.mask,
+                                       crb_sd_ms=getattr(recon.maps, f"{name}_sd_ms"))
+                   for name in ("t1", "t2")}
     sidecar = {
-        "EstimationAlgorithm": ALGORITHMS[recon.method],
-        "EstimationMethod": recon.method,
+        "EstimationAlgorithm": recon.method.description,
+        "EstimationMethod": recon.method.value,
         "ModelSha256": model_sha256,
         "SequenceSha256": model.sequence_sha256,
         "NoiseSigma": None if not np.isfinite(recon.noise_sigma) else recon.noise_sigma,

@@ -73,7 +73,7 @@ def test_retrain_evaluate_export(tmp_path):
     assert set(metrics["methods"]) == {"float", "quantized", "matching"}
     for method in metrics["methods"].values():
         for param in ("t1", "t2"):
-            assert set(method[param]) == {"mape", "mpe", "rmse_ms", "rmse_over_crb"}
+            assert set(method[param]) == {"n", "mape", "mpe", "rmse_ms", "rmse_over_crb"}
             assert method[param]["rmse_over_crb"] >= 0.5  # nothing beats the bound by much
     assert metrics["noise"] == 0.03 and metrics["n"] == 300
     assert png.read_bytes()[:4] == b"\x89PNG"

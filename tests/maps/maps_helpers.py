@@ -22,7 +22,7 @@ def make_model(sequence: Sequence, *, rank: int = 10, hidden: int = 16, seed: in
                ) -> MrfModel:
     """A model with the real feature map of ``sequence`` and arbitrary small networks.
 
-    The networks' outputs are meaningless: use it for plumbing, or ``method="match"``.
+    The networks' outputs are meaningless: use it for plumbing, or ``method="matching"``.
     """
     rng = np.random.default_rng(seed)
     t1 = np.exp(rng.uniform(np.log(T1_RANGE[0]), np.log(T1_RANGE[1]), 600))
@@ -43,7 +43,7 @@ def make_model(sequence: Sequence, *, rank: int = 10, hidden: int = 16, seed: in
         IntegerLayer(rng.integers(-60, 60, (2, hidden)), np.array([2**9, 2**9]),
                      weight_frac=6, out_frac=None),
     ))
-    return MrfModel(sequence=sequence.to_full_dict(), features=features,
+    return MrfModel(sequence=sequence, features=features,
                     scaling=OutputScaling(T1_RANGE, T2_RANGE), float_net=float_net,
                     int_net=int_net, metrics={}, provenance={"test": True})
 

@@ -26,7 +26,7 @@ def test_demo_runs_end_to_end(tmp_path):
                                  "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert set(payload["metrics"]) == {"nn (integer)", "nn-float", "dictionary matching"}
-    assert payload["metrics"]["dictionary matching"]["t1"]["mape_pct"] < 5
+    assert set(payload["metrics"]) == {"quantized", "float", "matching"}
+    assert payload["metrics"]["matching"]["t1"]["mape"] < 5
     assert (out / "report" / "index.html").is_file()
     assert (out / "maps" / "sub-phantom_desc-sd_T1map.nii.gz").is_file()

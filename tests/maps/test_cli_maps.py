@@ -44,15 +44,17 @@ def test_phantom_match_recovers_truth_and_reports(phantom_dir, model_file, tmp_p
     folder, files = phantom_dir
     out, report = tmp_path / "maps", tmp_path / "report"
     result = runner.invoke(app, ["maps", files["series"], "--model", str(model_file), "--output",
-                                 str(out), "--method", "match", "--truth-t1", files["truth_t1"],
+                                 str(out), "--method", "matching", "--truth-t1", files["truth_t1"],
                                  "--truth-t2", files["truth_t2"], "--report", str(report),
                                  "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     metrics = payload["metrics"]
     # default grid: T1 steps of 20 ms, T2 of 5-200 ms (CSF 1800 -> 1700/1900)
-    assert metrics["t1"]["mape_pct"] < 3 and metrics["t2"]["mape_pct"] < 6
-    assert abs(metrics["t1"]["mpe_pct"]) < 2
+    assert metrics["t1"]["mape"] < 3 and metrics["t2"]["mape"] < 6
+    assert abs(metrics["t1"]["mpe"]) < 2
+    assert set(metrics["t1"]) == {"n", "mape", "mpe", "rmse_ms", "rmse_over_crb"}
+    assert metrics["t1"]["rmse_over_crb"] > 0  # from the sqrt(CRB) maps
     assert payload["summary"]["quality"]["median"] > 0.99
     assert payload["summary"]["noise_method"] == "residual"
     assert_allclose(payload["summary"]["noise_sigma"], 0.002, rtol=0.1)
@@ -60,7 +62,7 @@ def test_phantom_match_recovers_truth_and_reports(phantom_dir, model_file, tmp_p
     truth = nib.load(files["truth_t1"])
     assert_allclose(t1.affine, truth.affine)
     side = json.loads((out / "sub-phantom_T1map.json").read_text())
-    assert side["Units"] == "s" and side["EstimationMethod"] == "match"
+    assert side["Units"] == "s" and side["EstimationMethod"] == "matching"
     assert len(side["ModelSha256"]) == 64 and len(side["SequenceSha256"]) == 64
     assert str(model_file) in side["Sources"] and files["series"] in side["Sources"]
     assert (out / "sub-phantom_desc-sd_T1map.nii.gz").is_file()
@@ -77,7 +79,7 @@ def test_dicom_input_writes_dicom_maps_in_ms(phantom_dir, model_file, tmp_path):
                                  str(out), "--units", "ms"])
     assert result.exit_code == 0, result.output
     side = json.loads(next(out.glob("*_T1map.json")).read_text())
-    assert side["Units"] == "ms" and side["EstimationMethod"] == "nn"
+    assert side["Units"] == "ms" and side["EstimationMethod"] == "quantized"
     assert list((out / "dicom").glob("*_T1map/*.dcm"))
 
 
@@ -109,16 +111,16 @@ def test_given_mask_and_unknown_method(phantom_dir, model_file, tmp_path):
     nib.save(nib.Nifti1Image(mask.astype(np.uint8), labels.affine), mask_path)
     out = tmp_path / "maps"
     result = runner.invoke(app, ["maps", files["series"], "--model", str(model_file), "--output",
-                                 str(out), "--mask", str(mask_path), "--method", "nn-float",
+                                 str(out), "--mask", str(mask_path), "--method", "float",
                                  "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["summary"]["n_voxels"] == int(mask.sum())
     fitted = np.asarray(nib.load(out / "sub-phantom_desc-fitted_mask.nii.gz").dataobj)
     assert np.array_equal(fitted.astype(bool), mask)
-    line = _one_error_line(runner.invoke(app, ["maps", files["series"], "--model",
-                                               str(model_file), "--output", str(out),
-                                               "--method", "fit"]))
-    assert "fit" in line and "nn-float" in line
+    bad = runner.invoke(app, ["maps", files["series"], "--model", str(model_file), "--output",
+                              str(out), "--method", "fit"])
+    assert bad.exit_code == 2  # a usage error, from typer's choices
+    assert "fit" in bad.stderr and "quantized" in bad.stderr and "matching" in bad.stderr
 
 
 def test_phantom_refuses_overwrite(phantom_dir):

@@ -7,18 +7,28 @@ import pytest
 from maps_helpers import complex_noise
 from numpy.testing import assert_allclose, assert_array_equal
 
-from mrfrecon.dictionary import build_dictionary, make_grid
-from mrfrecon.errors import ModelMismatchError
+from mrfrecon.dictionary import build_dictionary, make_grid, match
+from mrfrecon.errors import ModelMismatchError, MrfreconError
+from mrfrecon.method import Method
 from mrfrecon.physics import Tissue, simulate_fingerprints
 from mrfrecon.physics.crb import crb_sd
-from mrfrecon.recon import ReconOptions, build_table, estimate_noise, integer_forward, reconstruct
+from mrfrecon.recon import ReconOptions, build_table, estimate_noise, reconstruct
 
 
-def test_integer_forward_is_bit_exact(short_model):
-    rng = np.random.default_rng(3)
-    x = np.concatenate([rng.normal(0, 2, (4000, 20)), rng.normal(0, 50, (100, 20)),
-                        np.round(rng.normal(0, 4, (500, 20)) * 32) / 32 + 1 / 64])  # ties
-    assert_array_equal(integer_forward(short_model.int_net, x), short_model.int_net.forward(x))
+@pytest.mark.parametrize(("options", "message"), [
+    pytest.param({"method": "nn"}, "unknown method 'nn'.*quantized, float, matching",
+                 id="method"),
+    pytest.param({"noise": "median"}, "unknown noise estimator 'median'", id="noise-name"),
+    pytest.param({"noise": -0.1}, "noise sigma must be .* >= 0", id="noise-negative"),
+    pytest.param({"chunk_size": 0}, "chunk_size must be >= 1", id="chunk"),
+])
+def test_options_are_checked_when_made(options, message):
+    with pytest.raises(MrfreconError, match=message):
+        ReconOptions(**options)
+
+
+def test_options_take_the_method_by_value():
+    assert ReconOptions(method="float").method is Method.FLOAT
 
 
 def test_table_matches_exact_simulation(short_fisp, short_model):
@@ -49,7 +59,7 @@ def _two_tissue_series(sequence, sigma, shape=(24, 24), seed=0):
 
 def test_nn_maps_equal_model_predict(short_fisp, short_model):
     data = _two_tissue_series(short_fisp, 0.002)
-    for method, layout in (("nn", "C"), ("nn-float", "C"), ("nn", "F")):
+    for method, layout in (("quantized", "C"), ("float", "C"), ("quantized", "F")):
         series = np.asfortranarray(data) if layout == "F" else data
         result = reconstruct(series, short_model, options=ReconOptions(method=method))
         mask = result.maps.mask
@@ -87,7 +97,7 @@ def test_match_recovers_truth_m0_and_quality(short_fisp, short_model):
     data = _two_tissue_series(short_fisp, 0.001)
     dictionary = build_dictionary(short_fisp, make_grid(short_fisp, "700:1400:10", "50:120:2"),
                                   rank=None, energy=None)
-    result = reconstruct(data, short_model, options=ReconOptions(method="match"),
+    result = reconstruct(data, short_model, options=ReconOptions(method="matching"),
                          dictionary=dictionary)
     maps = result.maps
     assert maps.mask.sum() == 2 * 9 * 18
@@ -97,6 +107,24 @@ def test_match_recovers_truth_m0_and_quality(short_fisp, short_model):
     assert_allclose(np.median(maps.m0[12:21, 3:21].imag), 0.5, rtol=0.02)
     assert np.median(maps.quality[maps.mask]) > 0.99
     assert result.at_range_limit == {"t1": 0.0, "t2": 0.0}
+
+
+def test_matching_equals_dictionary_match_in_the_model_basis(short_fisp, short_model):
+    """reconstruct's matching is dictionary.match with the model's SVD basis."""
+    from dataclasses import replace
+
+    data = _two_tissue_series(short_fisp, 0.003)
+    dictionary = build_dictionary(short_fisp, make_grid(short_fisp, "700:1400:10", "50:120:2"),
+                                  rank=None, energy=None)
+    result = reconstruct(data, short_model, options=ReconOptions(method="matching"),
+                         dictionary=dictionary, mask=np.ones(data.shape[:3], bool))
+    ref = match(replace(dictionary, basis=short_model.features.basis), data.reshape(-1, 400))
+    maps = result.maps
+    assert np.mean(maps.t1_ms.reshape(-1) == ref.t1_ms) > 0.99
+    assert np.mean(maps.t2_ms.reshape(-1) == ref.t2_ms) > 0.99
+    same = maps.t1_ms.reshape(-1) == ref.t1_ms
+    assert_allclose(maps.quality.reshape(-1)[same], ref.quality[same], atol=1e-5)
+    assert_allclose(maps.m0.reshape(-1)[same], ref.m0[same], rtol=1e-4, atol=1e-6)
 
 
 def test_time_point_mismatch_names_both_numbers(short_fisp, short_model):
@@ -135,7 +163,7 @@ def test_uncertainty_matches_spread_of_noisy_reconstructions(short_fisp, short_m
     data += complex_noise(np.random.default_rng(7), data.shape, sigma)
     dictionary = build_dictionary(short_fisp, make_grid(short_fisp, "760:1060:2", "58:84:0.4"),
                                   rank=None, energy=None)
-    result = reconstruct(data, short_model, options=ReconOptions(method="match"),
+    result = reconstruct(data, short_model, options=ReconOptions(method="matching"),
                          dictionary=dictionary)
     maps = result.maps
     inside = np.zeros(maps.mask.shape, bool)

@@ -11,6 +11,7 @@ import torch
 
 from mrfrecon.errors import ModelError, ModelMismatchError
 from mrfrecon.model import load_model
+from mrfrecon.sequence import Sequence
 from mrfrecon.training import RetrainConfig, retrain
 from mrfrecon.training.models import QuantMLP, to_integer
 
@@ -45,7 +46,7 @@ def test_model_round_trip_and_predictions(tiny_model, tiny_model_path, short_fis
     signals = simulate_fingerprints(
         short_fisp, Tissue.make(rng.uniform(300, 2000, 50), rng.uniform(30, 200, 50))
     )
-    for method in ("nn", "nn-float"):
+    for method in ("quantized", "float"):
         a = tiny_model.predict(signals, method)
         b = again.predict(signals, method)
         np.testing.assert_array_equal(a[0], b[0])
@@ -53,7 +54,9 @@ def test_model_round_trip_and_predictions(tiny_model, tiny_model_path, short_fis
         assert f["quantized/layer0/weight"].dtype == np.int8
         assert f["quantized/layer0/bias"].dtype == np.int32
         assert f.attrs["sequence_sha256"] == short_fisp.sha256
-    assert again.metrics["validation"]["quantized"]["t1_mape"] > 0
+    assert again.metrics["validation"]["quantized"]["t1"]["mape"] > 0
+    assert isinstance(again.sequence, Sequence)  # parsed once, in load_model
+    assert again.sequence.sha256 == again.sequence_sha256 == short_fisp.sha256
 
 
 def test_model_refuses_mismatched_data(tiny_model):
