@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ..recon import METHODS, ReconOptions, run_maps
+from ..io.maps import Units
 from ._common import JsonOption, OverwriteOption
 from ._errors import handle_errors
 from ._output import info, print_json, progress_bar, warn
@@ -38,7 +38,7 @@ def maps(
     method: str = typer.Option("nn", "--method", help=METHOD_HELP),
     mask: Path | None = typer.Option(None, "--mask", help="Mask NIfTI (non-zero = fit); "
                                      "default: automatic from the signal energy."),
-    units: str = typer.Option("s", "--units", help=UNITS_HELP),
+    units: Units = typer.Option("s", "--units", help=UNITS_HELP),
     dicom: bool | None = typer.Option(None, "--dicom/--no-dicom",
                                       help="Also write DICOM maps (default: for DICOM inputs)."),
     truth_t1: Path | None = typer.Option(None, "--truth-t1", help="True T1 map (NIfTI) for "
@@ -58,10 +58,10 @@ def maps(
 
     NIfTI maps are written in BIDS seconds unless --units ms.
     """
+    from ..recon import METHODS, ReconOptions, run_maps
+
     if method not in METHODS:
         raise ValueError(f"unknown --method '{method}' (expected one of {', '.join(METHODS)})")
-    if units not in ("s", "ms"):
-        raise ValueError(f"unknown --units '{units}' (expected s or ms)")
     options = ReconOptions(method=method, chunk_size=chunk_size, n_threads=threads,
                            noise=parse_noise(noise))
     with progress_bar("Reconstructing", enabled=not as_json) as bar:
