@@ -36,9 +36,7 @@ def check_outputs_free(paths: Iterable[Path], *, overwrite: bool) -> None:
         return
     for path in paths:
         if Path(path).exists():
-            raise OutputExistsError(
-                f"Output exists already: '{path}' (use overwrite to replace it)"
-            )
+            raise OutputExistsError(f"Output exists already: '{path}'")
 
 
 def atomic_write(path: str | Path, content: bytes | Writer, *, overwrite: bool = False) -> Path:
@@ -93,9 +91,7 @@ def _move_no_clobber(tmp: Path, path: Path) -> None:
     try:
         os.link(tmp, path)
     except FileExistsError:
-        raise OutputExistsError(
-            f"Output exists already: '{path}' (use overwrite to replace it)"
-        ) from None
+        raise OutputExistsError(f"Output exists already: '{path}'") from None
     except OSError:  # no hard links here (some network / FAT file systems)
         check_outputs_free([path], overwrite=False)
         os.replace(tmp, path)

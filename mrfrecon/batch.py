@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import atomic_write
-from .errors import InputFileError, MrfreconError
+from .errors import InputFileError, MrfreconError, one_line_message
 from .io.bids import json_bytes
 from .io.load import is_dicom_file, is_nifti_path
 from .recon.core import ReconOptions
@@ -229,11 +229,8 @@ def run_batch(
                 return StudyResult(study.id, "done", time.perf_counter() - t_study,
                                    summary, None, len(maps.outputs))
             except Exception as err:  # one failing study never stops the others
-                message = " ".join(str(err).split()) or type(err).__name__
-                if not isinstance(err, MrfreconError | OSError | ValueError):
-                    message = f"internal error ({type(err).__name__}: {message})"
                 return StudyResult(study.id, "failed", time.perf_counter() - t_study,
-                                   error=message)
+                                   error=one_line_message(err))
 
         def record(done: StudyResult) -> None:
             with lock:

@@ -30,7 +30,7 @@ class ModelMismatchError(MrfreconError):
 
 
 class OutputExistsError(MrfreconError):
-    """An output exists already and ``--overwrite`` was not given."""
+    """An output exists already and overwriting was not allowed."""
 
 
 class EngineUnavailableError(MrfreconError):
@@ -39,3 +39,24 @@ class EngineUnavailableError(MrfreconError):
 
 class MissingDependencyError(MrfreconError):
     """An optional dependency (pyxrt, GHDL, ...) is needed but not installed."""
+
+
+# What a user can cause and fix: reported as their message; anything else is a bug.
+USER_ERRORS: tuple[type[BaseException], ...] = (MrfreconError, OSError, ValueError)
+
+
+def one_line_message(err: BaseException) -> str:
+    """``err`` as one line for a person (the CLI's ``Error: ...``, a batch study's error).
+
+    The message with its whitespace collapsed, the file name of an :class:`OSError` appended
+    when the message lacks it; any exception outside :data:`USER_ERRORS` (a bug) becomes
+    ``internal error (TypeName: message)``.
+    """
+    message = " ".join(str(err).split())
+    if not isinstance(err, USER_ERRORS):
+        return f"internal error ({type(err).__name__}: {message})"
+    message = message or type(err).__name__
+    filename = getattr(err, "filename", None)
+    if isinstance(err, OSError) and filename and str(filename) not in message:
+        message = f"{message}: '{filename}'"
+    return message

@@ -1,6 +1,10 @@
 """The ``mrfrecon`` command line: one module per command on top of the Python API.
 
 Every ``cmd_*.py`` module in this package has ``register(app)``, which adds its command(s).
+Each command parses its options, calls one library function and renders the result. Module-level
+imports stay light (no torch, brevitas, numba, h5py, scipy, matplotlib, pydicom, nibabel: the
+commands import what they need), so that ``--help`` and ``sequence show`` start fast;
+``tests/cli/test_cli_startup.py`` holds this.
 """
 
 from __future__ import annotations

@@ -28,4 +28,4 @@ def check_output(path: Path, overwrite: bool) -> None:
     if not path.parent.exists():
         raise FileNotFoundError(f"output folder does not exist: '{path.parent}'")
     if path.exists() and not overwrite:
-        raise OutputExistsError(f"output exists already: '{path}' (use --overwrite)")
+        raise OutputExistsError(f"output exists already: '{path}'")

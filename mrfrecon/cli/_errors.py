@@ -1,6 +1,8 @@
 """One place that turns known exceptions into ``Error: ...`` and exit code 1.
 
-Set ``MRFRECON_DEBUG=1`` to see the traceback instead.
+The library's messages are neutral (they name values and files, not command-line flags); the
+hints that name flags or commands are added here. Usage errors (a bad option value) stay
+typer's, exit code 2. Set ``MRFRECON_DEBUG=1`` to see the traceback instead.
 """
 
 from __future__ import annotations
@@ -11,47 +13,60 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
+import typer
 from rich.markup import escape
 
-from ..errors import MrfreconError
+from ..errors import (
+    USER_ERRORS,
+    EngineUnavailableError,
+    MissingDependencyError,
+    OutputExistsError,
+    one_line_message,
+)
 from ._output import err_console
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# The command-line way out of a library error, by exception type (first match wins).
+HINTS: tuple[tuple[type[BaseException], str], ...] = (
+    (OutputExistsError, "use --overwrite"),
+    (EngineUnavailableError, "choose another --device; `mrfrecon doctor` lists what this "
+                             "machine offers"),
+    (MissingDependencyError, "`mrfrecon doctor` lists what this machine offers"),
+)
+DEBUG_HINT = "run with MRFRECON_DEBUG=1 for the traceback"
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+
+def error_line(err: BaseException) -> str:
+    """The text after ``Error:`` for ``err``: its one-line message and the CLI's hint."""
+    message = one_line_message(err)
+    if not isinstance(err, USER_ERRORS):
+        return f"{message}; {DEBUG_HINT}"
+    for kind, hint in HINTS:
+        if isinstance(err, kind):
+            return f"{message} ({hint})"
+    return message
 
 
 def handle_errors(func: F) -> F:
-    """Decorator for CLI commands: known errors -> one line on stderr, exit 1."""
+    """Decorator for CLI commands: errors -> one line on stderr, exit 1 (130 if interrupted)."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (MrfreconError, OSError, ValueError, KeyboardInterrupt) as err:
+        except (typer.Exit, typer.Abort):  # a command's own exit code, not an error
+            raise
+        except KeyboardInterrupt:
             if os.environ.get("MRFRECON_DEBUG"):
                 raise
-            if isinstance(err, KeyboardInterrupt):
-                err_console.print("Error: interrupted")
-                sys.exit(130)
-            message = _one_line(err) or type(err).__name__
-            if isinstance(err, OSError) and err.filename and str(err.filename) not in message:
-                message = f"{message}: '{err.filename}'"
-            err_console.print(
-                f"[red]Error:[/red] {escape(message)}", highlight=False, soft_wrap=True
-            )
-            sys.exit(1)
-        except Exception as err:  # a bug: still one line, with the way to the traceback
+            err_console.print("Error: interrupted")
+            sys.exit(130)
+        except Exception as err:  # known errors and bugs alike: one line, never a traceback
             if os.environ.get("MRFRECON_DEBUG"):
                 raise
-            message = _one_line(
-                f"internal error ({type(err).__name__}: {err}); "
-                "run with MRFRECON_DEBUG=1 for the traceback"
-            )
             err_console.print(
-                f"[red]Error:[/red] {escape(message)}", highlight=False, soft_wrap=True
+                f"[red]Error:[/red] {escape(error_line(err))}", highlight=False, soft_wrap=True
             )
             sys.exit(1)
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from ..batch import StudyResult, run_batch
+from ..io.maps import Units
 from ..method import Method
-from ..recon import ReconOptions
 from ._common import JsonOption, OverwriteOption
 from ._errors import handle_errors
 from ._output import info, print_json
 from .cmd_maps import METHOD_HELP, UNITS_HELP
+
+if TYPE_CHECKING:
+    from ..batch import StudyResult
 
 
 def register(app: typer.Typer) -> None:
@@ -27,7 +30,7 @@ def batch(
     output: Path = typer.Option(..., "--output", "-o", help="Output folder."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Studies processed at once."),
     method: Method = typer.Option(Method.QUANTIZED, "--method", help=METHOD_HELP),
-    units: str = typer.Option("s", "--units", help=UNITS_HELP),
+    units: Units = typer.Option("s", "--units", help=UNITS_HELP),
     dicom: bool | None = typer.Option(None, "--dicom/--no-dicom",
                                       help="Also write DICOM maps (default: for DICOM inputs)."),
     as_json: bool = JsonOption,
@@ -37,8 +40,8 @@ def batch(
 
     Resumable: a rerun skips finished studies. A lock refuses two runs on one output folder.
     """
-    if units not in ("s", "ms"):
-        raise ValueError(f"unknown --units '{units}' (expected s or ms)")
+    from ..batch import run_batch
+    from ..recon import ReconOptions
 
     def show(study: StudyResult) -> None:
         if not as_json:

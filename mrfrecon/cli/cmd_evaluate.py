@@ -7,9 +7,7 @@ from pathlib import Path
 import typer
 
 from ..atomic import atomic_write
-from ..evaluate import evaluate, plot_errors
 from ..method import Method
-from ..model import load_model
 from ._common import JsonOption, OverwriteOption, check_output
 from ._errors import handle_errors
 from ._output import info, print_json, progress_bar
@@ -34,6 +32,9 @@ def evaluate_command(
 ) -> None:
     """MAPE/MPE (%), RMSE (ms) and RMSE/sqrt(CRB) of the float and quantised networks and of
     dictionary matching on a fresh test set (T1 100-3000 ms, T2 10-300 ms)."""
+    from ..evaluate import evaluate, plot_errors
+    from ..model import load_model
+
     if plot is not None:
         check_output(plot, overwrite)
     mrf_model = load_model(model)

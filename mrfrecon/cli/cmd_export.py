@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-from ..model import load_model
 from ._common import OverwriteOption, check_output
 from ._errors import handle_errors
 from ._output import info
@@ -23,6 +22,7 @@ def export_command(
     overwrite: bool = OverwriteOption,
 ) -> None:
     """Export the quantised network (integer weights, power-of-two scales) as QONNX."""
+    from ..model import load_model
     from ..training.export import export_qonnx
 
     check_output(qonnx, overwrite)

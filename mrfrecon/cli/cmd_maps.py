@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
+from ..io.maps import Units
 from ..method import Method
-from ..qc.metrics import MapSummary, Stats
-from ..recon import ReconOptions, run_maps
 from ._common import JsonOption, OverwriteOption
 from ._errors import handle_errors
 from ._output import info, print_json, progress_bar, warn
+
+if TYPE_CHECKING:
+    from ..qc.metrics import MapSummary, Stats
 
 METHOD_HELP = ("quantized: quantized network, integer datapath (bit-exact with the FPGA); "
                "float: float network; matching: dictionary matching in the model's SVD basis.")
@@ -40,7 +43,7 @@ def maps(
     method: Method = typer.Option(Method.QUANTIZED, "--method", help=METHOD_HELP),
     mask: Path | None = typer.Option(None, "--mask", help="Mask NIfTI (non-zero = fit); "
                                      "default: automatic from the signal energy."),
-    units: str = typer.Option("s", "--units", help=UNITS_HELP),
+    units: Units = typer.Option("s", "--units", help=UNITS_HELP),
     dicom: bool | None = typer.Option(None, "--dicom/--no-dicom",
                                       help="Also write DICOM maps (default: for DICOM inputs)."),
     truth_t1: Path | None = typer.Option(None, "--truth-t1", help="True T1 map (NIfTI) for "
@@ -60,8 +63,8 @@ def maps(
 
     NIfTI maps are written in BIDS seconds unless --units ms.
     """
-    if units not in ("s", "ms"):
-        raise ValueError(f"unknown --units '{units}' (expected s or ms)")
+    from ..recon import ReconOptions, run_maps
+
     options = ReconOptions(method=method, chunk_size=chunk_size, n_threads=threads,
                            noise=parse_noise(noise))
     with progress_bar("Reconstructing", enabled=not as_json) as bar:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 
-from ..dictionary import DEFAULT_ENERGY, build_dictionary, make_grid, save_dictionary
 from ..physics.epg import DEFAULT_N_STATES
 from ._common import SEQUENCE_HELP, JsonOption, OverwriteOption, check_output, read_sequence
 from ._errors import handle_errors
@@ -40,6 +39,8 @@ def simulate(
     overwrite: bool = OverwriteOption,
 ) -> None:
     """Simulate a sequence's dictionary (T1/T2 in ms) and print its summary."""
+    from ..dictionary import DEFAULT_ENERGY, build_dictionary, make_grid, save_dictionary
+
     seq = read_sequence(sequence)
     if output is not None:
         check_output(output, overwrite)

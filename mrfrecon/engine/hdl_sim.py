@@ -46,7 +46,7 @@ def require_ghdl() -> str:
     exe = shutil.which("ghdl")
     if exe is None:
         raise MissingDependencyError(
-            "GHDL is not installed (apt-get install ghdl) — needed by --device hdl"
+            "GHDL is not installed (apt-get install ghdl) — needed by the hdl device"
         )
     try:
         import cocotb_tools.runner  # noqa: F401

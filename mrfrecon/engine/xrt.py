@@ -30,7 +30,7 @@ def import_pyxrt() -> ModuleType:
     except ImportError as exc:
         raise MissingDependencyError(
             "pyxrt not found: install XRT and 'source /opt/xilinx/xrt/setup.sh' "
-            "(needed by --device fpga)"
+            "(needed by the fpga device)"
         ) from exc
     return pyxrt
 
@@ -81,7 +81,7 @@ def train_xrt(
     """Train on the card; same contract as :func:`emu.train_emu`."""
     pyxrt = import_pyxrt()
     if not fpga_available():
-        raise EngineUnavailableError("no XRT device found (xbutil examine) — use --device emu")
+        raise EngineUnavailableError("no XRT device found (xbutil examine)")
     path = Path(xclbin or os.environ.get(XCLBIN_ENV, ""))
     if not path.is_file():
         raise EngineUnavailableError(

@@ -14,7 +14,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .bloch_kernel import single_isochromat_kernel
 from .rf import mz_before_first_rf, rf_mixing_table
 from .tissue import Tissue
 
@@ -66,6 +65,8 @@ def bloch_isochromats(
 
 def _single_isochromat(fa, tr, te, ph, tissue: Tissue, inversion, dtype, out) -> None:
     """The compiled kernel (one isochromat per atom) into ``out``."""
+    from .bloch_kernel import single_isochromat_kernel  # numba: on first use, not with physics
+
     b1_values, b1_index = np.unique(tissue.b1, return_inverse=True)
     rf = rf_mixing_table(np.rad2deg(fa), np.rad2deg(ph), b1_values, out.dtype)
     rdt = np.dtype(dtype)

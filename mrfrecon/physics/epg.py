@@ -21,7 +21,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .epg_kernels import complex_kernel, real_kernel
 from .rf import mz_before_first_rf, rf_mixing_table
 from .tissue import Tissue
 
@@ -96,6 +95,8 @@ def epg_fisp(
 
 def _epg_real(fa, tr, te, phase, tissue: Tissue, inversion, n_states, dtype, out) -> None:
     """Real-valued kernel into ``out`` (complex, ``(n_atoms, n_t)``, C-contiguous rows)."""
+    from .epg_kernels import real_kernel  # numba: imported on first simulation, not with physics
+
     # Phase 180° = negative flip angle: sin changes sign, cos^2(a/2), sin^2(a/2), cos a do not.
     sign = np.where(np.isclose(np.mod(phase + 1e-9, 360.0), 180.0, atol=1e-6), -1.0, 1.0)
     b1_values, b1_index = np.unique(tissue.b1, return_inverse=True)
@@ -129,6 +130,8 @@ def _epg_real(fa, tr, te, phase, tissue: Tissue, inversion, n_states, dtype, out
 
 def _epg_complex_fast(fa, tr, te, phase, tissue: Tissue, inversion, n_states, dtype, out) -> None:
     """Complex kernel into ``out`` (``(n_atoms, n_t)``): any RF phase, any off-resonance."""
+    from .epg_kernels import complex_kernel  # numba: on first use
+
     b1_values, b1_index = np.unique(tissue.b1, return_inverse=True)
     rf = rf_mixing_table(fa, phase, b1_values, out.dtype)
     order = np.argsort(tissue.t2_ms, kind="stable")

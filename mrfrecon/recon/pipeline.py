@@ -92,11 +92,11 @@ def run_maps(
     output_dir = Path(output_dir)
     first = output_dir / f"{acq.stem}_T1map.nii.gz"
     if first.exists() and not overwrite:
-        raise OutputExistsError(f"Output exists already: '{first}' (use --overwrite)")
+        raise OutputExistsError(f"Output exists already: '{first}'")
     mask = read_mask(mask_path, acq.spatial_shape) if mask_path is not None else None
     truth = None
     if (truth_t1 is None) != (truth_t2 is None):
-        raise InputFileError("give both --truth-t1 and --truth-t2, or neither")
+        raise InputFileError("give both truth maps (T1 and T2), or neither")
     if truth_t1 is not None:
         truth = {"t1": read_truth_map(truth_t1, acq.spatial_shape),
                  "t2": read_truth_map(truth_t2, acq.spatial_shape)}

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any, Literal, get_args
+
+Engine = Literal["qat", "fixed"]
+# Devices of both engines: qat runs on auto|cpu|cuda, fixed on auto|emu|hdl|fpga.
+Device = Literal["auto", "cpu", "cuda", "emu", "hdl", "fpga"]
+ENGINES: tuple[str, ...] = get_args(Engine)
+DEVICES: tuple[str, ...] = get_args(Device)
+ENGINE_DEVICES: dict[str, tuple[str, ...]] = {
+    "qat": ("auto", "cpu", "cuda"),
+    "fixed": ("auto", "emu", "hdl", "fpga"),
+}
+# The GHDL simulation runs ~15 samples/s: without an explicit size, train it on this many.
+HDL_DEFAULT_SAMPLES = 256
 
 
 @dataclass(frozen=True)
@@ -43,8 +56,8 @@ class RetrainConfig:
     learning_rate: float = 3e-3
     qat_learning_rate: float = 3e-3
     seed: int = 0
-    engine: str = "qat"
-    device: str = "auto"
+    engine: Engine = "qat"
+    device: Device = "auto"
     # 150 EPG orders: <= 3e-4 from the converged fingerprint up to T2 = 1900 ms, far below the
     # training noise, at 0.7x the simulation time of the 300-order default.
     n_states: int = 150
@@ -52,3 +65,23 @@ class RetrainConfig:
     fixed_epochs: int = 2
     threads: int | None = 1  # tiny networks train fastest on one CPU thread (no sync cost)
     stage_shares: tuple[float, float, float] = (0.32, 0.13, 0.55)
+
+    @classmethod
+    def from_options(cls, *, epochs: int | None = None, **fields: Any) -> RetrainConfig:
+        """A configuration with the policies of the ``retrain`` command on top of ``fields``.
+
+        - ``epochs``: passes per stage instead of the time budget; the run is then
+          reproducible bit for bit (no budget, early stopping only after every epoch);
+        - ``n_val`` (unless given): a tenth of ``n_train``, at least 1000;
+        - ``fixed_samples`` (unless given): :data:`HDL_DEFAULT_SAMPLES` on the slow ``hdl``
+          device, else the whole pool.
+        """
+        config = cls(**fields)
+        changes: dict[str, Any] = {}
+        if "n_val" not in fields:
+            changes["n_val"] = max(1000, config.n_train // 10)
+        if epochs is not None:
+            changes |= {"seconds": None, "max_epochs": (epochs,) * 3, "patience": epochs + 1}
+        if config.fixed_samples is None and config.device == "hdl":
+            changes["fixed_samples"] = HDL_DEFAULT_SAMPLES
+        return replace(config, **changes)

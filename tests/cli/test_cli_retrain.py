@@ -86,14 +86,23 @@ def test_retrain_evaluate_export(tmp_path):
 
 def test_retrain_bad_engine_and_device(tmp_path):
     out = tmp_path / "m.h5"
+    # Values outside the vocabulary are usage errors (typer's choices, exit 2).
     result = runner.invoke(
         app, ["retrain", "-s", "fisp_short400", "-o", str(out), "--engine", "magic"]
     )
-    assert result.exit_code == 1 and "unknown engine 'magic'" in result.stderr
+    assert result.exit_code == 2 and "'magic'" in result.stderr
     result = runner.invoke(
         app, ["retrain", "-s", "fisp_short400", "-o", str(out), "--device", "tpu"]
     )
-    assert result.exit_code == 1 and "unknown device 'tpu'" in result.stderr
+    assert result.exit_code == 2 and "'tpu'" in result.stderr
+    # A device of the other engine is the library's one-line error, with the CLI's hint.
+    result = runner.invoke(
+        app, ["retrain", "-s", "fisp_short400", "-o", str(out), "--device", "emu"]
+    )
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 1 and len(lines) == 1
+    assert "unknown device 'emu' for the qat engine" in lines[0]
+    assert "--device" in lines[0] and "mrfrecon doctor" in lines[0]
     assert not out.exists()
 
 

@@ -20,7 +20,7 @@ from ..metrics import error_metrics
 from ..model import MrfModel, OutputScaling
 from ..quantized import IntegerMLP
 from ..sequence import Sequence
-from .config import RetrainConfig
+from .config import ENGINE_DEVICES, ENGINES, RetrainConfig
 from .data import Pool, add_noise, parameter_ranges, simulate_pools
 from .models import FloatMLP, QuantMLP, float_weights, to_integer
 from .trainer import StageResult, TrainTensors, fit
@@ -39,10 +39,10 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise EngineUnavailableError("--device cuda: no CUDA device is available (use cpu or auto)")
-    if name not in ("cpu", "cuda"):
+        raise EngineUnavailableError("device 'cuda': no CUDA device is available")
+    if name not in ENGINE_DEVICES["qat"]:
         raise EngineUnavailableError(
-            f"unknown device '{name}' for the qat engine (auto, cpu, cuda)"
+            f"unknown device '{name}' for the qat engine ({', '.join(ENGINE_DEVICES['qat'])})"
         )
     return torch.device(name)
 
@@ -54,7 +54,7 @@ def retrain(
 ) -> RetrainResult:
     """Simulate training data for ``sequence`` and train float and integer networks."""
     report = progress or (lambda stage, done, total: None)
-    if config.engine not in ("qat", "fixed"):
+    if config.engine not in ENGINES:
         raise EngineUnavailableError(f"unknown engine '{config.engine}' (qat or fixed)")
     fixed_device = None
     if config.engine == "fixed":
@@ -218,10 +218,7 @@ def _check_fixed_engine(device: str) -> str:
 
     resolved = resolve_engine_device(device)
     if resolved == "fpga" and not fpga_available():  # fail before minutes of training
-        raise EngineUnavailableError(
-            "--device fpga: no Alveo card found through XRT (pyxrt); use --device emu or hdl, "
-            "or run `mrfrecon doctor`"
-        )
+        raise EngineUnavailableError("device 'fpga': no Alveo card found through XRT (pyxrt)")
     return resolved
 
 

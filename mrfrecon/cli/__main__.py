@@ -1,0 +1,5 @@
+"""``python -m mrfrecon.cli``: the same as the ``mrfrecon`` command."""
+
+from . import main
+
+main()
