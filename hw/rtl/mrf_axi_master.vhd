@@ -93,32 +93,31 @@ begin
     p_read : process (Clk)
     begin
         if rising_edge(Clk) then
-            case rstate is
-                when RIdle_s =>
-                    if Rd_Start = '1' and Rd_Words /= 0 then
-                        r_addr <= unsigned(Rd_Addr);
-                        r_left <= Rd_Words;
-                        r_len  <= burst(Rd_Words);
-                        rstate <= RAddr_s;
-                    end if;
-                when RAddr_s =>
-                    if ArReady = '1' then
-                        rstate <= RData_s;
-                    end if;
-                when RData_s =>
-                    if RValid = '1' and Rd_Ready = '1' then
-                        r_left <= r_left - 1;
-                        r_addr <= r_addr + 4;
-                        if RLast = '1' then
-                            if r_left = 1 then
-                                rstate <= RIdle_s;
-                            else
-                                r_len  <= burst(r_left - 1);
-                                rstate <= RAddr_s;
-                            end if;
+            if rstate = RIdle_s then
+                if Rd_Start = '1' and Rd_Words /= 0 then
+                    r_addr <= unsigned(Rd_Addr);
+                    r_left <= Rd_Words;
+                    r_len  <= burst(Rd_Words);
+                    rstate <= RAddr_s;
+                end if;
+            elsif rstate = RAddr_s then
+                if ArReady = '1' then
+                    rstate <= RData_s;
+                end if;
+            elsif rstate = RData_s then
+                if RValid = '1' and Rd_Ready = '1' then
+                    r_left <= r_left - 1;
+                    r_addr <= r_addr + 4;
+                    if RLast = '1' then
+                        if r_left = 1 then
+                            rstate <= RIdle_s;
+                        else
+                            r_len  <= burst(r_left - 1);
+                            rstate <= RAddr_s;
                         end if;
                     end if;
-            end case;
+                end if;
+            end if;
             if Rst = '1' then
                 rstate <= RIdle_s;
             end if;
@@ -128,38 +127,37 @@ begin
     p_write : process (Clk)
     begin
         if rising_edge(Clk) then
-            case wstate is
-                when WIdle_s =>
-                    if Wr_Start = '1' and Wr_Words /= 0 then
-                        w_addr <= unsigned(Wr_Addr);
-                        w_left <= Wr_Words;
-                        w_len  <= burst(Wr_Words);
+            if wstate = WIdle_s then
+                if Wr_Start = '1' and Wr_Words /= 0 then
+                    w_addr <= unsigned(Wr_Addr);
+                    w_left <= Wr_Words;
+                    w_len  <= burst(Wr_Words);
+                    wstate <= WAddr_s;
+                end if;
+            elsif wstate = WAddr_s then
+                if AwReady = '1' then
+                    w_beat <= (others => '0');
+                    wstate <= WData_s;
+                end if;
+            elsif wstate = WData_s then
+                if Wr_Valid = '1' and WReady = '1' then
+                    w_beat <= w_beat + 1;
+                    w_left <= w_left - 1;
+                    w_addr <= w_addr + 4;
+                    if w_beat = w_len then
+                        wstate <= WResp_s;
+                    end if;
+                end if;
+            elsif wstate = WResp_s then
+                if BValid = '1' then
+                    if w_left = 0 then
+                        wstate <= WIdle_s;
+                    else
+                        w_len  <= burst(w_left);
                         wstate <= WAddr_s;
                     end if;
-                when WAddr_s =>
-                    if AwReady = '1' then
-                        w_beat <= (others => '0');
-                        wstate <= WData_s;
-                    end if;
-                when WData_s =>
-                    if Wr_Valid = '1' and WReady = '1' then
-                        w_beat <= w_beat + 1;
-                        w_left <= w_left - 1;
-                        w_addr <= w_addr + 4;
-                        if w_beat = w_len then
-                            wstate <= WResp_s;
-                        end if;
-                    end if;
-                when WResp_s =>
-                    if BValid = '1' then
-                        if w_left = 0 then
-                            wstate <= WIdle_s;
-                        else
-                            w_len  <= burst(w_left);
-                            wstate <= WAddr_s;
-                        end if;
-                    end if;
-            end case;
+                end if;
+            end if;
             if Rst = '1' then
                 wstate <= WIdle_s;
             end if;

@@ -6,7 +6,7 @@
 --   update (every 2**log2_batch samples): all 3 layers, n_k + 1 columns each.
 -- Samples arrive on a valid/ready stream (flat int8 inputs, int32 targets). Parameters are
 -- loaded/read through the Wt_ port while idle. Dbg_ is a trace of every activation, delta and
--- updated word, for the bit-exact test bench; leave it open in synthesis.
+-- updated word for the bit-exact test bench, present only with Debug_g (off for synthesis).
 ------------------------------------------------------------------------------------------------
 library ieee;
 use ieee.std_logic_1164.all;
@@ -21,7 +21,8 @@ entity mrf_train_core is
         NH2_g         : natural := 16;
         NOut_g        : natural := 2;
         MasterExtra_g : natural := 8;
-        DeltaBits_g   : natural := 16
+        DeltaBits_g   : natural := 16;
+        Debug_g       : boolean := false  -- the Dbg_ trace; off for synthesis (outputs tied to 0)
     );
     port (
         Clk            : in  std_logic;
@@ -93,23 +94,23 @@ architecture rtl of mrf_train_core is
     signal remaining : unsigned(31 downto 0);
     signal batch_cnt : unsigned(15 downto 0);
 
-    signal act       : Act_t := (others => (others => (others => '0')));  -- (1..2): p_data
+    signal act       : Act_t := (others => (others => (others => '0')));  -- hidden: p_data
     type XArr_t is array (0 to Cols_c - 1) of signed(ActBits_c - 1 downto 0);
     signal xin       : XArr_t := (others => (others => '0'));  -- inputs: p_ctrl
     signal target    : Target_t;
     signal dprev     : DeltaArr_t := (others => (others => '0'));
 
     -- stage 0 control to the lanes
-    signal c_op      : std_logic_vector(2 downto 0);
+    signal c_op      : std_logic_vector(2 downto 0) := OpNone_c;
     signal c_layer   : unsigned(1 downto 0);
     signal c_addr    : unsigned(7 downto 0);
     signal c_col     : natural range 0 to 255;
     signal c_bias, c_first : std_logic;
     signal c_shift   : unsigned(ShiftBits_c - 1 downto 0);
     signal bc_y      : signed(ActBits_c - 1 downto 0);
-    signal dl_load   : std_logic;
+    signal dl_load   : std_logic := '0';
     signal dl_value  : DlArr_t;
-    signal seed_load : std_logic;
+    signal seed_load : std_logic := '0';
 
     -- delayed control for the tree / delta stage and the trace
     type Pipe_t is record
@@ -129,7 +130,14 @@ architecture rtl of mrf_train_core is
     signal lane_new   : ParArr_t;
     signal lane_rd    : ParArr_t;
 
-    signal fin_hidden, fin_out, dl_trace : std_logic;
+    signal fin_hidden, fin_out, dl_trace : std_logic := '0';
+    signal fin_hidden_d : std_logic := '0';
+    type YArr_t is array (0 to Lanes_c - 1) of signed(ActBits_c - 1 downto 0);
+    signal fin_y        : YArr_t;                       -- last finalised activations (trace)
+    signal bp_valid     : std_logic := '0';            -- a back-propagated delta (trace)
+    signal bp_delta     : signed(DeltaBits_g - 1 downto 0);
+    signal bp_layer     : natural range 0 to 2;
+    signal bp_col       : natural range 0 to 255;
     signal rd_pending : std_logic_vector(1 to 3) := "000";
     signal busy_i     : std_logic;
     signal lane_dl    : std_logic;
@@ -137,11 +145,19 @@ architecture rtl of mrf_train_core is
 
     function lane_seed(seed : std_logic_vector(31 downto 0); lane : natural)
         return std_logic_vector is
-        variable k_v : unsigned(63 downto 0);
+        constant Golden_c : unsigned(31 downto 0) := x"9E3779B9";
+        variable n_v : unsigned(31 downto 0) := to_unsigned(lane + 1, 32);
+        variable k_v : unsigned(31 downto 0) := (others => '0');
         variable s_v : std_logic_vector(31 downto 0);
     begin
-        k_v := to_unsigned(lane + 1, 32) * unsigned'(x"9E3779B9");
-        s_v := seed xor std_logic_vector(k_v(31 downto 0));
+        -- (lane + 1) * golden mod 2**32 with 32-bit shifts and adds: a 64-bit constant product
+        -- would reach GHDL 2.0's Verilog as a string literal (a different value)
+        for b in 0 to 31 loop
+            if n_v(b) = '1' then
+                k_v := k_v + shift_left(Golden_c, b);
+            end if;
+        end loop;
+        s_v := seed xor std_logic_vector(k_v);
         if unsigned(s_v) = 0 then
             s_v := x"00000001";
         end if;
@@ -150,11 +166,10 @@ architecture rtl of mrf_train_core is
 
     function shift_of(sel : natural; a, b, c : unsigned) return unsigned is
     begin
-        case sel is
-            when 0 => return a;
-            when 1 => return b;
-            when others => return c;
-        end case;
+        if sel = 0 then return a;
+        elsif sel = 1 then return b;
+        else return c;
+        end if;
     end function;
 
 begin
@@ -202,132 +217,134 @@ begin
             c_shift    <= (others => '0');
             last_v     := col = NIn_c(layer);
 
-            case state is
-                when Idle_s =>
-                    c_addr <= Wt_Addr;
-                    c_col  <= 0;
-                    if Wt_RdReq = '1' then
-                        c_op <= OpRd_c;
-                    end if;
-                    if Start = '1' then
-                        seed_load <= '1';
-                        remaining <= NSamples;
-                        batch_cnt <= (others => '0');
-                        col       <= 0;
-                        state     <= Clear_s;
-                    end if;
+            if state = Idle_s then
+                c_addr <= Wt_Addr;
+                c_col  <= 0;
+                if Wt_RdReq = '1' then
+                    c_op <= OpRd_c;
+                end if;
+                if Start = '1' then
+                    seed_load <= '1';
+                    remaining <= NSamples;
+                    batch_cnt <= (others => '0');
+                    col       <= 0;
+                    state     <= Clear_s;
+                end if;
 
-                when Clear_s =>  -- zero every gradient word
-                    c_op   <= OpClr_c;
-                    c_addr <= to_unsigned(col, 8);
-                    c_col  <= 0;
-                    if col = 3 * Cols_c - 1 then
-                        col   <= 0;
+            elsif state = Clear_s then  -- zero every gradient word
+                c_op   <= OpClr_c;
+                c_addr <= to_unsigned(col, 8);
+                c_col  <= 0;
+                if col = 3 * Cols_c - 1 then
+                    col   <= 0;
+                    state <= Fetch_s;
+                else
+                    col <= col + 1;
+                end if;
+
+            elsif state = Fetch_s then
+                layer <= 0;
+                col   <= 0;
+                if remaining = 0 then
+                    wait_cnt <= 5;
+                    state    <= Drain_s;
+                elsif In_Valid = '1' then
+                    for j in 0 to Cols_c - 1 loop  -- every entry driven (no undriven bits)
+                        xin(j) <= (others => '0');
+                        if j < NIn_g then
+                            xin(j) <= resize(signed(In_X(8 * j + 7 downto 8 * j)), ActBits_c);
+                        end if;
+                    end loop;
+                    for i in 0 to NOut_g - 1 loop
+                        target(i) <= signed(In_T(32 * i + 31 downto 32 * i));
+                    end loop;
+                    remaining <= remaining - 1;
+                    state     <= Fwd_s;
+                end if;
+
+            elsif state = Fwd_s then
+                c_op    <= OpFwd_c;
+                c_bias  <= '1' when last_v else '0';
+                c_first <= '1' when col = 0 else '0';
+                if last_v then
+                    wait_cnt <= 3;
+                    state    <= FwdWait_s;
+                else
+                    col <= col + 1;
+                end if;
+
+            elsif state = FwdWait_s then  -- acc final after 3 cycles: finalise, then next layer
+                wait_cnt <= wait_cnt - 1;
+                if wait_cnt = 1 then
+                    if layer = 2 then
+                        fin_out <= '1';
+                    else
+                        fin_hidden <= '1';
+                    end if;
+                    col <= 0;
+                    if layer = 2 then
+                        state <= Bwd_s;
+                    else
+                        layer <= layer + 1;
+                        state <= Fwd_s;
+                    end if;
+                end if;
+
+            elsif state = Bwd_s then
+                c_op    <= OpBwd_c;
+                if col = 0 and layer /= 2 then
+                    dl_load <= '1';  -- deltas of this layer, registered 2 cycles ago
+                end if;
+                c_bias  <= '1' when last_v else '0';
+                if last_v then
+                    col <= 0;
+                    if layer = 0 then
+                        batch_cnt <= batch_cnt + 1;
+                        if ((batch_cnt + 1) and (shift_left(to_unsigned(1, 16),
+                                to_integer(Cfg_Log2Batch)) - 1)) = 0 then
+                            state <= Upd_s;
+                        else
+                            state <= Fetch_s;
+                        end if;
+                    else
+                        wait_cnt <= 2;
+                        state    <= BwdWait_s;
+                    end if;
+                else
+                    col <= col + 1;
+                end if;
+
+            elsif state = BwdWait_s then  -- last delta of the layer registered after 2 cycles
+                wait_cnt <= wait_cnt - 1;
+                if wait_cnt = 1 then
+                    layer   <= layer - 1;
+                    state   <= Bwd_s;
+                end if;
+
+            elsif state = Upd_s then
+                c_op    <= OpUpd_c;
+                c_bias  <= '1' when last_v else '0';
+                c_shift <= shift_of(layer, Cfg_Sb0, Cfg_Sb1, Cfg_Sb2) when last_v
+                           else shift_of(layer, Cfg_Sw0, Cfg_Sw1, Cfg_Sw2);
+                if last_v then
+                    col <= 0;
+                    if layer = 2 then
+                        layer <= 0;
                         state <= Fetch_s;
                     else
-                        col <= col + 1;
+                        layer <= layer + 1;
                     end if;
+                else
+                    col <= col + 1;
+                end if;
 
-                when Fetch_s =>
-                    layer <= 0;
-                    col   <= 0;
-                    if remaining = 0 then
-                        wait_cnt <= 5;
-                        state    <= Drain_s;
-                    elsif In_Valid = '1' then
-                        for j in 0 to NIn_g - 1 loop
-                            xin(j) <= resize(signed(In_X(8 * j + 7 downto 8 * j)), ActBits_c);
-                        end loop;
-                        for i in 0 to NOut_g - 1 loop
-                            target(i) <= signed(In_T(32 * i + 31 downto 32 * i));
-                        end loop;
-                        remaining <= remaining - 1;
-                        state     <= Fwd_s;
-                    end if;
-
-                when Fwd_s =>
-                    c_op    <= OpFwd_c;
-                    c_bias  <= '1' when last_v else '0';
-                    c_first <= '1' when col = 0 else '0';
-                    if last_v then
-                        wait_cnt <= 3;
-                        state    <= FwdWait_s;
-                    else
-                        col <= col + 1;
-                    end if;
-
-                when FwdWait_s =>  -- acc final after 3 cycles: finalise, then next layer
-                    wait_cnt <= wait_cnt - 1;
-                    if wait_cnt = 1 then
-                        if layer = 2 then
-                            fin_out <= '1';
-                        else
-                            fin_hidden <= '1';
-                        end if;
-                        col <= 0;
-                        if layer = 2 then
-                            state <= Bwd_s;
-                        else
-                            layer <= layer + 1;
-                            state <= Fwd_s;
-                        end if;
-                    end if;
-
-                when Bwd_s =>
-                    c_op    <= OpBwd_c;
-                    if col = 0 and layer /= 2 then
-                        dl_load <= '1';  -- deltas of this layer, registered 2 cycles ago
-                    end if;
-                    c_bias  <= '1' when last_v else '0';
-                    if last_v then
-                        col <= 0;
-                        if layer = 0 then
-                            batch_cnt <= batch_cnt + 1;
-                            if ((batch_cnt + 1) and (shift_left(to_unsigned(1, 16),
-                                    to_integer(Cfg_Log2Batch)) - 1)) = 0 then
-                                state <= Upd_s;
-                            else
-                                state <= Fetch_s;
-                            end if;
-                        else
-                            wait_cnt <= 2;
-                            state    <= BwdWait_s;
-                        end if;
-                    else
-                        col <= col + 1;
-                    end if;
-
-                when BwdWait_s =>  -- last delta of the layer registered after 2 cycles
-                    wait_cnt <= wait_cnt - 1;
-                    if wait_cnt = 1 then
-                        layer   <= layer - 1;
-                        state   <= Bwd_s;
-                    end if;
-
-                when Upd_s =>
-                    c_op    <= OpUpd_c;
-                    c_bias  <= '1' when last_v else '0';
-                    c_shift <= shift_of(layer, Cfg_Sb0, Cfg_Sb1, Cfg_Sb2) when last_v
-                               else shift_of(layer, Cfg_Sw0, Cfg_Sw1, Cfg_Sw2);
-                    if last_v then
-                        col <= 0;
-                        if layer = 2 then
-                            layer <= 0;
-                            state <= Fetch_s;
-                        else
-                            layer <= layer + 1;
-                        end if;
-                    else
-                        col <= col + 1;
-                    end if;
-
-                when Drain_s =>
-                    wait_cnt <= wait_cnt - 1;
-                    if wait_cnt = 1 then
-                        Done  <= '1';
-                        state <= Idle_s;
-                    end if;
-            end case;
+            elsif state = Drain_s then
+                wait_cnt <= wait_cnt - 1;
+                if wait_cnt = 1 then
+                    Done  <= '1';
+                    state <= Idle_s;
+                end if;
+            end if;
 
             if Rst = '1' then
                 state <= Idle_s;
@@ -368,9 +385,6 @@ begin
             pipe(2) <= pipe(1);
             pipe(3) <= pipe(2);
 
-            Dbg_Valid <= '0';
-            dl_trace  <= '0';
-
             -- stage 2: adder tree over the lanes' back-propagation products
             if pipe(2).op = OpBwd_c then
                 sum_v := (others => '0');
@@ -381,7 +395,10 @@ begin
             end if;
 
             -- stage 3: delta of the previous layer, column pipe(3).col
+            -- (writes use constant indices under an explicit compare: GHDL 2.0's synthesis
+            -- turns a clocked write at a variable index of a 2-D array into latches)
             p3_v := pipe(3);
+            bp_valid <= '0';
             if p3_v.op = OpBwd_c and p3_v.bias = '0' and p3_v.layer > 0 then
                 y_v := act(p3_v.layer, p3_v.col);
                 if y_v > 0 and y_v < 255 then
@@ -391,66 +408,114 @@ begin
                 else
                     d_v := (others => '0');
                 end if;
-                dprev(p3_v.col) <= d_v;
-                Dbg_Valid <= '1';
-                Dbg_Data  <= (others => '0');
-                Dbg_Kind  <= to_unsigned(DbgDp_c, 3);
-                Dbg_Layer <= to_unsigned(p3_v.layer - 1, 2);
-                Dbg_Index <= to_unsigned(p3_v.col, 8);
-                Dbg_Data(AccBits_c - 1 downto 0) <= std_logic_vector(resize(d_v, AccBits_c));
-            end if;
-            -- stage 3: updated words
-            if p3_v.op = OpUpd_c then
-                Dbg_Valid <= '1';
-                Dbg_Kind  <= to_unsigned(DbgW_c, 3);
-                Dbg_Layer <= to_unsigned(p3_v.layer, 2);
-                Dbg_Index <= to_unsigned(p3_v.col, 8);
-                for i in 0 to Lanes_c - 1 loop
-                    Dbg_Data((i + 1) * AccBits_c - 1 downto i * AccBits_c) <=
-                        std_logic_vector(resize(lane_new(i), AccBits_c));
+                for j in 0 to Cols_c - 1 loop
+                    if p3_v.col = j then
+                        dprev(j) <= d_v;
+                    end if;
                 end loop;
+                bp_valid <= '1';
+                bp_delta <= d_v;
+                bp_layer <= p3_v.layer;
+                bp_col   <= p3_v.col;
             end if;
 
-            -- hidden layer finalisation: y = CLAMP_U(RHE(acc, q))
+            -- hidden layer finalisation: y = CLAMP_U(RHE(acc, q)) into act(layer)
+            fin_hidden_d <= fin_hidden;
             if fin_hidden = '1' then
-                Dbg_Valid <= '1';
-                Dbg_Kind  <= to_unsigned(DbgY_c, 3);
-                Dbg_Layer <= to_unsigned(layer - 1, 2);
-                Dbg_Index <= (others => '0');
-                for i in 0 to Lanes_c - 1 loop
-                    y_v := clamp_u8(rhe_shift(lane_acc(i),
-                               to_integer(shift_of(layer - 1, Cfg_Q0, Cfg_Q1, Cfg_Q1))));
-                    if i < Cols_c then
-                        act(layer, i) <= y_v;
+                for i in 0 to Cols_c - 1 loop  -- every entry driven (no undriven bits)
+                    y_v := (others => '0');
+                    if i < Lanes_c then
+                        y_v := clamp_u8(rhe_shift(lane_acc(i),
+                                   to_integer(shift_of(layer - 1, Cfg_Q0, Cfg_Q1, Cfg_Q1))));
+                        fin_y(i) <= y_v;
                     end if;
-                    Dbg_Data((i + 1) * AccBits_c - 1 downto i * AccBits_c) <=
-                        std_logic_vector(resize(y_v, AccBits_c));
-                end loop;
-            end if;
-            -- output layer: trace acc, load delta_L = SAT(RHE(acc - t, e)) into the lanes
-            if fin_out = '1' then
-                Dbg_Valid <= '1';
-                Dbg_Kind  <= to_unsigned(DbgAcc_c, 3);
-                Dbg_Layer <= to_unsigned(2, 2);
-                Dbg_Index <= (others => '0');
-                for i in 0 to Lanes_c - 1 loop
-                    Dbg_Data((i + 1) * AccBits_c - 1 downto i * AccBits_c) <=
-                        std_logic_vector(lane_acc(i));
-                end loop;
-                dl_trace <= '1';
-            end if;
-            if dl_trace = '1' then
-                Dbg_Valid <= '1';
-                Dbg_Kind  <= to_unsigned(DbgDl_c, 3);
-                Dbg_Layer <= to_unsigned(2, 2);
-                Dbg_Index <= (others => '0');
-                for i in 0 to Lanes_c - 1 loop
-                    Dbg_Data((i + 1) * AccBits_c - 1 downto i * AccBits_c) <=
-                        std_logic_vector(resize(lane_delta(i), AccBits_c));
+                    for l in 0 to 2 loop  -- (layer 0 never: act(0) stays 0, xin holds y_0)
+                        if layer = l then
+                            act(l, i) <= y_v;
+                        end if;
+                    end loop;
                 end loop;
             end if;
         end if;
     end process;
+
+    ---------------------------------------------------------------------------------------------
+    -- verification trace (Debug_g): every activation, output acc/delta, delta and updated word,
+    -- one cycle after the datapath produced it; observes the datapath, never drives it
+    ---------------------------------------------------------------------------------------------
+    g_dbg : if Debug_g generate
+        p_dbg : process (Clk)
+            variable p3_v : Pipe_t;
+        begin
+            if rising_edge(Clk) then
+                p3_v      := pipe(3);
+                Dbg_Valid <= '0';
+                dl_trace  <= '0';
+                if bp_valid = '1' then
+                    Dbg_Valid <= '1';
+                    Dbg_Data  <= (others => '0');
+                    Dbg_Kind  <= to_unsigned(DbgDp_c, 3);
+                    Dbg_Layer <= to_unsigned(bp_layer - 1, 2);
+                    Dbg_Index <= to_unsigned(bp_col, 8);
+                    Dbg_Data(AccBits_c - 1 downto 0) <=
+                        std_logic_vector(resize(bp_delta, AccBits_c));
+                end if;
+                if p3_v.op = OpUpd_c then
+                    Dbg_Valid <= '1';
+                    Dbg_Kind  <= to_unsigned(DbgW_c, 3);
+                    Dbg_Layer <= to_unsigned(p3_v.layer, 2);
+                    Dbg_Index <= to_unsigned(p3_v.col, 8);
+                    for i in 0 to Lanes_c - 1 loop
+                        Dbg_Data((i + 1) * AccBits_c - 1 downto i * AccBits_c) <=
+                            std_logic_vector(resize(lane_new(i), AccBits_c));
+                    end loop;
+                end if;
+                if fin_hidden_d = '1' then
+                    Dbg_Valid <= '1';
+                    Dbg_Kind  <= to_unsigned(DbgY_c, 3);
+                    Dbg_Layer <= to_unsigned(layer - 1, 2);
+                    Dbg_Index <= (others => '0');
+                    for i in 0 to Lanes_c - 1 loop
+                        Dbg_Data((i + 1) * AccBits_c - 1 downto i * AccBits_c) <=
+                            std_logic_vector(resize(fin_y(i), AccBits_c));
+                    end loop;
+                end if;
+                if fin_out = '1' then
+                    Dbg_Valid <= '1';
+                    Dbg_Kind  <= to_unsigned(DbgAcc_c, 3);
+                    Dbg_Layer <= to_unsigned(2, 2);
+                    Dbg_Index <= (others => '0');
+                    for i in 0 to Lanes_c - 1 loop
+                        Dbg_Data((i + 1) * AccBits_c - 1 downto i * AccBits_c) <=
+                            std_logic_vector(lane_acc(i));
+                    end loop;
+                    dl_trace <= '1';
+                end if;
+                if dl_trace = '1' then
+                    Dbg_Valid <= '1';
+                    Dbg_Kind  <= to_unsigned(DbgDl_c, 3);
+                    Dbg_Layer <= to_unsigned(2, 2);
+                    Dbg_Index <= (others => '0');
+                    for i in 0 to Lanes_c - 1 loop
+                        Dbg_Data((i + 1) * AccBits_c - 1 downto i * AccBits_c) <=
+                            std_logic_vector(resize(lane_delta(i), AccBits_c));
+                    end loop;
+                end if;
+                if Rst = '1' then
+                    Dbg_Valid <= '0';
+                    dl_trace  <= '0';
+                end if;
+            end if;
+        end process;
+    end generate;
+
+    g_nodbg : if not Debug_g generate
+        Dbg_Valid <= '0';
+        Dbg_Kind  <= (others => '0');
+        Dbg_Layer <= (others => '0');
+        Dbg_Index <= (others => '0');
+        Dbg_Data  <= (others => '0');
+    end generate;
 
     -- lane delta values: output deltas at fin_out, else the previous layer's deltas
     p_dl : process (all)

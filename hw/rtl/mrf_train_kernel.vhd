@@ -220,90 +220,97 @@ begin
             core_start <= '0';
             ap_done    <= '0';
             wt_re      <= '0';
-            case state is
-                when Idle_s =>
-                    if ap_start = '1' then
-                        rd_start <= '1';
-                        rd_addr  <= win_ptr;
-                        rd_words <= to_unsigned(Header_c + Body_c, 32);
+            if state = Idle_s then
+                if ap_start = '1' then
+                    rd_start <= '1';
+                    rd_addr  <= win_ptr;
+                    rd_words <= to_unsigned(Header_c + Body_c, 32);
+                    word_cnt <= 0;
+                    p_layer  <= 0;
+                    p_row    <= 0;
+                    p_col    <= 0;
+                    state    <= Header_s;
+                end if;
+            elsif state = Header_s then
+                if rd_valid = '1' then
+                    for k in 0 to Header_c - 1 loop  -- constant indices (GHDL synthesis)
+                        if word_cnt = k then
+                            hdr(k) <= rd_data;
+                        end if;
+                    end loop;
+                    if word_cnt = Header_c - 1 then
                         word_cnt <= 0;
-                        p_layer  <= 0;
-                        p_row    <= 0;
-                        p_col    <= 0;
-                        state    <= Header_s;
-                    end if;
-                when Header_s =>
-                    if rd_valid = '1' then
-                        hdr(word_cnt) <= rd_data;
-                        if word_cnt = Header_c - 1 then
-                            word_cnt <= 0;
-                            state    <= Body_s;
-                        else
-                            word_cnt <= word_cnt + 1;
-                        end if;
-                    end if;
-                when Body_s =>
-                    if rd_valid = '1' then
-                        next_param;
-                        if word_cnt = Body_c - 1 then
-                            state <= Train_s;
-                            core_start <= '1';
-                            rd_start <= '1';
-                            rd_addr  <= samples_ptr;
-                            rd_words <= resize(unsigned(n_samples_reg) * WSample_c, 32);
-                            s_word   <= 0;
-                        end if;
+                        state    <= Body_s;
+                    else
                         word_cnt <= word_cnt + 1;
                     end if;
-                when Train_s =>
-                    if in_valid = '0' and rd_valid = '1' then
-                        sample_buf(32 * s_word + 31 downto 32 * s_word) <= rd_data;
-                        if s_word = WSample_c - 1 then
-                            s_word   <= 0;
-                            in_valid <= '1';
-                        else
-                            s_word <= s_word + 1;
+                end if;
+            elsif state = Body_s then
+                if rd_valid = '1' then
+                    next_param;
+                    if word_cnt = Body_c - 1 then
+                        state <= Train_s;
+                        core_start <= '1';
+                        rd_start <= '1';
+                        rd_addr  <= samples_ptr;
+                        rd_words <= resize(unsigned(n_samples_reg) * WSample_c, 32);
+                        s_word   <= 0;
+                    end if;
+                    word_cnt <= word_cnt + 1;
+                end if;
+            elsif state = Train_s then
+                if in_valid = '0' and rd_valid = '1' then
+                    for k in 0 to WSample_c - 1 loop
+                        if s_word = k then
+                            sample_buf(32 * k + 31 downto 32 * k) <= rd_data;
                         end if;
+                    end loop;
+                    if s_word = WSample_c - 1 then
+                        s_word   <= 0;
+                        in_valid <= '1';
+                    else
+                        s_word <= s_word + 1;
                     end if;
-                    if in_valid = '1' and in_ready = '1' then
-                        in_valid <= '0';
-                    end if;
-                    if core_done = '1' then
-                        wr_start <= '1';
-                        p_layer  <= 0;
-                        p_row    <= 0;
-                        p_col    <= 0;
-                        word_cnt <= 0;
+                end if;
+                if in_valid = '1' and in_ready = '1' then
+                    in_valid <= '0';
+                end if;
+                if core_done = '1' then
+                    wr_start <= '1';
+                    p_layer  <= 0;
+                    p_row    <= 0;
+                    p_col    <= 0;
+                    word_cnt <= 0;
+                    state    <= ReadBack_s;
+                end if;
+            elsif state = ReadBack_s then  -- one parameter word at a time through the core's read port
+                if wr_valid = '0' then
+                    wt_re <= '1';
+                    state <= RbWait_s;
+                end if;
+            elsif state = RbWait_s then
+                if wt_rvalid = '1' then
+                    wr_data  <= wt_rdata;
+                    wr_valid <= '1';
+                    state    <= Flush_s;
+                end if;
+            elsif state = Flush_s then
+                if wr_ready = '1' then
+                    wr_valid <= '0';
+                    next_param;
+                    if word_cnt = Body_c - 1 then
+                        state <= Done_s;
+                    else
+                        word_cnt <= word_cnt + 1;
                         state    <= ReadBack_s;
                     end if;
-                when ReadBack_s =>  -- one parameter word at a time through the core's read port
-                    if wr_valid = '0' then
-                        wt_re <= '1';
-                        state <= RbWait_s;
-                    end if;
-                when RbWait_s =>
-                    if wt_rvalid = '1' then
-                        wr_data  <= wt_rdata;
-                        wr_valid <= '1';
-                        state    <= Flush_s;
-                    end if;
-                when Flush_s =>
-                    if wr_ready = '1' then
-                        wr_valid <= '0';
-                        next_param;
-                        if word_cnt = Body_c - 1 then
-                            state <= Done_s;
-                        else
-                            word_cnt <= word_cnt + 1;
-                            state    <= ReadBack_s;
-                        end if;
-                    end if;
-                when Done_s =>
-                    if wr_busy = '0' then
-                        ap_done <= '1';
-                        state   <= Idle_s;
-                    end if;
-            end case;
+                end if;
+            elsif state = Done_s then
+                if wr_busy = '0' then
+                    ap_done <= '1';
+                    state   <= Idle_s;
+                end if;
+            end if;
             if rst = '1' then
                 state    <= Idle_s;
                 in_valid <= '0';

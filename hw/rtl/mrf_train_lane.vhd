@@ -93,12 +93,11 @@ architecture rtl of mrf_train_lane is
 
     function is_active(layer : unsigned(1 downto 0)) return std_logic is
     begin
-        case to_integer(layer) is
-            when 0 => if Lane_g < NOut0_g then return '1'; end if;
-            when 1 => if Lane_g < NOut1_g then return '1'; end if;
-            when 2 => if Lane_g < NOut2_g then return '1'; end if;
-            when others => null;
-        end case;
+        if to_integer(layer) = 0 then if Lane_g < NOut0_g then return '1'; end if;
+        elsif to_integer(layer) = 1 then if Lane_g < NOut1_g then return '1'; end if;
+        elsif to_integer(layer) = 2 then if Lane_g < NOut2_g then return '1'; end if;
+        else null;
+        end if;
         return '0';
     end function;
 
@@ -106,7 +105,7 @@ begin
 
     -- lane-local simple dual-port RAMs (synchronous read)
     -- (RAM contents as process variables: inferred as RAM, and fast in GHDL)
-    p_ram : process (Clk)
+    p_pram : process (Clk)
         variable ram_v : ParamRam_t := (others => (others => '0'));
     begin
         if rising_edge(Clk) then
@@ -119,7 +118,7 @@ begin
         end if;
     end process;
 
-    g_ram : process (Clk)
+    p_gram : process (Clk)
         variable ram_v : GradRam_t := (others => (others => '0'));
     begin
         if rising_edge(Clk) then
@@ -140,7 +139,7 @@ begin
         -- (arithmetic evaluated only for the operation in flight: keeps GHDL fast)
         new_word <= (others => '0');
         if s2_op = OpUpd_c then
-            step_v := shift_right(s2_sum, to_integer(s2_shift));
+            step_v := asr(s2_sum, to_integer(s2_shift));
             diff_v := resize(s2_p, AccBits_c + 2) - resize(step_v, AccBits_c + 2);
             if s2_bias = '1' then
                 new_word <= sat(diff_v, ParamBits_c);
@@ -185,7 +184,7 @@ begin
             s1_active <= is_active(Ctl_Layer);
 
             -- stage 1 -> 2
-            w_v := resize(shift_right(p_rd, MasterExtra_g), 8);
+            w_v := p_rd(MasterExtra_g + 7 downto MasterExtra_g);  -- FLOOR(m, E) (m fits int16)
             s2_op    <= s1_op;
             s2_addr  <= s1_addr;
             s2_bias  <= s1_bias;

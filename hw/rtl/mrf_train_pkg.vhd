@@ -31,6 +31,10 @@ package mrf_train_pkg is
     function log2ceil(n : natural) return natural;
     function max2(a, b : natural) return natural;
     function max3(a, b, c : natural) return natural;
+    -- arithmetic shift right (SPEC FLOOR), same width as v: log2 stages of constant shifts
+    -- written as sign-extended slices (GHDL 2.0's Verilog writes shift_right of a signed value
+    -- as a logical >>, which would fill negative values with zeros)
+    function asr(v : signed; s : natural) return signed;
     -- v / 2**s rounded half to even, same width as v (SPEC RHE)
     function rhe_shift(v : signed; s : natural) return signed;
     -- clamp to the signed range of `bits` bits, result `bits` wide (SPEC SAT_n)
@@ -66,6 +70,23 @@ package body mrf_train_pkg is
         return max2(max2(a, b), c);
     end function;
 
+    function asr(v : signed; s : natural) return signed is
+        constant W_c : natural := v'length;
+        variable r_v : signed(W_c - 1 downto 0) := v;
+        variable s_v : unsigned(ShiftBits_c - 1 downto 0) := to_unsigned(s, ShiftBits_c);
+    begin
+        for b in 0 to ShiftBits_c - 1 loop
+            if s_v(b) = '1' then
+                if 2**b < W_c then
+                    r_v := resize(r_v(W_c - 1 downto 2**b), W_c);
+                else
+                    r_v := (others => r_v(W_c - 1));
+                end if;
+            end if;
+        end loop;
+        return r_v;
+    end function;
+
     function rhe_shift(v : signed; s : natural) return signed is
         constant W_c    : natural := v'length;
         variable vv_v   : signed(W_c - 1 downto 0) := v;
@@ -73,7 +94,7 @@ package body mrf_train_pkg is
         variable half_v : std_logic := '0';
         variable tail_v : std_logic := '0';
     begin
-        q_v := shift_right(vv_v, s);
+        q_v := asr(vv_v, s);
         for k in 0 to W_c - 1 loop
             if k = s - 1 then
                 half_v := vv_v(k);

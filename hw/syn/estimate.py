@@ -14,16 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from mrfrecon.engine.hdl_netlist import ghdl_synth, yosys_map
+from mrfrecon.errors import MrfreconError
+
 HW = Path(__file__).resolve().parents[1]
-RTL = HW / "rtl"
-SOURCES = ["mrf_train_pkg.vhd", "mrf_train_lane.vhd", "mrf_train_core.vhd",
-           "mrf_axi_lite_ctrl.vhd", "mrf_axi_master.vhd", "mrf_train_kernel.vhd"]
 U250 = {"LUT": 1_728_000, "FF": 3_456_000, "DSP": 12_288, "BRAM": 2_688}
 REFERENCE = {"node": {"LUT": 3382, "FF": 38, "DSP": 256},
              "backprop": {"LUT": 24928, "FF": 13312, "DSP": 768}}
@@ -54,33 +52,32 @@ def classify(cells: dict[str, int]) -> dict[str, int]:
     return out
 
 
-def synthesise(top: str, generics: dict[str, int], workdir: Path) -> dict[str, int]:
-    for tool in ("ghdl", "yosys"):
-        if shutil.which(tool) is None:
-            raise SystemExit(f"Error: {tool} not found (apt-get install ghdl yosys)")
-    files = [str(RTL / s) for s in SOURCES]
-    subprocess.run(["ghdl", "-a", "--std=08", f"--workdir={workdir}", *files], check=True)
-    quiet = {"stderr": subprocess.DEVNULL}
-    gargs = [f"-g{k}={v}" for k, v in generics.items()]
-    verilog = workdir / f"{top}.v"
-    with verilog.open("w") as fh:
-        subprocess.run(["ghdl", "--synth", "--std=08", f"--workdir={workdir}", *gargs,
-                        "--out=verilog", top], check=True, stdout=fh, **quiet)
-    stat = workdir / "stat.json"
-    subprocess.run(["yosys", "-q", "-p", f"read_verilog {verilog}; synth_xilinx -family xcup "
-                    f"-noiopad -top {top}; tee -q -o {stat} stat -json"], check=True)
-    return classify(parse_stat(stat.read_text()))
+def synthesise(top: str, generics: dict[str, int], workdir: Path) -> tuple[dict[str, int], dict]:
+    """GHDL + flattened Yosys ``synth_xilinx -family xcup``; usage and synthesis checks.
 
-
-def parse_stat(text: str) -> dict[str, int]:
-    """Cell counts of the top design from Yosys ``stat -json`` (0.23 can emit stray commas)."""
+    Raises ``SystemExit`` with a one-line error on any latch, undriven bit or mangled constant:
+    then the netlist would not be the design and its figures would mean nothing.
+    """
     try:
-        data = json.loads(re.sub(r",(\s*[}\]])", r"\1", text))
-        return {k: int(v) for k, v in data["design"]["num_cells_by_type"].items()}
-    except (json.JSONDecodeError, KeyError):
-        block = text[text.rfind('"num_cells_by_type"'):]
-        block = block[: block.find("}")]
-        return {k: int(v) for k, v in re.findall(r'"([^"]+)":\s*(\d+)', block)}
+        verilog = ghdl_synth(top, generics, workdir)
+        result = yosys_map(verilog, top, workdir, extra=f"tee -q -o {workdir / 'ltp.txt'} "
+                           "ltp -noff")
+    except MrfreconError as exc:
+        raise SystemExit(f"Error: {exc}") from exc
+    if result.latches or result.undriven or result.problems:
+        first = result.problems[0] if result.problems else ""
+        raise SystemExit(f"Error: the netlist is not the design: {result.latches} latch(es), "
+                         f"{result.undriven} undriven bit(s); first: {first} "
+                         f"(log: {result.log})")
+    checks = {"latches": result.latches, "undriven": result.undriven,
+              "ltp_cells": parse_ltp((workdir / "ltp.txt").read_text())}
+    return classify(result.cells), checks
+
+
+def parse_ltp(text: str) -> int:
+    """Longest topological path (cells, flip-flops cut) from Yosys ``ltp -noff``."""
+    found = re.findall(r"length=(\d+)", text)
+    return int(found[-1]) if found else -1
 
 
 def table(usage: dict[str, int], cycles: float) -> str:
@@ -124,14 +121,19 @@ def main(argv: list[str] | None = None) -> int:
         cycles = measure_cycles((n_in, n_h1, n_h2, n_out), n_samples=64)
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=True)
-        usage = synthesise(args.top, generics, args.keep)
+        usage, checks = synthesise(args.top, generics, args.keep)
     else:
         with tempfile.TemporaryDirectory(prefix="mrf-syn-") as tmp:
-            usage = synthesise(args.top, generics, Path(tmp))
+            usage, checks = synthesise(args.top, generics, Path(tmp))
     if args.json:
-        print(json.dumps({"usage": usage, "cycles_per_sample": cycles}))
+        print(json.dumps({"lut": usage["LUT"], "ff": usage["FF"], "dsp": usage["DSP"],
+                          "bram": usage["BRAM"], "lutram": usage["LUTRAM"],
+                          "carry": usage["CARRY"], "latches": checks["latches"],
+                          "undriven": checks["undriven"], "ltp_cells": checks["ltp_cells"],
+                          "cycles_per_sample": cycles}))
     else:
-        print(f"{args.top} {args.widths}: Yosys synth_xilinx -family xcup estimate")
+        print(f"{args.top} {args.widths}: Yosys synth_xilinx -flatten -family xcup estimate "
+              f"(latches {checks['latches']}, undriven bits {checks['undriven']})")
         print(table(usage, cycles))
     return 0
 

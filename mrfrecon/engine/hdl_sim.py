@@ -5,6 +5,7 @@ The RTL lives in ``hw/rtl`` of a source checkout (it is not installed with the p
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from mrfrecon.engine.config import EngineFormat
+from mrfrecon.engine.golden import SampleTrace
 from mrfrecon.engine.state import EngineState
 from mrfrecon.errors import EngineUnavailableError, MissingDependencyError
 
@@ -76,6 +78,9 @@ def run_sim(
     """
     require_ghdl()
     from cocotb_tools.runner import get_runner
+
+    if shutil.which("ghdl-llvm") is not None:  # compiled simulation: several times mcode's speed
+        os.environ.setdefault("GHDL_BACKEND", "llvm")
 
     runner = get_runner("ghdl")
     env = dict(extra_env or {})
@@ -192,3 +197,43 @@ def run_core_harness(
         extra_env={"MRF_EXPECT_LANES": str(lanes), "MRF_TIMEOUT_US": str(timeout_us)},
     )
     return parse_core_trace(trace_file.read_text(), lanes)
+
+
+def expected_events(samples: list[SampleTrace], updates: list[EngineState], batch: int) -> list:
+    """The core's trace as the golden model predicts it: ``(kind, layer, index, values)``."""
+    events = []
+    for k, s in enumerate(samples):
+        events.append((KIND_Y, 0, 0, s.activations[1]))
+        events.append((KIND_Y, 1, 0, s.activations[2]))
+        events.append((KIND_ACC, 2, 0, s.acc_out))
+        events.append((KIND_DL, 2, 0, s.deltas[2]))
+        for layer in (1, 0):
+            for j, d in enumerate(s.deltas[layer]):
+                events.append((KIND_DP, layer, j, np.array([d])))
+        if (k + 1) % batch == 0:
+            st = updates[(k + 1) // batch - 1]
+            for layer, (m, b) in enumerate(zip(st.masters, st.biases, strict=True)):
+                for j in range(m.shape[1]):
+                    events.append((KIND_W, layer, j, m[:, j]))
+                events.append((KIND_W, layer, m.shape[1], b))
+    return events
+
+
+def assert_trace_matches(trace: CoreTrace, golden: EngineState, expected, widths) -> None:
+    """Assert a core trace equals the golden events and final parameters, naming the first
+    difference (``AssertionError``)."""
+    assert trace.complete, "harness did not finish"
+    names = {KIND_Y: "activation", KIND_ACC: "output acc", KIND_DL: "output delta",
+             KIND_DP: "delta", KIND_W: "updated word"}
+    assert len(trace.events) == len(expected), (len(trace.events), len(expected))
+    for n, (got, want) in enumerate(zip(trace.events, expected, strict=True)):
+        kind, layer, index, values = want
+        assert got[:3] == (kind, layer, index), f"event {n}: got {got[:3]}, want {want[:3]}"
+        g = got[3][: len(values)]
+        assert np.array_equal(g, values), (
+            f"event {n}: {names[kind]} layer {layer} index {index}: rtl {g.tolist()} "
+            f"golden {np.asarray(values).tolist()}"
+        )
+    _, cols = core_widths(widths)
+    for lane, addr, value in parameter_words(golden, cols):
+        assert trace.params[(lane, addr)] == value, f"final word lane {lane} addr {addr}"

@@ -61,7 +61,7 @@ begin
 
     i_dut : entity work.mrf_train_core
         generic map (NIn_g => NIn_g, NH1_g => NH1_g, NH2_g => NH2_g, NOut_g => NOut_g,
-                     MasterExtra_g => MasterExtra_g, DeltaBits_g => DeltaBits_g)
+                     MasterExtra_g => MasterExtra_g, DeltaBits_g => DeltaBits_g, Debug_g => true)
         port map (
             Clk => Clk, Rst => Rst, Start => start, NSamples => n_samples, Busy => busy,
             Done => done, Cfg_Seed => seed, Cfg_Log2Batch => log2b, Cfg_E => e, Cfg_Q0 => q0,

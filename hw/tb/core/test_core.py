@@ -16,37 +16,12 @@ import pytest
 from mrfrecon.engine import EngineFormat, EngineState, FixedPointConfig
 from mrfrecon.engine.golden import SampleTrace, train_golden
 from mrfrecon.engine.hdl_sim import (
-    KIND_ACC,
-    KIND_DL,
-    KIND_DP,
-    KIND_W,
-    KIND_Y,
-    core_widths,
-    parameter_words,
+    assert_trace_matches,
+    expected_events,
     run_core_harness,
 )
 from mrfrecon.engine.random_net import random_data, random_network
 from mrfrecon.engine.stream import build_stream
-
-
-def expected_events(samples: list[SampleTrace], updates: list[EngineState], batch: int):
-    """The core's trace as the golden model predicts it: ``(kind, layer, index, values)``."""
-    events = []
-    for k, s in enumerate(samples):
-        events.append((KIND_Y, 0, 0, s.activations[1]))
-        events.append((KIND_Y, 1, 0, s.activations[2]))
-        events.append((KIND_ACC, 2, 0, s.acc_out))
-        events.append((KIND_DL, 2, 0, s.deltas[2]))
-        for layer in (1, 0):
-            for j, d in enumerate(s.deltas[layer]):
-                events.append((KIND_DP, layer, j, np.array([d])))
-        if (k + 1) % batch == 0:
-            st = updates[(k + 1) // batch - 1]
-            for layer, (m, b) in enumerate(zip(st.masters, st.biases, strict=True)):
-                for j in range(m.shape[1]):
-                    events.append((KIND_W, layer, j, m[:, j]))
-                events.append((KIND_W, layer, m.shape[1], b))
-    return events
 
 
 def run_core(tmp_path: Path, net, config: FixedPointConfig, x_int, t_int):
@@ -58,24 +33,6 @@ def run_core(tmp_path: Path, net, config: FixedPointConfig, x_int, t_int):
     golden = train_golden(state, fmt, config, x_int, t_int, samples, updates)
     trace = run_core_harness(state, fmt, config, x_int, t_int, tmp_path)
     return trace, golden, expected_events(samples, updates, config.batch)
-
-
-def assert_trace_matches(trace, golden: EngineState, expected, widths) -> None:
-    assert trace.complete, "harness did not finish"
-    names = {KIND_Y: "activation", KIND_ACC: "output acc", KIND_DL: "output delta",
-             KIND_DP: "delta", KIND_W: "updated word"}
-    assert len(trace.events) == len(expected), (len(trace.events), len(expected))
-    for n, (got, want) in enumerate(zip(trace.events, expected, strict=True)):
-        kind, layer, index, values = want
-        assert got[:3] == (kind, layer, index), f"event {n}: got {got[:3]}, want {want[:3]}"
-        g = got[3][: len(values)]
-        assert np.array_equal(g, values), (
-            f"event {n}: {names[kind]} layer {layer} index {index}: rtl {g.tolist()} "
-            f"golden {np.asarray(values).tolist()}"
-        )
-    _, cols = core_widths(widths)
-    for lane, addr, value in parameter_words(golden, cols):
-        assert trace.params[(lane, addr)] == value, f"final word lane {lane} addr {addr}"
 
 
 pytestmark = [
