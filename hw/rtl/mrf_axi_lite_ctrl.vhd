@@ -3,7 +3,8 @@
 --   0x00 bit0 ap_start (W1, self-clearing on ap_ready), bit1 ap_done (clear on read),
 --        bit2 ap_idle, bit3 ap_ready (clear on read), bit7 auto_restart
 --   0x04 GIE, 0x08 IER (bit0 done, bit1 ready), 0x0C ISR (toggle on write)
---   0x10/0x14 samples, 0x1C/0x20 weights_in, 0x28/0x2C weights_out (64-bit), 0x34 n_samples
+--   0x10/0x14 samples, 0x1C/0x20 weights_in, 0x28/0x2C weights_out (64-bit pointers),
+--   0x34/0x3C n_samples low/high (a 64-bit count as two 32-bit scalars, SPEC §8.1)
 ------------------------------------------------------------------------------------------------
 library ieee;
 use ieee.std_logic_1164.all;
@@ -39,7 +40,7 @@ entity mrf_axi_lite_ctrl is
         Samples    : out std_logic_vector(63 downto 0);
         WeightsIn  : out std_logic_vector(63 downto 0);
         WeightsOut : out std_logic_vector(63 downto 0);
-        NSamples   : out std_logic_vector(31 downto 0)
+        NSamples   : out std_logic_vector(63 downto 0)
     );
 end entity;
 
@@ -53,9 +54,10 @@ architecture rtl of mrf_axi_lite_ctrl is
     signal b_valid, r_valid                  : std_logic := '0';
     signal r_data                            : std_logic_vector(31 downto 0);
     -- argument words, in register order: samples lo/hi, weights_in lo/hi, weights_out lo/hi,
-    -- n_samples
+    -- n_samples lo/hi
     type Offs_t is array (natural range <>) of natural;
-    constant ArgOffs_c : Offs_t(0 to 6) := (16#10#, 16#14#, 16#1C#, 16#20#, 16#28#, 16#2C#, 16#34#);
+    constant ArgOffs_c : Offs_t(0 to 7) := (16#10#, 16#14#, 16#1C#, 16#20#, 16#28#, 16#2C#, 16#34#,
+                                            16#3C#);
     signal regs        : std_logic_vector(ArgOffs_c'length * 32 - 1 downto 0) := (others => '0');
 
     function merge(old, new_d : std_logic_vector(31 downto 0); strb : std_logic_vector(3 downto 0))
@@ -190,6 +192,6 @@ begin
     Samples    <= regs(63 downto 0);
     WeightsIn  <= regs(127 downto 64);
     WeightsOut <= regs(191 downto 128);
-    NSamples   <= regs(223 downto 192);
+    NSamples   <= regs(255 downto 192);
 
 end architecture;

@@ -15,7 +15,7 @@ entity mrf_axi_master is
         -- read command and stream
         Rd_Start  : in  std_logic;
         Rd_Addr   : in  std_logic_vector(63 downto 0);
-        Rd_Words  : in  unsigned(31 downto 0);
+        Rd_Words  : in  unsigned(63 downto 0);  -- 64-bit: no wrap for long sample streams
         Rd_Valid  : out std_logic;
         Rd_Ready  : in  std_logic;
         Rd_Data   : out std_logic_vector(31 downto 0);
@@ -58,11 +58,12 @@ architecture rtl of mrf_axi_master is
     signal rstate   : RdState_t := RIdle_s;
     signal wstate   : WrState_t := WIdle_s;
     signal r_addr, w_addr   : unsigned(63 downto 0);
-    signal r_left, w_left   : unsigned(31 downto 0);
+    signal r_left           : unsigned(63 downto 0);
+    signal w_left           : unsigned(31 downto 0);
     signal r_len, w_len     : unsigned(7 downto 0);
     signal w_beat           : unsigned(7 downto 0);
 
-    function burst(left : unsigned(31 downto 0)) return unsigned is
+    function burst(left : unsigned) return unsigned is
     begin
         if left >= MaxBurst_c then
             return to_unsigned(MaxBurst_c - 1, 8);

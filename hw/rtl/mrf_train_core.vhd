@@ -1,9 +1,11 @@
 ------------------------------------------------------------------------------------------------
--- mrf_train_core: the fixed-point training engine of a 3-layer MLP (hw/SPEC.md §2-§4, §7).
--- Lanes_g = max(n_1, n_2, n_3) lanes run in lock step; the controller issues one column per cycle:
+-- mrf_train_core: the fixed-point training engine of an MLP of Layers_g (1 … 8) layers with
+-- widths N0_g … N<Layers_g>_g (each 1 … 64) (hw/SPEC.md §2-§4, §7).
+-- max(n_1 … n_L) lanes run in lock step; the controller issues one column per cycle:
 --   forward layer k : n_k + 1 columns (+3 cycles to finalise),   bias column last
 --   backward layer k: n_k + 1 columns (+2 cycles to the next layer)
---   update (every 2**log2_batch samples): all 3 layers, n_k + 1 columns each.
+--   update (every 2**log2_batch samples): all layers, n_k + 1 columns each.
+-- The sample count is 64-bit. Per-layer shifts come as vectors, ShiftBits_c bits per layer.
 -- Samples arrive on a valid/ready stream (flat int8 inputs, int32 targets). Parameters are
 -- loaded/read through the Wt_ port while idle. Dbg_ is a trace of every activation, delta and
 -- updated word for the bit-exact test bench, present only with Debug_g (off for synthesis).
@@ -16,10 +18,16 @@ use work.mrf_train_pkg.all;
 
 entity mrf_train_core is
     generic (
-        NIn_g         : natural := 16;
-        NH1_g         : natural := 16;
-        NH2_g         : natural := 16;
-        NOut_g        : natural := 2;
+        Layers_g      : positive := 3;
+        N0_g          : natural := 16;  -- inputs
+        N1_g          : natural := 16;
+        N2_g          : natural := 16;
+        N3_g          : natural := 2;
+        N4_g          : natural := 0;
+        N5_g          : natural := 0;
+        N6_g          : natural := 0;
+        N7_g          : natural := 0;
+        N8_g          : natural := 0;
         MasterExtra_g : natural := 8;
         DeltaBits_g   : natural := 16;
         Debug_g       : boolean := false  -- the Dbg_ trace; off for synthesis (outputs tied to 0)
@@ -28,70 +36,99 @@ entity mrf_train_core is
         Clk            : in  std_logic;
         Rst            : in  std_logic;
         -- run control
-        Start          : in  std_logic;  -- pulse while idle: seed lanes, clear gradients, run
-        NSamples       : in  unsigned(31 downto 0);
+        Start          : in  std_logic;  -- pulse while idle: (seed lanes,) clear gradients, run
+        NSamples       : in  unsigned(63 downto 0);
         Busy           : out std_logic;
         Done           : out std_logic;  -- one-cycle pulse at the end of a run
         -- formats (SPEC §1-§4), stable during a run
+        Cfg_SeedRng    : in  std_logic;  -- 1: seed the generators from Cfg_Seed at Start
         Cfg_Seed       : in  std_logic_vector(31 downto 0);
         Cfg_Log2Batch  : in  unsigned(4 downto 0);
         Cfg_E          : in  unsigned(ShiftBits_c - 1 downto 0);
-        Cfg_Q0         : in  unsigned(ShiftBits_c - 1 downto 0);
-        Cfg_Q1         : in  unsigned(ShiftBits_c - 1 downto 0);
-        Cfg_Bp1        : in  unsigned(ShiftBits_c - 1 downto 0);
-        Cfg_Bp2        : in  unsigned(ShiftBits_c - 1 downto 0);
-        Cfg_Sw0        : in  unsigned(ShiftBits_c - 1 downto 0);
-        Cfg_Sw1        : in  unsigned(ShiftBits_c - 1 downto 0);
-        Cfg_Sw2        : in  unsigned(ShiftBits_c - 1 downto 0);
-        Cfg_Sb0        : in  unsigned(ShiftBits_c - 1 downto 0);
-        Cfg_Sb1        : in  unsigned(ShiftBits_c - 1 downto 0);
-        Cfg_Sb2        : in  unsigned(ShiftBits_c - 1 downto 0);
+        -- layer l (0-based) at bits ShiftBits_c * l + ShiftBits_c - 1 … ShiftBits_c * l
+        Cfg_Q          : in  std_logic_vector(MaxLayers_c * ShiftBits_c - 1 downto 0);
+        Cfg_Bp         : in  std_logic_vector(MaxLayers_c * ShiftBits_c - 1 downto 0);
+        Cfg_Sw         : in  std_logic_vector(MaxLayers_c * ShiftBits_c - 1 downto 0);
+        Cfg_Sb         : in  std_logic_vector(MaxLayers_c * ShiftBits_c - 1 downto 0);
         -- sample stream
         In_Valid       : in  std_logic;
         In_Ready       : out std_logic;
-        In_X           : in  std_logic_vector(NIn_g * 8 - 1 downto 0);   -- x[j] at 8j+7..8j
-        In_T           : in  std_logic_vector(NOut_g * 32 - 1 downto 0); -- t[i] at 32i+31..32i
-        -- parameter access while idle: address = layer * Cols + column (column n_in = bias)
+        In_X           : in  std_logic_vector(N0_g * 8 - 1 downto 0);   -- x[j] at 8j+7..8j
+        In_T           : in  std_logic_vector(32 * to_widths(N0_g, N1_g, N2_g, N3_g, N4_g, N5_g,
+                                              N6_g, N7_g, N8_g)(Layers_g) - 1 downto 0);
+        -- parameter access while idle: address = layer * Cols + column (column n_in = bias);
+        -- address Layers_g * Cols: the lane's generator state
         Wt_WrEna       : in  std_logic;
         Wt_RdReq       : in  std_logic;
         Wt_Lane        : in  unsigned(7 downto 0);
-        Wt_Addr        : in  unsigned(7 downto 0);
+        Wt_Addr        : in  unsigned(WtAddrBits_c - 1 downto 0);
         Wt_WrData      : in  std_logic_vector(31 downto 0);
         Wt_RdValid     : out std_logic;
         Wt_RdData      : out std_logic_vector(31 downto 0);
         -- verification trace
         Dbg_Valid      : out std_logic;
         Dbg_Kind       : out unsigned(2 downto 0);
-        Dbg_Layer      : out unsigned(1 downto 0);
+        Dbg_Layer      : out unsigned(2 downto 0);
         Dbg_Index      : out unsigned(7 downto 0);
-        Dbg_Data       : out std_logic_vector(max3(NH1_g, NH2_g, NOut_g) * AccBits_c - 1 downto 0)
+        Dbg_Data       : out std_logic_vector(AccBits_c * lanes_of(Layers_g, to_widths(N0_g, N1_g,
+                                              N2_g, N3_g, N4_g, N5_g, N6_g, N7_g, N8_g)) - 1 downto 0)
     );
 end entity;
 
 architecture rtl of mrf_train_core is
 
-    constant Lanes_c  : natural := max3(NH1_g, NH2_g, NOut_g);
-    constant Cols_c   : natural := max3(NIn_g, NH1_g, NH2_g) + 1;
+    constant W_c      : Widths_t := to_widths(N0_g, N1_g, N2_g, N3_g, N4_g, N5_g, N6_g, N7_g, N8_g);
+    constant Last_c   : natural := Layers_g - 1;  -- the output layer (0-based)
+    constant NOutL_c  : natural := W_c(Layers_g);
+    constant Lanes_c  : natural := lanes_of(Layers_g, W_c);
+    constant Cols_c   : natural := cols_of(Layers_g, W_c);
+    constant RngAddr_c : natural := Layers_g * Cols_c;
     constant TreeBits_c : natural := 8 + DeltaBits_g + log2ceil(Lanes_c) + 1;
 
-    type NatArr_t is array (0 to 2) of natural;
-    constant NIn_c  : NatArr_t := (NIn_g, NH1_g, NH2_g);
-    constant NOut_c : NatArr_t := (NH1_g, NH2_g, NOut_g);
+    type NatArr_t is array (0 to MaxLayers_c - 1) of natural;
+    function in_widths return NatArr_t is
+        variable r_v : NatArr_t := (others => 0);
+    begin
+        for l in 0 to Last_c loop
+            r_v(l) := W_c(l);
+        end loop;
+        return r_v;
+    end function;
+    function out_widths return NatArr_t is
+        variable r_v : NatArr_t := (others => 0);
+    begin
+        for l in 0 to Last_c loop
+            r_v(l) := W_c(l + 1);
+        end loop;
+        return r_v;
+    end function;
+    function active_mask(lane : natural) return std_logic_vector is
+        variable r_v : std_logic_vector(MaxLayers_c - 1 downto 0) := (others => '0');
+    begin
+        for l in 0 to Last_c loop
+            if lane < W_c(l + 1) then
+                r_v(l) := '1';
+            end if;
+        end loop;
+        return r_v;
+    end function;
+    constant NIn_c  : NatArr_t := in_widths;
+    constant NOut_c : NatArr_t := out_widths;
 
-    type Act_t is array (0 to 2, 0 to Cols_c - 1) of signed(ActBits_c - 1 downto 0);
+    type Act_t is array (0 to Last_c, 0 to Cols_c - 1) of signed(ActBits_c - 1 downto 0);
     type DeltaArr_t is array (0 to Cols_c - 1) of signed(DeltaBits_g - 1 downto 0);
     type AccArr_t is array (0 to Lanes_c - 1) of signed(AccBits_c - 1 downto 0);
     type DlArr_t is array (0 to Lanes_c - 1) of signed(DeltaBits_g - 1 downto 0);
     type BpArr_t is array (0 to Lanes_c - 1) of signed(8 + DeltaBits_g - 1 downto 0);
     type ParArr_t is array (0 to Lanes_c - 1) of signed(ParamBits_c - 1 downto 0);
-    type Target_t is array (0 to NOut_g - 1) of signed(31 downto 0);
+    type Target_t is array (0 to NOutL_c - 1) of signed(31 downto 0);
 
     type State_t is (Idle_s, Clear_s, Fetch_s, Fwd_s, FwdWait_s, Bwd_s, BwdWait_s, Upd_s, Drain_s);
     signal state     : State_t := Idle_s;
-    signal layer     : natural range 0 to 2;
-    signal col       : natural range 0 to 255;
+    signal layer     : natural range 0 to Last_c;
+    signal col       : natural range 0 to 1023;
     signal wait_cnt  : natural range 0 to 7;
-    signal remaining : unsigned(31 downto 0);
+    signal remaining : unsigned(63 downto 0);
     signal batch_cnt : unsigned(15 downto 0);
 
     signal act       : Act_t := (others => (others => (others => '0')));  -- hidden: p_data
@@ -102,9 +139,9 @@ architecture rtl of mrf_train_core is
 
     -- stage 0 control to the lanes
     signal c_op      : std_logic_vector(2 downto 0) := OpNone_c;
-    signal c_layer   : unsigned(1 downto 0);
-    signal c_addr    : unsigned(7 downto 0);
-    signal c_col     : natural range 0 to 255;
+    signal c_layer   : unsigned(2 downto 0) := (others => '0');
+    signal c_addr    : unsigned(WtAddrBits_c - 1 downto 0);
+    signal c_col     : natural range 0 to 1023;
     signal c_bias, c_first : std_logic;
     signal c_shift   : unsigned(ShiftBits_c - 1 downto 0);
     signal bc_y      : signed(ActBits_c - 1 downto 0);
@@ -115,8 +152,8 @@ architecture rtl of mrf_train_core is
     -- delayed control for the tree / delta stage and the trace
     type Pipe_t is record
         op    : std_logic_vector(2 downto 0);
-        layer : natural range 0 to 2;
-        col   : natural range 0 to 255;
+        layer : natural range 0 to Last_c;
+        col   : natural range 0 to 1023;
         bias  : std_logic;
     end record;
     constant PipeIdle_c : Pipe_t := (OpNone_c, 0, 0, '0');
@@ -129,6 +166,9 @@ architecture rtl of mrf_train_core is
     signal lane_bp    : BpArr_t;
     signal lane_new   : ParArr_t;
     signal lane_rd    : ParArr_t;
+    type RngArr_t is array (0 to Lanes_c - 1) of std_logic_vector(31 downto 0);
+    signal lane_rng   : RngArr_t;
+    signal rd_rng     : std_logic := '0';
 
     signal fin_hidden, fin_out, dl_trace : std_logic := '0';
     signal fin_hidden_d : std_logic := '0';
@@ -136,8 +176,8 @@ architecture rtl of mrf_train_core is
     signal fin_y        : YArr_t;                       -- last finalised activations (trace)
     signal bp_valid     : std_logic := '0';            -- a back-propagated delta (trace)
     signal bp_delta     : signed(DeltaBits_g - 1 downto 0);
-    signal bp_layer     : natural range 0 to 2;
-    signal bp_col       : natural range 0 to 255;
+    signal bp_layer     : natural range 0 to Last_c;
+    signal bp_col       : natural range 0 to 1023;
     signal rd_pending : std_logic_vector(1 to 3) := "000";
     signal busy_i     : std_logic;
     signal lane_dl    : std_logic;
@@ -164,14 +204,6 @@ architecture rtl of mrf_train_core is
         return s_v;
     end function;
 
-    function shift_of(sel : natural; a, b, c : unsigned) return unsigned is
-    begin
-        if sel = 0 then return a;
-        elsif sel = 1 then return b;
-        else return c;
-        end if;
-    end function;
-
 begin
 
     ---------------------------------------------------------------------------------------------
@@ -183,7 +215,7 @@ begin
         ext_we <= Wt_WrEna when state = Idle_s and to_integer(Wt_Lane) = i else '0';
         i_lane : entity work.mrf_train_lane
             generic map (
-                Lane_g => i, NOut0_g => NH1_g, NOut1_g => NH2_g, NOut2_g => NOut_g,
+                Lane_g => i, Layers_g => Layers_g, Active_g => active_mask(i),
                 Cols_g => Cols_c, MasterExtra_g => MasterExtra_g, DeltaBits_g => DeltaBits_g)
             port map (
                 Clk => Clk, Rst => Rst,
@@ -193,7 +225,7 @@ begin
                 Seed_Load => seed_load, Seed => lane_seed(Cfg_Seed, i),
                 Ext_WrEna => ext_we, Ext_Addr => Wt_Addr, Ext_WrData => signed(Wt_WrData),
                 Acc_Out => lane_acc(i), Delta_Out => lane_delta(i), Bp_Prod => lane_bp(i),
-                New_Out => lane_new(i), Param_Rd => lane_rd(i));
+                New_Out => lane_new(i), Param_Rd => lane_rd(i), Rng_Out => lane_rng(i));
     end generate;
 
     ---------------------------------------------------------------------------------------------
@@ -211,8 +243,8 @@ begin
             fin_hidden <= '0';
             fin_out    <= '0';
             Done       <= '0';
-            c_layer    <= to_unsigned(layer, 2);
-            c_addr     <= to_unsigned(layer * Cols_c + col, 8);
+            c_layer    <= to_unsigned(layer, 3);
+            c_addr     <= to_unsigned(layer * Cols_c + col, WtAddrBits_c);
             c_col      <= col;
             c_shift    <= (others => '0');
             last_v     := col = NIn_c(layer);
@@ -224,7 +256,7 @@ begin
                     c_op <= OpRd_c;
                 end if;
                 if Start = '1' then
-                    seed_load <= '1';
+                    seed_load <= Cfg_SeedRng;
                     remaining <= NSamples;
                     batch_cnt <= (others => '0');
                     col       <= 0;
@@ -233,9 +265,9 @@ begin
 
             elsif state = Clear_s then  -- zero every gradient word
                 c_op   <= OpClr_c;
-                c_addr <= to_unsigned(col, 8);
+                c_addr <= to_unsigned(col, WtAddrBits_c);
                 c_col  <= 0;
-                if col = 3 * Cols_c - 1 then
+                if col = Layers_g * Cols_c - 1 then
                     col   <= 0;
                     state <= Fetch_s;
                 else
@@ -251,11 +283,11 @@ begin
                 elsif In_Valid = '1' then
                     for j in 0 to Cols_c - 1 loop  -- every entry driven (no undriven bits)
                         xin(j) <= (others => '0');
-                        if j < NIn_g then
+                        if j < N0_g then
                             xin(j) <= resize(signed(In_X(8 * j + 7 downto 8 * j)), ActBits_c);
                         end if;
                     end loop;
-                    for i in 0 to NOut_g - 1 loop
+                    for i in 0 to NOutL_c - 1 loop
                         target(i) <= signed(In_T(32 * i + 31 downto 32 * i));
                     end loop;
                     remaining <= remaining - 1;
@@ -276,13 +308,13 @@ begin
             elsif state = FwdWait_s then  -- acc final after 3 cycles: finalise, then next layer
                 wait_cnt <= wait_cnt - 1;
                 if wait_cnt = 1 then
-                    if layer = 2 then
+                    if layer = Last_c then
                         fin_out <= '1';
                     else
                         fin_hidden <= '1';
                     end if;
                     col <= 0;
-                    if layer = 2 then
+                    if layer = Last_c then
                         state <= Bwd_s;
                     else
                         layer <= layer + 1;
@@ -292,7 +324,7 @@ begin
 
             elsif state = Bwd_s then
                 c_op    <= OpBwd_c;
-                if col = 0 and layer /= 2 then
+                if col = 0 and layer /= Last_c then
                     dl_load <= '1';  -- deltas of this layer, registered 2 cycles ago
                 end if;
                 c_bias  <= '1' when last_v else '0';
@@ -324,11 +356,10 @@ begin
             elsif state = Upd_s then
                 c_op    <= OpUpd_c;
                 c_bias  <= '1' when last_v else '0';
-                c_shift <= shift_of(layer, Cfg_Sb0, Cfg_Sb1, Cfg_Sb2) when last_v
-                           else shift_of(layer, Cfg_Sw0, Cfg_Sw1, Cfg_Sw2);
+                c_shift <= layer_shift(Cfg_Sb, layer) when last_v else layer_shift(Cfg_Sw, layer);
                 if last_v then
                     col <= 0;
-                    if layer = 2 then
+                    if layer = Last_c then
                         layer <= 0;
                         state <= Fetch_s;
                     else
@@ -403,7 +434,7 @@ begin
                 y_v := act(p3_v.layer, p3_v.col);
                 if y_v > 0 and y_v < 255 then
                     d_v := sat(rhe_shift(tree_sum,
-                               to_integer(shift_of(p3_v.layer, Cfg_Bp1, Cfg_Bp1, Cfg_Bp2))),
+                               to_integer(layer_shift(Cfg_Bp, p3_v.layer))),
                                DeltaBits_g);
                 else
                     d_v := (others => '0');
@@ -426,10 +457,10 @@ begin
                     y_v := (others => '0');
                     if i < Lanes_c then
                         y_v := clamp_u8(rhe_shift(lane_acc(i),
-                                   to_integer(shift_of(layer - 1, Cfg_Q0, Cfg_Q1, Cfg_Q1))));
+                                   to_integer(layer_shift(Cfg_Q, layer - 1))));
                         fin_y(i) <= y_v;
                     end if;
-                    for l in 0 to 2 loop  -- (layer 0 never: act(0) stays 0, xin holds y_0)
+                    for l in 0 to Last_c loop  -- (layer 0 never: act(0) stays 0, xin holds y_0)
                         if layer = l then
                             act(l, i) <= y_v;
                         end if;
@@ -455,7 +486,7 @@ begin
                     Dbg_Valid <= '1';
                     Dbg_Data  <= (others => '0');
                     Dbg_Kind  <= to_unsigned(DbgDp_c, 3);
-                    Dbg_Layer <= to_unsigned(bp_layer - 1, 2);
+                    Dbg_Layer <= to_unsigned(bp_layer - 1, 3);
                     Dbg_Index <= to_unsigned(bp_col, 8);
                     Dbg_Data(AccBits_c - 1 downto 0) <=
                         std_logic_vector(resize(bp_delta, AccBits_c));
@@ -463,7 +494,7 @@ begin
                 if p3_v.op = OpUpd_c then
                     Dbg_Valid <= '1';
                     Dbg_Kind  <= to_unsigned(DbgW_c, 3);
-                    Dbg_Layer <= to_unsigned(p3_v.layer, 2);
+                    Dbg_Layer <= to_unsigned(p3_v.layer, 3);
                     Dbg_Index <= to_unsigned(p3_v.col, 8);
                     for i in 0 to Lanes_c - 1 loop
                         Dbg_Data((i + 1) * AccBits_c - 1 downto i * AccBits_c) <=
@@ -473,7 +504,7 @@ begin
                 if fin_hidden_d = '1' then
                     Dbg_Valid <= '1';
                     Dbg_Kind  <= to_unsigned(DbgY_c, 3);
-                    Dbg_Layer <= to_unsigned(layer - 1, 2);
+                    Dbg_Layer <= to_unsigned(layer - 1, 3);
                     Dbg_Index <= (others => '0');
                     for i in 0 to Lanes_c - 1 loop
                         Dbg_Data((i + 1) * AccBits_c - 1 downto i * AccBits_c) <=
@@ -483,7 +514,7 @@ begin
                 if fin_out = '1' then
                     Dbg_Valid <= '1';
                     Dbg_Kind  <= to_unsigned(DbgAcc_c, 3);
-                    Dbg_Layer <= to_unsigned(2, 2);
+                    Dbg_Layer <= to_unsigned(Last_c, 3);
                     Dbg_Index <= (others => '0');
                     for i in 0 to Lanes_c - 1 loop
                         Dbg_Data((i + 1) * AccBits_c - 1 downto i * AccBits_c) <=
@@ -494,7 +525,7 @@ begin
                 if dl_trace = '1' then
                     Dbg_Valid <= '1';
                     Dbg_Kind  <= to_unsigned(DbgDl_c, 3);
-                    Dbg_Layer <= to_unsigned(2, 2);
+                    Dbg_Layer <= to_unsigned(Last_c, 3);
                     Dbg_Index <= (others => '0');
                     for i in 0 to Lanes_c - 1 loop
                         Dbg_Data((i + 1) * AccBits_c - 1 downto i * AccBits_c) <=
@@ -524,7 +555,7 @@ begin
         for i in 0 to Lanes_c - 1 loop
             dl_value(i) <= (others => '0');
             if fin_out = '1' then
-                if i < NOut_g then
+                if i < NOutL_c then
                     e_v := resize(lane_acc(i), AccBits_c + 1) - resize(target(i), AccBits_c + 1);
                     dl_value(i) <= sat(rhe_shift(e_v, to_integer(Cfg_E)), DeltaBits_g);
                 end if;
@@ -545,8 +576,13 @@ begin
             rd_pending <= (Wt_RdReq and not busy_i) & rd_pending(1 to 2);
             if Wt_RdReq = '1' and busy_i = '0' then
                 rd_lane <= to_integer(Wt_Lane);
+                rd_rng  <= '1' when Wt_Addr = RngAddr_c else '0';
             end if;
-            Wt_RdData <= std_logic_vector(lane_rd(rd_lane));
+            if rd_rng = '1' then
+                Wt_RdData <= lane_rng(rd_lane);
+            else
+                Wt_RdData <= std_logic_vector(lane_rd(rd_lane));
+            end if;
         end if;
     end process;
     Wt_RdValid <= rd_pending(3);

@@ -94,7 +94,8 @@ def yosys_map(verilog: Path, top: str, workdir: Path, extra: str = "",
     require_tool("yosys", "yosys")
     log, stat, mapped = workdir / "yosys.log", workdir / "stat.json", workdir / f"{top}_mapped.v"
     script = (f"read_verilog {verilog}; synth_xilinx -flatten -family {family} -noiopad -top {top}; "
-              f"check; tee -q -o {stat} stat -json; write_verilog -noattr {mapped}; {extra}")
+              f"check; tee -q -o {stat} stat -json; write_verilog -noattr {mapped}; "
+              f"write_json {workdir / (top + '_mapped.json')}; {extra}")
     subprocess.run(["yosys", "-q", "-l", str(log), "-p", script], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     text = log.read_text()
@@ -146,3 +147,115 @@ def run_core_netlist(netlist: Path, stim: Path, trace: Path, params: dict[str, i
     subprocess.run([vvp, "-n", str(binary)], check=True, capture_output=True, text=True,
                    timeout=timeout_s, cwd=workdir)
     return trace
+
+
+# Delay model of the logic-depth report (UltraScale+ speed grade -2, rounded public figures:
+# a LUT level is its logic plus a typical local route; carry and DSP from the data sheet's
+# switching characteristics). It ranks paths and bounds the clock; only Vivado gives timing.
+DELAY_NS = {"base": 0.40, "lut": 0.45, "muxf": 0.30, "carry": 0.06, "dsp": 2.50}
+_COMB_PREFIX = ("LUT", "MUXF", "CARRY", "INV")
+
+
+@dataclass
+class LogicDepth:
+    """Longest register-to-register path of a mapped netlist.
+
+    lut_levels: LUT (and INV) levels; muxf: MUXF7/8/9 on it; carry: CARRY4 cells on it (the
+    carry chain, 4 bits each); dsp: unregistered DSP blocks on it; path_ns: the delay model's
+    estimate (:data:`DELAY_NS`); max_carry_chain: longest chain of cascaded CARRY4 anywhere.
+    """
+
+    lut_levels: int
+    muxf: int
+    carry: int
+    dsp: int
+    path_ns: float
+    max_carry_chain: int
+
+
+def logic_depth(netlist_json: Path, top: str) -> LogicDepth:
+    """Longest combinational path between sequential cells (FFs, RAM/SRL, registered DSP
+    outputs) of Yosys' ``write_json`` of a flattened mapped netlist."""
+    import json
+
+    module = json.loads(netlist_json.read_text())["modules"][top]
+    cells = module["cells"]
+    driver: dict[int, str] = {}
+    inputs: dict[str, list[int]] = {}
+    for name, cell in cells.items():
+        dirs = cell.get("port_directions", {})
+        ins = []
+        for port, bits in cell["connections"].items():
+            ints = [b for b in bits if isinstance(b, int)]
+            if dirs.get(port) == "output":
+                for b in ints:
+                    driver[b] = name
+            else:
+                ins += ints
+        inputs[name] = ins
+
+    def kind(name: str) -> str:
+        cell = cells[name]
+        t = cell["type"].lstrip("\\")
+        if t.startswith("DSP48"):
+            p = cell.get("parameters", {})
+            registered = int(str(p.get("PREG", "1")), 2) if str(p.get("PREG", "1")) else 1
+            return "dsp" if not registered else "seq"
+        if t.startswith(("LUT", "INV")):
+            return "lut"
+        if t.startswith("MUXF"):
+            return "muxf"
+        if t.startswith("CARRY"):
+            return "carry"
+        return "seq"
+
+    kinds = {name: kind(name) for name in cells}
+    memo: dict[str, tuple[float, int, int, int, int]] = {}
+
+    def arrival(start: str) -> tuple[float, int, int, int, int]:
+        # iterative DFS: (delay, luts, muxf, carry, dsp) of the worst path ending at `start`
+        stack = [(start, False)]
+        while stack:
+            name, done = stack.pop()
+            if name in memo:
+                continue
+            preds = [driver[b] for b in inputs[name] if b in driver
+                     and kinds[driver[b]] != "seq"]
+            if not done:
+                stack.append((name, True))
+                stack += [(p, False) for p in preds if p not in memo]
+                continue
+            best = max((memo[p] for p in preds), default=(0.0, 0, 0, 0, 0))
+            k = kinds[name]
+            add = {"lut": (1, 0, 0, 0), "muxf": (0, 1, 0, 0), "carry": (0, 0, 1, 0),
+                   "dsp": (0, 0, 0, 1)}.get(k, (0, 0, 0, 0))
+            delay = best[0] + (DELAY_NS[k] if k in DELAY_NS else 0.0)
+            memo[name] = (delay, best[1] + add[0], best[2] + add[1], best[3] + add[2],
+                          best[4] + add[3])
+        return memo[start]
+
+    worst = (0.0, 0, 0, 0, 0)
+    for name, k in kinds.items():  # path ends: inputs of sequential cells
+        if k != "seq":
+            continue
+        for b in inputs[name]:
+            src = driver.get(b)
+            if src is not None and kinds[src] != "seq":
+                worst = max(worst, arrival(src))
+    chain: dict[str, int] = {}
+    for name in cells:  # cascaded CARRY4: CI (or CYINIT) driven by another CARRY4's CO
+        if kinds[name] != "carry" or name in chain:
+            continue
+        length, cur, seen = 1, name, {name}
+        while True:
+            ci = [b for p in ("CI", "CYINIT") for b in cells[cur]["connections"].get(p, [])
+                  if isinstance(b, int) and b in driver and kinds[driver[b]] == "carry"]
+            if not ci or driver[ci[0]] in seen:
+                break
+            cur = driver[ci[0]]
+            seen.add(cur)
+            length += 1
+        chain[name] = length
+    return LogicDepth(lut_levels=worst[1], muxf=worst[2], carry=worst[3], dsp=worst[4],
+                      path_ns=round(DELAY_NS["base"] + worst[0], 2),
+                      max_carry_chain=max(chain.values(), default=0))

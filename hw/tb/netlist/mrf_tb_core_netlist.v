@@ -4,6 +4,7 @@
 // format: "T kind layer index hex", "C cycles", "R lane addr value", "END".
 `timescale 1ns / 1ps
 module mrf_tb_core_netlist;
+    parameter LAYERS = 3;
     parameter NIN = 16;
     parameter NOUT = 2;
     parameter LANES = 16;
@@ -12,31 +13,33 @@ module mrf_tb_core_netlist;
     parameter TRACE = "trace.txt";
     localparam ACC = 48;
     localparam NPMAX = 65536;
+    localparam MAXL = 8;
 
     reg Clk = 0, Rst = 1;
     always #2 Clk = ~Clk;
 
-    reg start = 0, in_valid = 0, wt_we = 0, wt_re = 0;
-    reg [31:0] n_samples = 0, seed = 0, wt_wdata = 0;
+    reg start = 0, in_valid = 0, wt_we = 0, wt_re = 0, seed_rng = 1;
+    reg [63:0] n_samples = 0;
+    reg [31:0] seed = 0, wt_wdata = 0;
     reg [4:0] log2b = 0;
-    reg [5:0] e = 0, q0 = 0, q1 = 0, bp1 = 0, bp2 = 0, sw0 = 0, sw1 = 0, sw2 = 0;
-    reg [5:0] sb0 = 0, sb1 = 0, sb2 = 0;
+    reg [5:0] e = 0;
+    reg [MAXL * 6 - 1:0] cfg_q = 0, cfg_bp = 0, cfg_sw = 0, cfg_sb = 0;
     reg [NIN * 8 - 1:0] in_x = 0;
     reg [NOUT * 32 - 1:0] in_t = 0;
-    reg [7:0] wt_lane = 0, wt_addr = 0;
+    reg [7:0] wt_lane = 0;
+    reg [11:0] wt_addr = 0;
     wire busy, done, in_ready, wt_rvalid;
     wire [31:0] wt_rdata;
     wire dbg_valid;
     wire [2:0] dbg_kind;
-    wire [1:0] dbg_layer;
+    wire [2:0] dbg_layer;
     wire [7:0] dbg_index;
     wire [LANES * ACC - 1:0] dbg_data;
 
     mrf_train_core dut (
         .Clk(Clk), .Rst(Rst), .Start(start), .NSamples(n_samples), .Busy(busy), .Done(done),
-        .Cfg_Seed(seed), .Cfg_Log2Batch(log2b), .Cfg_E(e), .Cfg_Q0(q0), .Cfg_Q1(q1),
-        .Cfg_Bp1(bp1), .Cfg_Bp2(bp2), .Cfg_Sw0(sw0), .Cfg_Sw1(sw1), .Cfg_Sw2(sw2),
-        .Cfg_Sb0(sb0), .Cfg_Sb1(sb1), .Cfg_Sb2(sb2),
+        .Cfg_SeedRng(seed_rng), .Cfg_Seed(seed), .Cfg_Log2Batch(log2b), .Cfg_E(e),
+        .Cfg_Q(cfg_q), .Cfg_Bp(cfg_bp), .Cfg_Sw(cfg_sw), .Cfg_Sb(cfg_sb),
         .In_Valid(in_valid), .In_Ready(in_ready), .In_X(in_x), .In_T(in_t),
         .Wt_WrEna(wt_we), .Wt_RdReq(wt_re), .Wt_Lane(wt_lane), .Wt_Addr(wt_addr),
         .Wt_WrData(wt_wdata), .Wt_RdValid(wt_rvalid), .Wt_RdData(wt_rdata),
@@ -72,16 +75,22 @@ module mrf_tb_core_netlist;
         repeat (3) @(posedge Clk);
         Rst <= 0;
         @(posedge Clk);
-        // header: n_samples seed log2b e q0 q1 bp1 bp2 sw0 sw1 sw2 sb0 sb1 sb2 n_params
+        // header: n_samples seed log2b e seed_rng, then q bp s_w s_b of each layer, n_params
         r = $fscanf(sf, "%d", n);
         n_samples <= n;
         r = $fscanf(sf, "%d", v);
         seed <= v;
         r = $fscanf(sf, "%d", v);
         log2b <= v[4:0];
-        e <= rd6(sf); q0 <= rd6(sf); q1 <= rd6(sf); bp1 <= rd6(sf); bp2 <= rd6(sf);
-        sw0 <= rd6(sf); sw1 <= rd6(sf); sw2 <= rd6(sf);
-        sb0 <= rd6(sf); sb1 <= rd6(sf); sb2 <= rd6(sf);
+        e <= rd6(sf);
+        r = $fscanf(sf, "%d", v);
+        seed_rng <= v[0];
+        for (j = 0; j < LAYERS; j = j + 1) begin
+            cfg_q[6 * j +: 6] = rd6(sf);
+            cfg_bp[6 * j +: 6] = rd6(sf);
+            cfg_sw[6 * j +: 6] = rd6(sf);
+            cfg_sb[6 * j +: 6] = rd6(sf);
+        end
         r = $fscanf(sf, "%d", n_par);
         for (k = 0; k < n_par; k = k + 1) begin
             r = $fscanf(sf, "%d %d %d", lane, addr, v);

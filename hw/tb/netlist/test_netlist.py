@@ -21,6 +21,7 @@ from mrfrecon.engine.golden import SampleTrace, train_golden
 from mrfrecon.engine.hdl_netlist import ghdl_synth, run_core_netlist, yosys_map
 from mrfrecon.engine.hdl_sim import (
     assert_trace_matches,
+    core_generics,
     core_stimulus,
     core_widths,
     expected_events,
@@ -57,9 +58,8 @@ def _case(widths, config, n, seed):
 
 def _netlist_trace(tmp_path, widths, config, state, fmt, x_int, t_int, debug, mapped):
     rtl = hw_dir() / "rtl"
-    generics = {"NIn_g": widths[0], "NH1_g": widths[1], "NH2_g": widths[2], "NOut_g": widths[3],
-                "MasterExtra_g": config.master_extra, "DeltaBits_g": config.delta_bits,
-                "Debug_g": debug}
+    generics = {**core_generics(widths), "MasterExtra_g": config.master_extra,
+                "DeltaBits_g": config.delta_bits, "Debug_g": debug}
     verilog = ghdl_synth("mrf_train_core", generics, tmp_path, [rtl / s for s in CORE_SOURCES])
     if mapped:
         result = yosys_map(verilog, "mrf_train_core", tmp_path, family="xc7")
@@ -69,14 +69,15 @@ def _netlist_trace(tmp_path, widths, config, state, fmt, x_int, t_int, debug, ma
     stim.write_text(core_stimulus(state, fmt, config.log2_batch, config.seed, x_int, t_int))
     lanes, _ = core_widths(widths)
     trace = run_core_netlist(verilog, stim, tmp_path / "trace.txt",
-                             {"NIN": widths[0], "NOUT": widths[3], "LANES": lanes,
+                             {"LAYERS": len(widths) - 1, "NIN": widths[0], "NOUT": widths[-1],
+                              "LANES": lanes,
                               "DEBUG": int(debug)}, tmp_path, cell_models=mapped)
     return parse_core_trace(trace.read_text(), lanes)
 
 
 @pytest.mark.parametrize("debug", [True, False], ids=["trace", "synthesised"])
 def test_ghdl_verilog_bit_exact(tmp_path, debug):
-    widths = (5, 7, 3, 3)
+    widths = (5, 7, 3, 4, 3)
     config = FixedPointConfig(log2_batch=0, lr_shift=4, seed=3)
     state, fmt, x_int, t_int, golden, expected = _case(widths, config, 96, 256)
     trace = _netlist_trace(tmp_path, widths, config, state, fmt, x_int, t_int, debug, False)
