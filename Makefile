@@ -1,16 +1,19 @@
 # Set-up and main jobs. `make demo` and `make test` work on a fresh Debian machine:
-# they install the Debian packages (GHDL, Yosys, dcm2niix), create .venv and install mrfrecon.
+# they install the Debian packages (GHDL with its LLVM backend, Yosys, iverilog, dcm2niix), create
+# .venv and install mrfrecon. The HDL tests run on GHDL's LLVM backend (compiled, several times
+# faster than mcode) and simulate the synthesised netlists with iverilog.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := ghdl yosys dcm2niix
+APT_PACKAGES := ghdl ghdl-llvm yosys iverilog dcm2niix
+export GHDL_BACKEND ?= llvm
 
 .PHONY: all venv system demo test test-fast bench lint clean
 
 all: test
 
 system:
-	@missing=""; for p in ghdl yosys dcm2niix; do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in ghdl ghdl-llvm yosys iverilog dcm2niix; do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -3,7 +3,8 @@
 --   0x00 bit0 ap_start (W1, self-clearing on ap_ready), bit1 ap_done (clear on read),
 --        bit2 ap_idle, bit3 ap_ready (clear on read), bit7 auto_restart
 --   0x04 GIE, 0x08 IER (bit0 done, bit1 ready), 0x0C ISR (toggle on write)
---   0x10/0x14 samples, 0x1C/0x20 weights_in, 0x28/0x2C weights_out (64-bit), 0x34 n_samples
+--   0x10/0x14 samples, 0x1C/0x20 weights_in, 0x28/0x2C weights_out (64-bit pointers),
+--   0x34/0x3C n_samples low/high (a 64-bit count as two 32-bit scalars, SPEC §8.1)
 ------------------------------------------------------------------------------------------------
 library ieee;
 use ieee.std_logic_1164.all;
@@ -39,7 +40,7 @@ entity mrf_axi_lite_ctrl is
         Samples    : out std_logic_vector(63 downto 0);
         WeightsIn  : out std_logic_vector(63 downto 0);
         WeightsOut : out std_logic_vector(63 downto 0);
-        NSamples   : out std_logic_vector(31 downto 0)
+        NSamples   : out std_logic_vector(63 downto 0)
     );
 end entity;
 
@@ -52,7 +53,12 @@ architecture rtl of mrf_axi_lite_ctrl is
     signal w_strb                            : std_logic_vector(3 downto 0);
     signal b_valid, r_valid                  : std_logic := '0';
     signal r_data                            : std_logic_vector(31 downto 0);
-    signal regs                              : std_logic_vector(7 * 32 - 1 downto 0) := (others => '0');
+    -- argument words, in register order: samples lo/hi, weights_in lo/hi, weights_out lo/hi,
+    -- n_samples lo/hi
+    type Offs_t is array (natural range <>) of natural;
+    constant ArgOffs_c : Offs_t(0 to 7) := (16#10#, 16#14#, 16#1C#, 16#20#, 16#28#, 16#2C#, 16#34#,
+                                            16#3C#);
+    signal regs        : std_logic_vector(ArgOffs_c'length * 32 - 1 downto 0) := (others => '0');
 
     function merge(old, new_d : std_logic_vector(31 downto 0); strb : std_logic_vector(3 downto 0))
         return std_logic_vector is
@@ -77,7 +83,7 @@ begin
     RResp   <= "00";
 
     p_seq : process (Clk)
-        variable idx_v : integer;
+        variable a_v : natural range 0 to 127;
     begin
         if rising_edge(Clk) then
             -- ap_done / ap_ready are sticky until read
@@ -109,31 +115,27 @@ begin
                 aw_ok   <= '0';
                 w_ok    <= '0';
                 b_valid <= '1';
-                case to_integer(unsigned(aw_addr)) is
-                    when 16#00# =>
-                        if w_strb(0) = '1' then
-                            if w_data(0) = '1' then
-                                start <= '1';
-                            end if;
-                            auto_r <= w_data(7);
+                a_v := to_integer(unsigned(aw_addr));
+                if a_v = 16#00# then
+                    if w_strb(0) = '1' then
+                        if w_data(0) = '1' then
+                            start <= '1';
                         end if;
-                    when 16#04# => gie <= w_data(0);
-                    when 16#08# => ier <= w_data(1 downto 0);
-                    when 16#0C# => isr <= isr xor w_data(1 downto 0);
-                    when 16#10# | 16#14# | 16#1C# | 16#20# | 16#28# | 16#2C# | 16#34# =>
-                        case to_integer(unsigned(aw_addr)) is
-                            when 16#10# => idx_v := 0;
-                            when 16#14# => idx_v := 1;
-                            when 16#1C# => idx_v := 2;
-                            when 16#20# => idx_v := 3;
-                            when 16#28# => idx_v := 4;
-                            when 16#2C# => idx_v := 5;
-                            when others => idx_v := 6;
-                        end case;
-                        regs(32 * idx_v + 31 downto 32 * idx_v) <=
-                            merge(regs(32 * idx_v + 31 downto 32 * idx_v), w_data, w_strb);
-                    when others => null;
-                end case;
+                        auto_r <= w_data(7);
+                    end if;
+                elsif a_v = 16#04# then
+                    gie <= w_data(0);
+                elsif a_v = 16#08# then
+                    ier <= w_data(1 downto 0);
+                elsif a_v = 16#0C# then
+                    isr <= isr xor w_data(1 downto 0);
+                end if;
+                for k in ArgOffs_c'range loop  -- constant indices (GHDL synthesis)
+                    if a_v = ArgOffs_c(k) then
+                        regs(32 * k + 31 downto 32 * k) <=
+                            merge(regs(32 * k + 31 downto 32 * k), w_data, w_strb);
+                    end if;
+                end loop;
             end if;
             if b_valid = '1' and BReady = '1' then
                 b_valid <= '0';
@@ -143,27 +145,27 @@ begin
             if ArValid = '1' and r_valid = '0' then
                 r_valid <= '1';
                 r_data  <= (others => '0');
-                case to_integer(unsigned(ArAddr)) is
-                    when 16#00# =>
-                        r_data(0) <= start;
-                        r_data(1) <= done_r;
-                        r_data(2) <= Ap_Idle;
-                        r_data(3) <= ready_r;
-                        r_data(7) <= auto_r;
-                        done_r  <= '0';  -- clear on read
-                        ready_r <= '0';
-                    when 16#04# => r_data(0) <= gie;
-                    when 16#08# => r_data(1 downto 0) <= ier;
-                    when 16#0C# => r_data(1 downto 0) <= isr;
-                    when 16#10# => r_data <= regs(31 downto 0);
-                    when 16#14# => r_data <= regs(63 downto 32);
-                    when 16#1C# => r_data <= regs(95 downto 64);
-                    when 16#20# => r_data <= regs(127 downto 96);
-                    when 16#28# => r_data <= regs(159 downto 128);
-                    when 16#2C# => r_data <= regs(191 downto 160);
-                    when 16#34# => r_data <= regs(223 downto 192);
-                    when others => null;
-                end case;
+                a_v := to_integer(unsigned(ArAddr));
+                if a_v = 16#00# then
+                    r_data(0) <= start;
+                    r_data(1) <= done_r;
+                    r_data(2) <= Ap_Idle;
+                    r_data(3) <= ready_r;
+                    r_data(7) <= auto_r;
+                    done_r  <= '0';  -- clear on read
+                    ready_r <= '0';
+                elsif a_v = 16#04# then
+                    r_data(0) <= gie;
+                elsif a_v = 16#08# then
+                    r_data(1 downto 0) <= ier;
+                elsif a_v = 16#0C# then
+                    r_data(1 downto 0) <= isr;
+                end if;
+                for k in ArgOffs_c'range loop
+                    if a_v = ArgOffs_c(k) then
+                        r_data <= regs(32 * k + 31 downto 32 * k);
+                    end if;
+                end loop;
             end if;
             if r_valid = '1' and RReady = '1' then
                 r_valid <= '0';
@@ -190,6 +192,6 @@ begin
     Samples    <= regs(63 downto 0);
     WeightsIn  <= regs(127 downto 64);
     WeightsOut <= regs(191 downto 128);
-    NSamples   <= regs(223 downto 192);
+    NSamples   <= regs(255 downto 192);
 
 end architecture;

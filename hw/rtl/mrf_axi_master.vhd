@@ -15,7 +15,7 @@ entity mrf_axi_master is
         -- read command and stream
         Rd_Start  : in  std_logic;
         Rd_Addr   : in  std_logic_vector(63 downto 0);
-        Rd_Words  : in  unsigned(31 downto 0);
+        Rd_Words  : in  unsigned(63 downto 0);  -- 64-bit: no wrap for long sample streams
         Rd_Valid  : out std_logic;
         Rd_Ready  : in  std_logic;
         Rd_Data   : out std_logic_vector(31 downto 0);
@@ -58,11 +58,12 @@ architecture rtl of mrf_axi_master is
     signal rstate   : RdState_t := RIdle_s;
     signal wstate   : WrState_t := WIdle_s;
     signal r_addr, w_addr   : unsigned(63 downto 0);
-    signal r_left, w_left   : unsigned(31 downto 0);
+    signal r_left           : unsigned(63 downto 0);
+    signal w_left           : unsigned(31 downto 0);
     signal r_len, w_len     : unsigned(7 downto 0);
     signal w_beat           : unsigned(7 downto 0);
 
-    function burst(left : unsigned(31 downto 0)) return unsigned is
+    function burst(left : unsigned) return unsigned is
     begin
         if left >= MaxBurst_c then
             return to_unsigned(MaxBurst_c - 1, 8);
@@ -93,32 +94,31 @@ begin
     p_read : process (Clk)
     begin
         if rising_edge(Clk) then
-            case rstate is
-                when RIdle_s =>
-                    if Rd_Start = '1' and Rd_Words /= 0 then
-                        r_addr <= unsigned(Rd_Addr);
-                        r_left <= Rd_Words;
-                        r_len  <= burst(Rd_Words);
-                        rstate <= RAddr_s;
-                    end if;
-                when RAddr_s =>
-                    if ArReady = '1' then
-                        rstate <= RData_s;
-                    end if;
-                when RData_s =>
-                    if RValid = '1' and Rd_Ready = '1' then
-                        r_left <= r_left - 1;
-                        r_addr <= r_addr + 4;
-                        if RLast = '1' then
-                            if r_left = 1 then
-                                rstate <= RIdle_s;
-                            else
-                                r_len  <= burst(r_left - 1);
-                                rstate <= RAddr_s;
-                            end if;
+            if rstate = RIdle_s then
+                if Rd_Start = '1' and Rd_Words /= 0 then
+                    r_addr <= unsigned(Rd_Addr);
+                    r_left <= Rd_Words;
+                    r_len  <= burst(Rd_Words);
+                    rstate <= RAddr_s;
+                end if;
+            elsif rstate = RAddr_s then
+                if ArReady = '1' then
+                    rstate <= RData_s;
+                end if;
+            elsif rstate = RData_s then
+                if RValid = '1' and Rd_Ready = '1' then
+                    r_left <= r_left - 1;
+                    r_addr <= r_addr + 4;
+                    if RLast = '1' then
+                        if r_left = 1 then
+                            rstate <= RIdle_s;
+                        else
+                            r_len  <= burst(r_left - 1);
+                            rstate <= RAddr_s;
                         end if;
                     end if;
-            end case;
+                end if;
+            end if;
             if Rst = '1' then
                 rstate <= RIdle_s;
             end if;
@@ -128,38 +128,37 @@ begin
     p_write : process (Clk)
     begin
         if rising_edge(Clk) then
-            case wstate is
-                when WIdle_s =>
-                    if Wr_Start = '1' and Wr_Words /= 0 then
-                        w_addr <= unsigned(Wr_Addr);
-                        w_left <= Wr_Words;
-                        w_len  <= burst(Wr_Words);
+            if wstate = WIdle_s then
+                if Wr_Start = '1' and Wr_Words /= 0 then
+                    w_addr <= unsigned(Wr_Addr);
+                    w_left <= Wr_Words;
+                    w_len  <= burst(Wr_Words);
+                    wstate <= WAddr_s;
+                end if;
+            elsif wstate = WAddr_s then
+                if AwReady = '1' then
+                    w_beat <= (others => '0');
+                    wstate <= WData_s;
+                end if;
+            elsif wstate = WData_s then
+                if Wr_Valid = '1' and WReady = '1' then
+                    w_beat <= w_beat + 1;
+                    w_left <= w_left - 1;
+                    w_addr <= w_addr + 4;
+                    if w_beat = w_len then
+                        wstate <= WResp_s;
+                    end if;
+                end if;
+            elsif wstate = WResp_s then
+                if BValid = '1' then
+                    if w_left = 0 then
+                        wstate <= WIdle_s;
+                    else
+                        w_len  <= burst(w_left);
                         wstate <= WAddr_s;
                     end if;
-                when WAddr_s =>
-                    if AwReady = '1' then
-                        w_beat <= (others => '0');
-                        wstate <= WData_s;
-                    end if;
-                when WData_s =>
-                    if Wr_Valid = '1' and WReady = '1' then
-                        w_beat <= w_beat + 1;
-                        w_left <= w_left - 1;
-                        w_addr <= w_addr + 4;
-                        if w_beat = w_len then
-                            wstate <= WResp_s;
-                        end if;
-                    end if;
-                when WResp_s =>
-                    if BValid = '1' then
-                        if w_left = 0 then
-                            wstate <= WIdle_s;
-                        else
-                            w_len  <= burst(w_left);
-                            wstate <= WAddr_s;
-                        end if;
-                    end if;
-            end case;
+                end if;
+            end if;
             if Rst = '1' then
                 wstate <= WIdle_s;
             end if;

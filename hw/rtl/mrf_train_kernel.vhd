@@ -1,8 +1,12 @@
 ------------------------------------------------------------------------------------------------
--- mrf_train_kernel: Vitis RTL kernel (ap_ctrl_hs) around mrf_train_core (hw/SPEC.md §8).
--- ap_start -> read the 16-word header and the parameter body of weights_in -> train on
--- n_samples samples streamed from `samples` -> write the parameter body to weights_out -> ap_done.
--- One AXI4-Lite slave s_axi_control, one AXI4 master m_axi_gmem (32-bit data, 64-bit address).
+-- mrf_train_kernel: Vitis RTL kernel (ap_ctrl_hs) around mrf_train_core, interface v2
+-- (hw/SPEC.md §8). ap_start -> read the 64-word header of weights_in and check it (status 1:
+-- magic, 2: shape/format other than this build's generics, 3: n_samples not whole batches) ->
+-- read the N generator states (loaded when LOAD_RNG, else the core seeds them) and the body ->
+-- train on the 64-bit n_samples samples streamed from `samples` -> write status, samples
+-- trained, generator states and body to weights_out -> ap_done. With a status other than 0 only
+-- the 4 status words are written. One AXI4-Lite slave s_axi_control, one AXI4 master m_axi_gmem
+-- (32-bit data, 64-bit address).
 ------------------------------------------------------------------------------------------------
 library ieee;
 use ieee.std_logic_1164.all;
@@ -12,10 +16,16 @@ use work.mrf_train_pkg.all;
 
 entity mrf_train_kernel is
     generic (
-        NIn_g         : natural := 16;
-        NH1_g         : natural := 16;
-        NH2_g         : natural := 16;
-        NOut_g        : natural := 2;
+        Layers_g      : positive := 3;
+        N0_g          : natural := 16;
+        N1_g          : natural := 16;
+        N2_g          : natural := 16;
+        N3_g          : natural := 2;
+        N4_g          : natural := 0;
+        N5_g          : natural := 0;
+        N6_g          : natural := 0;
+        N7_g          : natural := 0;
+        N8_g          : natural := 0;
         MasterExtra_g : natural := 8;
         DeltaBits_g   : natural := 16
     );
@@ -74,50 +84,85 @@ end entity;
 
 architecture rtl of mrf_train_kernel is
 
-    constant Cols_c    : natural := max3(NIn_g, NH1_g, NH2_g) + 1;
-    constant Lanes_c   : natural := max3(NH1_g, NH2_g, NOut_g);
-    constant WX_c      : natural := (NIn_g + 3) / 4;
-    constant WSample_c : natural := WX_c + NOut_g;
-    constant Header_c  : natural := 16;
-    constant Body_c    : natural := NH1_g * (NIn_g + 1) + NH2_g * (NH1_g + 1) + NOut_g * (NH2_g + 1);
-    type NatArr_t is array (0 to 2) of natural;
-    constant NIn_c  : NatArr_t := (NIn_g, NH1_g, NH2_g);
-    constant NOut_c : NatArr_t := (NH1_g, NH2_g, NOut_g);
+    constant W_c       : Widths_t := to_widths(N0_g, N1_g, N2_g, N3_g, N4_g, N5_g, N6_g, N7_g,
+                                               N8_g);
+    constant Last_c    : natural := Layers_g - 1;
+    constant Lanes_c   : natural := lanes_of(Layers_g, W_c);
+    constant Cols_c    : natural := cols_of(Layers_g, W_c);
+    constant RngAddr_c : natural := Layers_g * Cols_c;
+    constant NOutL_c   : natural := W_c(Layers_g);
+    constant WX_c      : natural := (N0_g + 3) / 4;
+    constant WSample_c : natural := WX_c + NOutL_c;
+    constant Header_c  : natural := 64;
+    constant OutHdr_c  : natural := 4;
+    constant Magic_c   : std_logic_vector(31 downto 0) := x"3246524D";  -- "MRF2"
+    constant BiasBits_c : natural := 32;
 
-    type State_t is (Idle_s, Header_s, Body_s, Train_s, ReadBack_s, RbWait_s, Flush_s, Done_s);
+    function body_words return natural is
+        variable r_v : natural := 0;
+    begin
+        for l in 1 to Layers_g loop
+            r_v := r_v + W_c(l) * (W_c(l - 1) + 1);
+        end loop;
+        return r_v;
+    end function;
+    constant Body_c    : natural := body_words;
+
+    type NatArr_t is array (0 to MaxLayers_c - 1) of natural;
+    function widths_at(offset : natural) return NatArr_t is
+        variable r_v : NatArr_t := (others => 0);
+    begin
+        for l in 0 to Last_c loop
+            r_v(l) := W_c(l + offset);
+        end loop;
+        return r_v;
+    end function;
+    constant NIn_c  : NatArr_t := widths_at(0);
+    constant NOut_c : NatArr_t := widths_at(1);
+
+    type State_t is (Idle_s, Header_s, Check_s, Load_s, Train_s, Out_s, OutWait_s, Flush_s,
+                     Done_s);
     signal state : State_t := Idle_s;
 
-    signal rst                       : std_logic;
+    signal rst                        : std_logic;
     signal ap_start, ap_done, ap_idle : std_logic;
     signal samples_ptr, win_ptr, wout_ptr : std_logic_vector(63 downto 0);
-    signal n_samples_reg             : std_logic_vector(31 downto 0);
+    signal n_samples_reg              : std_logic_vector(63 downto 0);
+    signal n_samples                  : unsigned(63 downto 0);  -- latched at ap_start
 
     signal rd_start, rd_valid, rd_ready, rd_busy : std_logic := '0';
-    signal rd_addr                   : std_logic_vector(63 downto 0);
-    signal rd_words                  : unsigned(31 downto 0);
-    signal rd_data                   : std_logic_vector(31 downto 0);
+    signal rd_addr                    : std_logic_vector(63 downto 0);
+    signal rd_words                   : unsigned(63 downto 0);
+    signal rd_data                    : std_logic_vector(31 downto 0);
     signal wr_start, wr_valid, wr_ready, wr_busy : std_logic := '0';
-    signal wr_data                   : std_logic_vector(31 downto 0);
+    signal wr_words                   : unsigned(31 downto 0);
+    signal wr_data                    : std_logic_vector(31 downto 0);
 
     type Hdr_t is array (0 to Header_c - 1) of std_logic_vector(31 downto 0);
-    signal hdr                       : Hdr_t := (others => (others => '0'));
-    signal word_cnt                  : natural range 0 to 65535;
-    signal p_layer                   : natural range 0 to 2;
-    signal p_row, p_col              : natural range 0 to 255;
+    signal hdr                        : Hdr_t := (others => (others => '0'));
+    signal status                     : unsigned(1 downto 0) := "00";
+    signal word_cnt                   : natural range 0 to 2**20 - 1;
+    signal rng_phase                  : std_logic := '0';  -- words of the generator states
+    signal rng_lane                   : natural range 0 to 2**20 - 1;
+    signal p_layer                    : natural range 0 to Last_c;
+    signal p_row, p_col               : natural range 0 to 255;
 
     signal core_start, core_busy, core_done : std_logic := '0';
-    signal in_valid, in_ready        : std_logic := '0';
-    signal in_x                      : std_logic_vector(NIn_g * 8 - 1 downto 0);
-    signal in_t                      : std_logic_vector(NOut_g * 32 - 1 downto 0);
-    signal sample_buf                : std_logic_vector(WSample_c * 32 - 1 downto 0);
-    signal s_word                    : natural range 0 to WSample_c;
-    signal wt_we, wt_re, wt_rvalid   : std_logic := '0';
-    signal wt_lane, wt_addr          : unsigned(7 downto 0);
-    signal wt_wdata, wt_rdata        : std_logic_vector(31 downto 0);
+    signal in_valid, in_ready         : std_logic := '0';
+    signal in_x                       : std_logic_vector(N0_g * 8 - 1 downto 0);
+    signal in_t                       : std_logic_vector(NOutL_c * 32 - 1 downto 0);
+    signal sample_buf                 : std_logic_vector(WSample_c * 32 - 1 downto 0);
+    signal s_word                     : natural range 0 to WSample_c;
+    signal wt_we, wt_re, wt_rvalid    : std_logic := '0';
+    signal wt_lane                    : unsigned(7 downto 0);
+    signal wt_addr                    : unsigned(WtAddrBits_c - 1 downto 0);
+    signal wt_wdata, wt_rdata         : std_logic_vector(31 downto 0);
+    signal cfg_q, cfg_bp, cfg_sw, cfg_sb : std_logic_vector(MaxLayers_c * ShiftBits_c - 1 downto 0);
+    signal seed_rng                   : std_logic;
 
-    function sh(w : std_logic_vector(31 downto 0)) return unsigned is
+    function word_is(w : std_logic_vector(31 downto 0); v : natural) return boolean is
     begin
-        return unsigned(w(ShiftBits_c - 1 downto 0));
+        return unsigned(w) = to_unsigned(v, 32);
     end function;
 
 begin
@@ -145,7 +190,7 @@ begin
             Clk => ap_clk, Rst => rst,
             Rd_Start => rd_start, Rd_Addr => rd_addr, Rd_Words => rd_words, Rd_Valid => rd_valid,
             Rd_Ready => rd_ready, Rd_Data => rd_data, Rd_Busy => rd_busy,
-            Wr_Start => wr_start, Wr_Addr => wout_ptr, Wr_Words => to_unsigned(Body_c, 32),
+            Wr_Start => wr_start, Wr_Addr => wout_ptr, Wr_Words => wr_words,
             Wr_Valid => wr_valid, Wr_Ready => wr_ready, Wr_Data => wr_data, Wr_Busy => wr_busy,
             ArValid => m_axi_gmem_arvalid, ArReady => m_axi_gmem_arready,
             ArAddr => m_axi_gmem_araddr, ArLen => m_axi_gmem_arlen,
@@ -163,17 +208,33 @@ begin
     m_axi_gmem_arburst <= "01";   -- INCR
     m_axi_gmem_awburst <= "01";
 
+    -- header words 32 + 4l … 32 + 4l + 3: q, bp, s_w, s_b of layer l (0-based)
+    p_cfg : process (all)
+    begin
+        cfg_q  <= (others => '0');
+        cfg_bp <= (others => '0');
+        cfg_sw <= (others => '0');
+        cfg_sb <= (others => '0');
+        for l in 0 to Last_c loop
+            cfg_q(6 * l + 5 downto 6 * l)  <= hdr(32 + 4 * l)(5 downto 0);
+            cfg_bp(6 * l + 5 downto 6 * l) <= hdr(33 + 4 * l)(5 downto 0);
+            cfg_sw(6 * l + 5 downto 6 * l) <= hdr(34 + 4 * l)(5 downto 0);
+            cfg_sb(6 * l + 5 downto 6 * l) <= hdr(35 + 4 * l)(5 downto 0);
+        end loop;
+    end process;
+    seed_rng <= not hdr(1)(0);  -- LOAD_RNG = 0: the core seeds the generators from the seed
+
     i_core : entity work.mrf_train_core
-        generic map (NIn_g => NIn_g, NH1_g => NH1_g, NH2_g => NH2_g, NOut_g => NOut_g,
-                     MasterExtra_g => MasterExtra_g, DeltaBits_g => DeltaBits_g)
+        generic map (Layers_g => Layers_g, N0_g => N0_g, N1_g => N1_g, N2_g => N2_g,
+                     N3_g => N3_g, N4_g => N4_g, N5_g => N5_g, N6_g => N6_g, N7_g => N7_g,
+                     N8_g => N8_g, MasterExtra_g => MasterExtra_g, DeltaBits_g => DeltaBits_g)
         port map (
-            Clk => ap_clk, Rst => rst, Start => core_start, NSamples => unsigned(n_samples_reg),
+            Clk => ap_clk, Rst => rst, Start => core_start, NSamples => n_samples,
             Busy => core_busy, Done => core_done,
-            Cfg_Seed => hdr(1), Cfg_Log2Batch => unsigned(hdr(2)(4 downto 0)), Cfg_E => unsigned(hdr(3)(ShiftBits_c - 1 downto 0)),
-            Cfg_Q0 => unsigned(hdr(4)(ShiftBits_c - 1 downto 0)), Cfg_Q1 => unsigned(hdr(5)(ShiftBits_c - 1 downto 0)), Cfg_Bp1 => unsigned(hdr(6)(ShiftBits_c - 1 downto 0)),
-            Cfg_Bp2 => unsigned(hdr(7)(ShiftBits_c - 1 downto 0)), Cfg_Sw0 => unsigned(hdr(8)(ShiftBits_c - 1 downto 0)), Cfg_Sw1 => unsigned(hdr(9)(ShiftBits_c - 1 downto 0)),
-            Cfg_Sw2 => unsigned(hdr(10)(ShiftBits_c - 1 downto 0)), Cfg_Sb0 => unsigned(hdr(11)(ShiftBits_c - 1 downto 0)), Cfg_Sb1 => unsigned(hdr(12)(ShiftBits_c - 1 downto 0)),
-            Cfg_Sb2 => unsigned(hdr(13)(ShiftBits_c - 1 downto 0)),
+            Cfg_SeedRng => seed_rng, Cfg_Seed => hdr(3),
+            Cfg_Log2Batch => unsigned(hdr(4)(4 downto 0)),
+            Cfg_E => unsigned(hdr(5)(ShiftBits_c - 1 downto 0)),
+            Cfg_Q => cfg_q, Cfg_Bp => cfg_bp, Cfg_Sw => cfg_sw, Cfg_Sb => cfg_sb,
             In_Valid => in_valid, In_Ready => in_ready, In_X => in_x, In_T => in_t,
             Wt_WrEna => wt_we, Wt_RdReq => wt_re, Wt_Lane => wt_lane, Wt_Addr => wt_addr,
             Wt_WrData => wt_wdata, Wt_RdValid => wt_rvalid, Wt_RdData => wt_rdata,
@@ -183,27 +244,34 @@ begin
     ap_idle <= '1' when state = Idle_s else '0';
 
     -- sample words: inputs packed 4 per word (byte k of word w = x[4w + k]), then targets
-    g_x : for j in 0 to NIn_g - 1 generate
+    g_x : for j in 0 to N0_g - 1 generate
         in_x(8 * j + 7 downto 8 * j) <= sample_buf(32 * (j / 4) + 8 * (j mod 4) + 7 downto
                                                    32 * (j / 4) + 8 * (j mod 4));
     end generate;
     in_t <= sample_buf(WSample_c * 32 - 1 downto WX_c * 32);
 
-    rd_ready <= '1' when state = Header_s or state = Body_s
+    rd_ready <= '1' when state = Header_s or state = Load_s
                 else '1' when state = Train_s and in_valid = '0' else '0';
     wt_wdata <= rd_data;
-    wt_lane  <= to_unsigned(p_row, 8);
-    wt_addr  <= to_unsigned(p_layer * Cols_c + p_col, 8);
-    wt_we    <= rd_valid when state = Body_s else '0';
+    -- parameter port: generator state k (lane k, address L * cols), else the body's word
+    rng_lane <= word_cnt when state = Load_s else word_cnt - OutHdr_c when word_cnt >= OutHdr_c
+                else 0;
+    wt_lane  <= to_unsigned(rng_lane, 8) when rng_phase = '1' else to_unsigned(p_row, 8);
+    wt_addr  <= to_unsigned(RngAddr_c, WtAddrBits_c) when rng_phase = '1'
+                else to_unsigned(p_layer * Cols_c + p_col, WtAddrBits_c);
+    wt_we    <= rd_valid and (hdr(1)(0) or not rng_phase) when state = Load_s else '0';
 
     p_fsm : process (ap_clk)
+        variable bad_v  : boolean;
+        variable mask_v : unsigned(63 downto 0);
+
         procedure next_param is
         begin
             if p_col = NIn_c(p_layer) then
                 p_col <= 0;
                 if p_row = NOut_c(p_layer) - 1 then
                     p_row <= 0;
-                    if p_layer < 2 then
+                    if p_layer < Last_c then
                         p_layer <= p_layer + 1;
                     end if;
                 else
@@ -220,94 +288,171 @@ begin
             core_start <= '0';
             ap_done    <= '0';
             wt_re      <= '0';
-            case state is
-                when Idle_s =>
-                    if ap_start = '1' then
-                        rd_start <= '1';
-                        rd_addr  <= win_ptr;
-                        rd_words <= to_unsigned(Header_c + Body_c, 32);
-                        word_cnt <= 0;
-                        p_layer  <= 0;
-                        p_row    <= 0;
-                        p_col    <= 0;
-                        state    <= Header_s;
+            if state = Idle_s then
+                if ap_start = '1' then
+                    n_samples <= unsigned(n_samples_reg);
+                    rd_start  <= '1';
+                    rd_addr   <= win_ptr;
+                    rd_words  <= to_unsigned(Header_c, 64);
+                    word_cnt  <= 0;
+                    state     <= Header_s;
+                end if;
+
+            elsif state = Header_s then
+                if rd_valid = '1' then
+                    for k in 0 to Header_c - 1 loop  -- constant indices (GHDL synthesis)
+                        if word_cnt = k then
+                            hdr(k) <= rd_data;
+                        end if;
+                    end loop;
+                    if word_cnt = Header_c - 1 then
+                        state <= Check_s;
                     end if;
-                when Header_s =>
-                    if rd_valid = '1' then
-                        hdr(word_cnt) <= rd_data;
-                        if word_cnt = Header_c - 1 then
-                            word_cnt <= 0;
-                            state    <= Body_s;
+                    word_cnt <= word_cnt + 1;
+                end if;
+
+            elsif state = Check_s then  -- SPEC §8.4 status; rd is idle (the header read ended)
+                bad_v := not word_is(hdr(2), Layers_g) or not word_is(hdr(6), Lanes_c)
+                         or not word_is(hdr(7), MasterExtra_g)
+                         or not word_is(hdr(8), DeltaBits_g) or not word_is(hdr(9), BiasBits_c)
+                         or unsigned(hdr(4)) > 16;
+                for l in 0 to Layers_g loop
+                    if not word_is(hdr(16 + l), W_c(l)) then
+                        bad_v := true;
+                    end if;
+                end loop;
+                mask_v := shift_left(to_unsigned(1, 64), to_integer(unsigned(hdr(4)(4 downto 0))))
+                          - 1;
+                word_cnt  <= 0;
+                p_layer   <= 0;
+                p_row     <= 0;
+                p_col     <= 0;
+                if hdr(0) /= Magic_c then
+                    status <= "01";
+                elsif bad_v then
+                    status <= "10";
+                elsif (n_samples and mask_v) /= 0 then
+                    status <= "11";
+                else
+                    status <= "00";
+                end if;
+                if hdr(0) /= Magic_c or bad_v or (n_samples and mask_v) /= 0 then
+                    wr_start <= '1';
+                    wr_words <= to_unsigned(OutHdr_c, 32);
+                    state    <= Out_s;
+                else  -- generator states and body follow the header
+                    rd_start  <= '1';
+                    rd_addr   <= std_logic_vector(unsigned(win_ptr) + 4 * Header_c);
+                    rd_words  <= to_unsigned(Lanes_c + Body_c, 64);
+                    rng_phase <= '1';
+                    state     <= Load_s;
+                end if;
+
+            elsif state = Load_s then
+                if rd_valid = '1' then
+                    if rng_phase = '1' then
+                        if word_cnt = Lanes_c - 1 then
+                            rng_phase <= '0';
+                            word_cnt  <= 0;
                         else
                             word_cnt <= word_cnt + 1;
                         end if;
-                    end if;
-                when Body_s =>
-                    if rd_valid = '1' then
+                    else
                         next_param;
                         if word_cnt = Body_c - 1 then
-                            state <= Train_s;
+                            state      <= Train_s;
                             core_start <= '1';
-                            rd_start <= '1';
-                            rd_addr  <= samples_ptr;
-                            rd_words <= resize(unsigned(n_samples_reg) * WSample_c, 32);
-                            s_word   <= 0;
+                            rd_start   <= '1';
+                            rd_addr    <= samples_ptr;
+                            rd_words   <= resize(n_samples * to_unsigned(WSample_c, 8), 64);
+                            s_word     <= 0;
                         end if;
                         word_cnt <= word_cnt + 1;
                     end if;
-                when Train_s =>
-                    if in_valid = '0' and rd_valid = '1' then
-                        sample_buf(32 * s_word + 31 downto 32 * s_word) <= rd_data;
-                        if s_word = WSample_c - 1 then
-                            s_word   <= 0;
-                            in_valid <= '1';
-                        else
-                            s_word <= s_word + 1;
+                end if;
+
+            elsif state = Train_s then
+                if in_valid = '0' and rd_valid = '1' then
+                    for k in 0 to WSample_c - 1 loop
+                        if s_word = k then
+                            sample_buf(32 * k + 31 downto 32 * k) <= rd_data;
                         end if;
+                    end loop;
+                    if s_word = WSample_c - 1 then
+                        s_word   <= 0;
+                        in_valid <= '1';
+                    else
+                        s_word <= s_word + 1;
                     end if;
-                    if in_valid = '1' and in_ready = '1' then
-                        in_valid <= '0';
-                    end if;
-                    if core_done = '1' then
-                        wr_start <= '1';
-                        p_layer  <= 0;
-                        p_row    <= 0;
-                        p_col    <= 0;
-                        word_cnt <= 0;
-                        state    <= ReadBack_s;
-                    end if;
-                when ReadBack_s =>  -- one parameter word at a time through the core's read port
-                    if wr_valid = '0' then
-                        wt_re <= '1';
-                        state <= RbWait_s;
-                    end if;
-                when RbWait_s =>
-                    if wt_rvalid = '1' then
-                        wr_data  <= wt_rdata;
+                end if;
+                if in_valid = '1' and in_ready = '1' then
+                    in_valid <= '0';
+                end if;
+                if core_done = '1' then
+                    wr_start  <= '1';
+                    wr_words  <= to_unsigned(OutHdr_c + Lanes_c + Body_c, 32);
+                    p_layer   <= 0;
+                    p_row     <= 0;
+                    p_col     <= 0;
+                    word_cnt  <= 0;
+                    state     <= Out_s;
+                end if;
+
+            elsif state = Out_s then  -- word word_cnt of weights_out
+                if wr_valid = '0' then
+                    if word_cnt < OutHdr_c then
                         wr_valid <= '1';
-                        state    <= Flush_s;
-                    end if;
-                when Flush_s =>
-                    if wr_ready = '1' then
-                        wr_valid <= '0';
-                        next_param;
-                        if word_cnt = Body_c - 1 then
-                            state <= Done_s;
-                        else
-                            word_cnt <= word_cnt + 1;
-                            state    <= ReadBack_s;
+                        wr_data  <= (others => '0');
+                        if word_cnt = 0 then
+                            wr_data(1 downto 0) <= std_logic_vector(status);
+                        elsif word_cnt = 2 and status = 0 then
+                            wr_data <= std_logic_vector(n_samples(31 downto 0));
+                        elsif word_cnt = 3 and status = 0 then
+                            wr_data <= std_logic_vector(n_samples(63 downto 32));
                         end if;
+                        state <= Flush_s;
+                    else  -- generator states, then the body, through the core's read port
+                        rng_phase <= '1' when word_cnt < OutHdr_c + Lanes_c else '0';
+                        wt_re     <= '1';
+                        state     <= OutWait_s;
                     end if;
-                when Done_s =>
-                    if wr_busy = '0' then
-                        ap_done <= '1';
-                        state   <= Idle_s;
+                end if;
+
+            elsif state = OutWait_s then
+                if wt_rvalid = '1' then
+                    wr_data  <= wt_rdata;
+                    wr_valid <= '1';
+                    state    <= Flush_s;
+                end if;
+
+            elsif state = Flush_s then
+                if wr_ready = '1' then
+                    wr_valid <= '0';
+                    if word_cnt >= OutHdr_c + Lanes_c then
+                        next_param;
                     end if;
-            end case;
+                    if (status /= 0 and word_cnt = OutHdr_c - 1)
+                            or word_cnt = OutHdr_c + Lanes_c + Body_c - 1 then
+                        state <= Done_s;
+                    else
+                        word_cnt <= word_cnt + 1;
+                        state    <= Out_s;
+                    end if;
+                end if;
+
+            elsif state = Done_s then
+                rng_phase <= '0';
+                if wr_busy = '0' then
+                    ap_done <= '1';
+                    state   <= Idle_s;
+                end if;
+            end if;
+
             if rst = '1' then
-                state    <= Idle_s;
-                in_valid <= '0';
-                wr_valid <= '0';
+                state     <= Idle_s;
+                in_valid  <= '0';
+                wr_valid  <= '0';
+                rng_phase <= '0';
             end if;
         end if;
     end process;

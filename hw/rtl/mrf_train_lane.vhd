@@ -2,7 +2,8 @@
 -- mrf_train_lane: one neuron lane of the training engine (hw/SPEC.md §7).
 -- Lane i holds row i of every layer: master weights and bias (parameter RAM, 32-bit words) and
 -- the exact gradient sums (gradient RAM, 48-bit), both lane-local inferred simple-dual-port RAM,
--- address = layer * Cols_g + column (column n_in of a layer is its bias).
+-- address = layer * Cols_g + column (column n_in of a layer is its bias). The external port's
+-- address Layers_g * Cols_g is the lane's generator state (load and read back, SPEC §8).
 -- Pipeline: stage 0 address/control in, stage 1 RAM data out + multiplies, stage 2 accumulate /
 -- write back. The lane's xorshift32 generator advances once per updated word of an owned row.
 ------------------------------------------------------------------------------------------------
@@ -15,9 +16,8 @@ use work.mrf_train_pkg.all;
 entity mrf_train_lane is
     generic (
         Lane_g        : natural := 0;
-        NOut0_g       : natural := 16;  -- rows of layer 0 (= n_1)
-        NOut1_g       : natural := 16;
-        NOut2_g       : natural := 2;
+        Layers_g      : positive := 3;
+        Active_g      : std_logic_vector(MaxLayers_c - 1 downto 0) := x"07";  -- bit l: owns a row
         Cols_g        : natural := 17;  -- address stride per layer (max n_in + 1)
         MasterExtra_g : natural := 8;
         DeltaBits_g   : natural := 16
@@ -27,8 +27,8 @@ entity mrf_train_lane is
         Rst          : in  std_logic;
         -- stage 0 control
         Ctl_Op       : in  std_logic_vector(2 downto 0);
-        Ctl_Layer    : in  unsigned(1 downto 0);
-        Ctl_Addr     : in  unsigned(7 downto 0);
+        Ctl_Layer    : in  unsigned(2 downto 0);
+        Ctl_Addr     : in  unsigned(WtAddrBits_c - 1 downto 0);
         Ctl_IsBias   : in  std_logic;
         Ctl_First    : in  std_logic;
         Ctl_Shift    : in  unsigned(ShiftBits_c - 1 downto 0);
@@ -41,20 +41,21 @@ entity mrf_train_lane is
         Seed         : in  std_logic_vector(31 downto 0);
         -- external parameter write (idle only)
         Ext_WrEna    : in  std_logic;
-        Ext_Addr     : in  unsigned(7 downto 0);
+        Ext_Addr     : in  unsigned(WtAddrBits_c - 1 downto 0);
         Ext_WrData   : in  signed(ParamBits_c - 1 downto 0);
         -- outputs
         Acc_Out      : out signed(AccBits_c - 1 downto 0);
         Delta_Out    : out signed(DeltaBits_g - 1 downto 0);
         Bp_Prod      : out signed(8 + DeltaBits_g - 1 downto 0);  -- valid in stage 2
         New_Out      : out signed(ParamBits_c - 1 downto 0);      -- valid in stage 3
-        Param_Rd     : out signed(ParamBits_c - 1 downto 0)       -- valid in stage 1
+        Param_Rd     : out signed(ParamBits_c - 1 downto 0);      -- valid in stage 1
+        Rng_Out      : out std_logic_vector(31 downto 0)          -- generator state
     );
 end entity;
 
 architecture rtl of mrf_train_lane is
 
-    constant Depth_c      : natural := 3 * Cols_g;
+    constant Depth_c      : natural := Layers_g * Cols_g;
     constant MasterBits_c : natural := 8 + MasterExtra_g;
     constant GpBits_c     : natural := DeltaBits_g + ActBits_c;
 
@@ -66,17 +67,17 @@ architecture rtl of mrf_train_lane is
     signal p_rd, p_wd        : signed(ParamBits_c - 1 downto 0);
     signal g_rd, g_wd        : signed(AccBits_c - 1 downto 0);
     signal p_we, g_we        : std_logic;
-    signal p_wa, g_wa        : unsigned(7 downto 0);
+    signal p_wa, g_wa        : unsigned(WtAddrBits_c - 1 downto 0);
 
     -- stage 1 control
     signal s1_op             : std_logic_vector(2 downto 0) := OpNone_c;
-    signal s1_addr           : unsigned(7 downto 0);
+    signal s1_addr           : unsigned(WtAddrBits_c - 1 downto 0);
     signal s1_bias, s1_first : std_logic;
     signal s1_shift          : unsigned(ShiftBits_c - 1 downto 0);
     signal s1_active         : std_logic;
     -- stage 2
     signal s2_op             : std_logic_vector(2 downto 0) := OpNone_c;
-    signal s2_addr           : unsigned(7 downto 0);
+    signal s2_addr           : unsigned(WtAddrBits_c - 1 downto 0);
     signal s2_bias, s2_first : std_logic;
     signal s2_shift          : unsigned(ShiftBits_c - 1 downto 0);
     signal s2_prod           : signed(AccBits_c - 1 downto 0);
@@ -91,14 +92,13 @@ architecture rtl of mrf_train_lane is
     signal lfsr              : std_logic_vector(31 downto 0);
     signal new_word          : signed(ParamBits_c - 1 downto 0);
 
-    function is_active(layer : unsigned(1 downto 0)) return std_logic is
+    function is_active(layer : unsigned(2 downto 0)) return std_logic is
     begin
-        case to_integer(layer) is
-            when 0 => if Lane_g < NOut0_g then return '1'; end if;
-            when 1 => if Lane_g < NOut1_g then return '1'; end if;
-            when 2 => if Lane_g < NOut2_g then return '1'; end if;
-            when others => null;
-        end case;
+        for l in 0 to MaxLayers_c - 1 loop
+            if to_integer(layer) = l then
+                return Active_g(l);
+            end if;
+        end loop;
         return '0';
     end function;
 
@@ -106,27 +106,27 @@ begin
 
     -- lane-local simple dual-port RAMs (synchronous read)
     -- (RAM contents as process variables: inferred as RAM, and fast in GHDL)
-    p_ram : process (Clk)
+    p_pram : process (Clk)
         variable ram_v : ParamRam_t := (others => (others => '0'));
     begin
         if rising_edge(Clk) then
-            if Ctl_Op /= OpNone_c then
+            if Ctl_Op /= OpNone_c and Ctl_Addr < Depth_c then
                 p_rd <= ram_v(to_integer(Ctl_Addr));
             end if;
-            if p_we = '1' then
+            if p_we = '1' and p_wa < Depth_c then  -- (address Depth_c: the generator state)
                 ram_v(to_integer(p_wa)) := p_wd;
             end if;
         end if;
     end process;
 
-    g_ram : process (Clk)
+    p_gram : process (Clk)
         variable ram_v : GradRam_t := (others => (others => '0'));
     begin
         if rising_edge(Clk) then
             if Ctl_Op = OpBwd_c or Ctl_Op = OpUpd_c then
                 g_rd <= ram_v(to_integer(Ctl_Addr));
             end if;
-            if g_we = '1' then
+            if g_we = '1' and g_wa < Depth_c then
                 ram_v(to_integer(g_wa)) := g_wd;
             end if;
         end if;
@@ -140,7 +140,7 @@ begin
         -- (arithmetic evaluated only for the operation in flight: keeps GHDL fast)
         new_word <= (others => '0');
         if s2_op = OpUpd_c then
-            step_v := shift_right(s2_sum, to_integer(s2_shift));
+            step_v := asr(s2_sum, to_integer(s2_shift));
             diff_v := resize(s2_p, AccBits_c + 2) - resize(step_v, AccBits_c + 2);
             if s2_bias = '1' then
                 new_word <= sat(diff_v, ParamBits_c);
@@ -185,7 +185,7 @@ begin
             s1_active <= is_active(Ctl_Layer);
 
             -- stage 1 -> 2
-            w_v := resize(shift_right(p_rd, MasterExtra_g), 8);
+            w_v := p_rd(MasterExtra_g + 7 downto MasterExtra_g);  -- FLOOR(m, E) (m fits int16)
             s2_op    <= s1_op;
             s2_addr  <= s1_addr;
             s2_bias  <= s1_bias;
@@ -237,6 +237,9 @@ begin
             if Seed_Load = '1' then
                 lfsr <= Seed;
             end if;
+            if Ext_WrEna = '1' and Ext_Addr = Depth_c then  -- generator state from the host
+                lfsr <= std_logic_vector(Ext_WrData);
+            end if;
 
             if Rst = '1' then
                 s1_op <= OpNone_c;
@@ -249,5 +252,6 @@ begin
     Delta_Out <= delta;
     Bp_Prod   <= s2_bp;
     Param_Rd  <= p_rd;
+    Rng_Out   <= lfsr;
 
 end architecture;

@@ -12,6 +12,16 @@ package mrf_train_pkg is
     constant ParamBits_c : natural := 32;  -- parameter memory word: master (sign-extended) or bias
     constant ActBits_c   : natural := 9;   -- activations as signed: int8 input, uint8 hidden
     constant ShiftBits_c : natural := 6;
+    constant MaxLayers_c : natural := 8;   -- network depth limit of the generics (SPEC §8.2)
+    constant WtAddrBits_c : natural := 12; -- parameter address: layer * Cols + column (+ RNG)
+
+    -- network widths n_0 … n_L from the N0_g … N8_g generics (unused entries 0)
+    type Widths_t is array (0 to MaxLayers_c) of natural;
+    function to_widths(n0, n1, n2, n3, n4, n5, n6, n7, n8 : natural) return Widths_t;
+    function lanes_of(layers : natural; w : Widths_t) return natural;  -- max(n_1 … n_L)
+    function cols_of(layers : natural; w : Widths_t) return natural;   -- max(n_0 … n_L-1) + 1
+    -- shift of layer l (0-based) from a per-layer config vector (ShiftBits_c bits per layer)
+    function layer_shift(v : std_logic_vector; l : natural) return unsigned;
 
     -- lane operations issued by the controller (stage 0)
     constant OpNone_c : std_logic_vector(2 downto 0) := "000";
@@ -31,6 +41,10 @@ package mrf_train_pkg is
     function log2ceil(n : natural) return natural;
     function max2(a, b : natural) return natural;
     function max3(a, b, c : natural) return natural;
+    -- arithmetic shift right (SPEC FLOOR), same width as v: log2 stages of constant shifts
+    -- written as sign-extended slices (GHDL 2.0's Verilog writes shift_right of a signed value
+    -- as a logical >>, which would fill negative values with zeros)
+    function asr(v : signed; s : natural) return signed;
     -- v / 2**s rounded half to even, same width as v (SPEC RHE)
     function rhe_shift(v : signed; s : natural) return signed;
     -- clamp to the signed range of `bits` bits, result `bits` wide (SPEC SAT_n)
@@ -43,6 +57,41 @@ package mrf_train_pkg is
 end package;
 
 package body mrf_train_pkg is
+
+    function to_widths(n0, n1, n2, n3, n4, n5, n6, n7, n8 : natural) return Widths_t is
+    begin
+        return (n0, n1, n2, n3, n4, n5, n6, n7, n8);
+    end function;
+
+    function lanes_of(layers : natural; w : Widths_t) return natural is
+        variable r_v : natural := 0;
+    begin
+        for l in 1 to layers loop
+            r_v := max2(r_v, w(l));
+        end loop;
+        return r_v;
+    end function;
+
+    function cols_of(layers : natural; w : Widths_t) return natural is
+        variable r_v : natural := 0;
+    begin
+        for l in 0 to layers - 1 loop
+            r_v := max2(r_v, w(l));
+        end loop;
+        return r_v + 1;
+    end function;
+
+    function layer_shift(v : std_logic_vector; l : natural) return unsigned is
+        variable vv_v : std_logic_vector(v'length - 1 downto 0) := v;
+        variable r_v  : unsigned(ShiftBits_c - 1 downto 0) := (others => '0');
+    begin
+        for k in 0 to MaxLayers_c - 1 loop  -- constant slices (GHDL synthesis)
+            if l = k then
+                r_v := unsigned(vv_v(ShiftBits_c * k + ShiftBits_c - 1 downto ShiftBits_c * k));
+            end if;
+        end loop;
+        return r_v;
+    end function;
 
     function log2ceil(n : natural) return natural is
         variable r_v : natural := 0;
@@ -66,6 +115,23 @@ package body mrf_train_pkg is
         return max2(max2(a, b), c);
     end function;
 
+    function asr(v : signed; s : natural) return signed is
+        constant W_c : natural := v'length;
+        variable r_v : signed(W_c - 1 downto 0) := v;
+        variable s_v : unsigned(ShiftBits_c - 1 downto 0) := to_unsigned(s, ShiftBits_c);
+    begin
+        for b in 0 to ShiftBits_c - 1 loop
+            if s_v(b) = '1' then
+                if 2**b < W_c then
+                    r_v := resize(r_v(W_c - 1 downto 2**b), W_c);
+                else
+                    r_v := (others => r_v(W_c - 1));
+                end if;
+            end if;
+        end loop;
+        return r_v;
+    end function;
+
     function rhe_shift(v : signed; s : natural) return signed is
         constant W_c    : natural := v'length;
         variable vv_v   : signed(W_c - 1 downto 0) := v;
@@ -73,7 +139,7 @@ package body mrf_train_pkg is
         variable half_v : std_logic := '0';
         variable tail_v : std_logic := '0';
     begin
-        q_v := shift_right(vv_v, s);
+        q_v := asr(vv_v, s);
         for k in 0 to W_c - 1 loop
             if k = s - 1 then
                 half_v := vv_v(k);

@@ -13,36 +13,52 @@ from pathlib import Path
 
 import numpy as np
 
+from mrfrecon.engine import kernel
 from mrfrecon.engine.config import EngineFormat, FixedPointConfig
-from mrfrecon.engine.hdl_sim import hw_dir, require_ghdl, rtl_sources, run_sim
+from mrfrecon.engine.hdl_sim import core_generics, hw_dir, require_ghdl, rtl_sources, run_sim
 from mrfrecon.engine.kernel import KernelJob, build_job, decode_weights
 from mrfrecon.engine.state import EngineState
 from mrfrecon.errors import EngineUnavailableError
 from mrfrecon.quantized import IntegerMLP
 
+MAGIC_V2 = 0x3246524D  # "MRF2": the interface mrf_train_kernel.vhd implements (SPEC §8)
 
-def simulate_job(job: KernelJob, workdir: Path, master_extra: int = 8) -> bytes:
-    """Run one kernel job in GHDL; returns the ``weights_out`` buffer."""
+
+def simulate_job(job: KernelJob, workdir: Path, master_extra: int = 8, runs: int = 1,
+                 pause_seed: int | None = None, reset_after_us: float | None = None,
+                 ) -> list[bytes]:
+    """Run one kernel job in GHDL ``runs`` times back to back; returns each ``weights_out``.
+
+    pause_seed: random latency and back-pressure on every AXI channel (cocotbext-axi pause
+    generators); reset_after_us: first start the job and reset the kernel that long after.
+    """
     require_ghdl()
+    if getattr(kernel, "MAGIC", None) != MAGIC_V2:
+        raise EngineUnavailableError(
+            "the RTL kernel implements interface v2 (hw/SPEC.md §8); this checkout's host code "
+            "(mrfrecon/engine/kernel.py) builds another version"
+        )
+    workdir.mkdir(parents=True, exist_ok=True)
     job_file, result_file = workdir / "job.npz", workdir / "result.npz"
     np.savez(job_file, n_samples=job.n_samples, widths=np.array(job.widths),
              **{k: np.frombuffer(v, dtype=np.uint8) for k, v in job.buffers.items()})
-    n_in, n_h1, n_h2, n_out = job.widths
     log_file = workdir / "sim.log"
+    env = {"MRF_JOB": str(job_file), "MRF_RESULT": str(result_file), "MRF_RUNS": str(runs)}
+    if pause_seed is not None:
+        env["MRF_PAUSE"] = str(pause_seed)
+    if reset_after_us is not None:
+        env["MRF_RESET_AFTER_US"] = str(reset_after_us)
     try:
         run_sim(
             "mrf_train_kernel", rtl_sources(), "kernel_tb", hw_dir() / "tb" / "kernel",
-            workdir / "build",
-            {"NIn_g": n_in, "NH1_g": n_h1, "NH2_g": n_h2, "NOut_g": n_out,
-             "MasterExtra_g": master_extra},
-            log_file=log_file,
-            extra_env={"MRF_JOB": str(job_file), "MRF_RESULT": str(result_file)},
+            workdir / "build", {**core_generics(tuple(job.widths)), "MasterExtra_g": master_extra},
+            log_file=log_file, extra_env=env,
         )
     except (SystemExit, RuntimeError) as exc:
         raise EngineUnavailableError(f"HDL simulation failed, see '{log_file}'") from exc
     if not result_file.is_file():
         raise EngineUnavailableError(f"HDL simulation produced no result, see '{log_file}'")
-    return np.load(result_file)["weights_out"].tobytes()
+    return [row.tobytes() for row in np.load(result_file)["all_outputs"]]
 
 
 def train_hdl(
@@ -60,9 +76,9 @@ def train_hdl(
     n_updates = x_int.shape[0] // config.batch
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix="mrfrecon-hdl-") as tmp:
-            out = simulate_job(job, Path(tmp), config.master_extra)
+            out = simulate_job(job, Path(tmp), config.master_extra)[0]
     else:
-        out = simulate_job(job, workdir, config.master_extra)
+        out = simulate_job(job, workdir, config.master_extra)[0]
     if progress is not None:
         progress(x_int.shape[0], x_int.shape[0])
     return decode_weights(out, state, config, n_updates)

@@ -5,6 +5,7 @@ The RTL lives in ``hw/rtl`` of a source checkout (it is not installed with the p
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from mrfrecon.engine.config import EngineFormat
+from mrfrecon.engine.golden import SampleTrace
 from mrfrecon.engine.state import EngineState
 from mrfrecon.errors import EngineUnavailableError, MissingDependencyError
 
@@ -24,7 +26,8 @@ RTL_FILES = (
     "mrf_axi_master.vhd",
     "mrf_train_kernel.vhd",
 )
-CORE_LAYERS = 3
+MAX_LAYERS = 8  # mrf_train_pkg MaxLayers_c
+MAX_WIDTH = 64
 ACC_BITS = 48
 
 # trace kinds of mrf_train_core (mrf_train_pkg Dbg*_c)
@@ -77,6 +80,9 @@ def run_sim(
     require_ghdl()
     from cocotb_tools.runner import get_runner
 
+    if shutil.which("ghdl-llvm") is not None:  # compiled simulation: several times mcode's speed
+        os.environ.setdefault("GHDL_BACKEND", "llvm")
+
     runner = get_runner("ghdl")
     env = dict(extra_env or {})
     if str(test_dir) not in sys.path:  # the runner exports sys.path as the sim's PYTHONPATH
@@ -90,15 +96,30 @@ def run_sim(
 
 def core_widths(widths: tuple[int, ...]) -> tuple[int, int]:
     """Lanes and address stride (columns per layer) of the core for network ``widths``."""
-    if len(widths) != CORE_LAYERS + 1:
+    n_layers = len(widths) - 1
+    if not 1 <= n_layers <= MAX_LAYERS or not all(1 <= w <= MAX_WIDTH for w in widths):
         raise EngineUnavailableError(
-            f"the RTL trains 3-layer networks; this one has widths {widths}"
+            f"the RTL trains 1 to {MAX_LAYERS} layers of widths 1 to {MAX_WIDTH}; this network "
+            f"has widths {widths}"
         )
     return max(widths[1:]), max(widths[:-1]) + 1
 
 
-def parameter_words(state: EngineState, cols: int) -> list[tuple[int, int, int]]:
-    """``(lane, address, value)`` of every master weight and bias (SPEC §8 body order)."""
+def core_generics(widths: tuple[int, ...]) -> dict[str, int]:
+    """``Layers_g`` and ``N0_g … N8_g`` of the core (and kernel) for network ``widths``."""
+    core_widths(widths)
+    padded = list(widths) + [0] * (MAX_LAYERS + 1 - len(widths))
+    return {"Layers_g": len(widths) - 1, **{f"N{k}_g": w for k, w in enumerate(padded)}}
+
+
+def rng_address(widths: tuple[int, ...]) -> int:
+    """Parameter-port address of a lane's generator state: ``L · cols``."""
+    return (len(widths) - 1) * core_widths(widths)[1]
+
+
+def parameter_words(state: EngineState, cols: int, rng: bool = True) -> list[tuple[int, int, int]]:
+    """``(lane, address, value)`` of every master weight and bias (SPEC §8 body order), then,
+    with ``rng``, every lane's generator state (as int32) at address ``L · cols``."""
     words = []
     for layer, (masters, biases) in enumerate(zip(state.masters, state.biases, strict=True)):
         n_out, n_in = masters.shape
@@ -106,6 +127,9 @@ def parameter_words(state: EngineState, cols: int) -> list[tuple[int, int, int]]
             for j in range(n_in):
                 words.append((i, layer * cols + j, int(masters[i, j])))
             words.append((i, layer * cols + n_in, int(biases[i])))
+    if rng:
+        address = len(state.masters) * cols
+        words += [(i, address, _to_int32(int(x))) for i, x in enumerate(state.lanes)]
     return words
 
 
@@ -114,18 +138,30 @@ def _to_int32(value: int) -> int:
     return value - (1 << 32) if value >= 1 << 31 else value
 
 
+def state_widths(state: EngineState) -> tuple[int, ...]:
+    return (state.masters[0].shape[1], *(m.shape[0] for m in state.masters))
+
+
 def core_stimulus(
     state: EngineState, fmt: EngineFormat, log2_batch: int, seed: int,
-    x_int: np.ndarray, t_int: np.ndarray,
+    x_int: np.ndarray, t_int: np.ndarray, seed_rng: bool = True,
 ) -> str:
-    """Text stimulus of ``hw/tb/core/mrf_tb_core_files.vhd``."""
-    widths = (state.masters[0].shape[1], *(m.shape[0] for m in state.masters))
-    _, cols = core_widths(widths)
-    lf = fmt.layers
+    """Text stimulus of ``hw/tb/core/mrf_tb_core_files.vhd`` (and its Verilog twin).
+
+    seed_rng: the core seeds its generators from ``seed`` at start; the loaded generator words
+    are then scrambled, so that only a working seed path gives the golden result. Otherwise the
+    state's generator states are loaded through the parameter port.
+    """
+    _, cols = core_widths(state_widths(state))
     words = parameter_words(state, cols)
-    header = [x_int.shape[0], _to_int32(seed), log2_batch, fmt.e, lf[0].q, lf[1].q, lf[1].bp,
-              lf[2].bp, lf[0].s_w, lf[1].s_w, lf[2].s_w, lf[0].s_b, lf[1].s_b, lf[2].s_b,
-              len(words)]
+    if seed_rng:
+        address = len(state.masters) * cols
+        words = [(lane, addr, value ^ 0x5A5A5A5A if addr == address else value)
+                 for lane, addr, value in words]
+    header = [x_int.shape[0], _to_int32(seed), log2_batch, fmt.e, int(seed_rng)]
+    for layer in fmt.layers:
+        header += [layer.q, layer.bp, layer.s_w, layer.s_b]
+    header.append(len(words))
     lines = [" ".join(map(str, header))]
     lines += [f"{lane} {addr} {value}" for lane, addr, value in words]
     for x, t in zip(x_int, t_int, strict=True):
@@ -171,13 +207,16 @@ def parse_core_trace(text: str, n_lanes: int) -> CoreTrace:
 
 def run_core_harness(
     state: EngineState, fmt: EngineFormat, config, x_int: np.ndarray, t_int: np.ndarray,
-    workdir: Path, timeout_us: float = 1e6,
+    workdir: Path, timeout_us: float = 1e6, seed_rng: bool = True,
+    kinds: tuple[int, ...] = (KIND_Y, KIND_ACC, KIND_DL, KIND_DP, KIND_W),
 ) -> CoreTrace:
-    """Run ``hw/tb/core/mrf_tb_core_files.vhd`` on a sample stream; return its parsed trace."""
-    widths = (state.masters[0].shape[1], *(m.shape[0] for m in state.masters))
+    """Run ``hw/tb/core/mrf_tb_core_files.vhd`` on a sample stream; return its parsed trace
+    (only the trace events of ``kinds``: long runs trace the updated words alone)."""
+    widths = state_widths(state)
     lanes, _ = core_widths(widths)
     stim, trace_file = workdir / "stim.txt", workdir / "trace.txt"
-    stim.write_text(core_stimulus(state, fmt, config.log2_batch, config.seed, x_int, t_int))
+    stim.write_text(core_stimulus(state, fmt, config.log2_batch, config.seed, x_int, t_int,
+                                  seed_rng))
     tb = hw_dir() / "tb" / "core"
     rtl = hw_dir() / "rtl"
     run_sim(
@@ -185,10 +224,53 @@ def run_core_harness(
         [rtl / "mrf_train_pkg.vhd", rtl / "mrf_train_lane.vhd", rtl / "mrf_train_core.vhd",
          tb / "mrf_tb_core_files.vhd"],
         "core_tb", tb, workdir / "build",
-        {"NIn_g": widths[0], "NH1_g": widths[1], "NH2_g": widths[2], "NOut_g": widths[3],
-         "MasterExtra_g": config.master_extra, "DeltaBits_g": config.delta_bits,
-         "StimFile_g": str(stim), "TraceFile_g": str(trace_file)},
+        {**core_generics(widths), "MasterExtra_g": config.master_extra,
+         "DeltaBits_g": config.delta_bits, "StimFile_g": str(stim),
+         "TraceKinds_g": sum(1 << k for k in kinds),
+         "TraceFile_g": str(trace_file)},
         log_file=workdir / "sim.log",
         extra_env={"MRF_EXPECT_LANES": str(lanes), "MRF_TIMEOUT_US": str(timeout_us)},
     )
     return parse_core_trace(trace_file.read_text(), lanes)
+
+
+def expected_events(samples: list[SampleTrace], updates: list[EngineState], batch: int) -> list:
+    """The core's trace as the golden model predicts it: ``(kind, layer, index, values)``."""
+    events = []
+    for k, s in enumerate(samples):
+        last = len(s.deltas) - 1
+        for layer in range(1, last + 1):
+            events.append((KIND_Y, layer - 1, 0, s.activations[layer]))
+        events.append((KIND_ACC, last, 0, s.acc_out))
+        events.append((KIND_DL, last, 0, s.deltas[last]))
+        for layer in range(last - 1, -1, -1):
+            for j, d in enumerate(s.deltas[layer]):
+                events.append((KIND_DP, layer, j, np.array([d])))
+        if (k + 1) % batch == 0:
+            st = updates[(k + 1) // batch - 1]
+            for layer, (m, b) in enumerate(zip(st.masters, st.biases, strict=True)):
+                for j in range(m.shape[1]):
+                    events.append((KIND_W, layer, j, m[:, j]))
+                events.append((KIND_W, layer, m.shape[1], b))
+    return events
+
+
+def assert_trace_matches(trace: CoreTrace, golden: EngineState, expected, widths) -> None:
+    """Assert a core trace equals the golden events and final parameters, naming the first
+    difference (``AssertionError``)."""
+    assert trace.complete, "harness did not finish"
+    names = {KIND_Y: "activation", KIND_ACC: "output acc", KIND_DL: "output delta",
+             KIND_DP: "delta", KIND_W: "updated word"}
+    assert len(trace.events) == len(expected), (len(trace.events), len(expected))
+    for n, (got, want) in enumerate(zip(trace.events, expected, strict=True)):
+        kind, layer, index, values = want
+        assert got[:3] == (kind, layer, index), f"event {n}: got {got[:3]}, want {want[:3]}"
+        g = got[3][: len(values)]
+        assert np.array_equal(g, values), (
+            f"event {n}: {names[kind]} layer {layer} index {index}: rtl {g.tolist()} "
+            f"golden {np.asarray(values).tolist()}"
+        )
+    _, cols = core_widths(widths)
+    for lane, addr, value in parameter_words(golden, cols):
+        got = trace.params.get((lane, addr))
+        assert got == value, f"final word lane {lane} addr {addr}: rtl {got} golden {value}"

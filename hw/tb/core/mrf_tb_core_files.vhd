@@ -13,12 +13,19 @@ use work.mrf_train_pkg.all;
 
 entity mrf_tb_core_files is
     generic (
-        NIn_g         : natural := 16;
-        NH1_g         : natural := 16;
-        NH2_g         : natural := 16;
-        NOut_g        : natural := 2;
+        Layers_g      : positive := 3;
+        N0_g          : natural := 16;
+        N1_g          : natural := 16;
+        N2_g          : natural := 16;
+        N3_g          : natural := 2;
+        N4_g          : natural := 0;
+        N5_g          : natural := 0;
+        N6_g          : natural := 0;
+        N7_g          : natural := 0;
+        N8_g          : natural := 0;
         MasterExtra_g : natural := 8;
         DeltaBits_g   : natural := 16;
+        TraceKinds_g  : natural := 63;  -- bit k: write trace events of kind k (Dbg*_c)
         StimFile_g    : string  := "stim.txt";
         TraceFile_g   : string  := "trace.txt"
     );
@@ -32,23 +39,28 @@ end entity;
 
 architecture sim of mrf_tb_core_files is
 
-    constant Lanes_c : natural := max3(NH1_g, NH2_g, NOut_g);
+    constant W_c     : Widths_t := to_widths(N0_g, N1_g, N2_g, N3_g, N4_g, N5_g, N6_g, N7_g, N8_g);
+    constant Lanes_c : natural := lanes_of(Layers_g, W_c);
+    constant NOut_c  : natural := W_c(Layers_g);
     subtype U6 is unsigned(ShiftBits_c - 1 downto 0);
+    subtype CfgVec_t is std_logic_vector(MaxLayers_c * ShiftBits_c - 1 downto 0);
 
     signal start, busy, done, in_valid, in_ready  : std_logic := '0';
-    signal n_samples                              : unsigned(31 downto 0) := (others => '0');
+    signal n_samples                              : unsigned(63 downto 0) := (others => '0');
+    signal seed_rng                               : std_logic := '1';
+    signal cfg_q, cfg_bp, cfg_sw, cfg_sb          : CfgVec_t := (others => '0');
     signal seed                                   : std_logic_vector(31 downto 0) := (others => '0');
     signal log2b                                  : unsigned(4 downto 0) := (others => '0');
-    signal e, q0, q1, bp1, bp2, sw0, sw1, sw2     : U6 := (others => '0');
-    signal sb0, sb1, sb2                          : U6 := (others => '0');
-    signal in_x          : std_logic_vector(NIn_g * 8 - 1 downto 0) := (others => '0');
-    signal in_t          : std_logic_vector(NOut_g * 32 - 1 downto 0) := (others => '0');
+    signal e                                      : U6 := (others => '0');
+    signal in_x          : std_logic_vector(N0_g * 8 - 1 downto 0) := (others => '0');
+    signal in_t          : std_logic_vector(NOut_c * 32 - 1 downto 0) := (others => '0');
     signal wt_we, wt_re, wt_rvalid : std_logic := '0';
-    signal wt_lane, wt_addr        : unsigned(7 downto 0) := (others => '0');
+    signal wt_lane                 : unsigned(7 downto 0) := (others => '0');
+    signal wt_addr                 : unsigned(WtAddrBits_c - 1 downto 0) := (others => '0');
     signal wt_wdata, wt_rdata      : std_logic_vector(31 downto 0) := (others => '0');
     signal dbg_valid               : std_logic;
     signal dbg_kind                : unsigned(2 downto 0);
-    signal dbg_layer               : unsigned(1 downto 0);
+    signal dbg_layer               : unsigned(2 downto 0);
     signal dbg_index               : unsigned(7 downto 0);
     signal dbg_data                : std_logic_vector(Lanes_c * AccBits_c - 1 downto 0);
     signal cycles                  : natural := 0;
@@ -60,13 +72,14 @@ begin
     Lanes <= to_unsigned(Lanes_c, 8);
 
     i_dut : entity work.mrf_train_core
-        generic map (NIn_g => NIn_g, NH1_g => NH1_g, NH2_g => NH2_g, NOut_g => NOut_g,
-                     MasterExtra_g => MasterExtra_g, DeltaBits_g => DeltaBits_g)
+        generic map (Layers_g => Layers_g, N0_g => N0_g, N1_g => N1_g, N2_g => N2_g,
+                     N3_g => N3_g, N4_g => N4_g, N5_g => N5_g, N6_g => N6_g, N7_g => N7_g,
+                     N8_g => N8_g, MasterExtra_g => MasterExtra_g, DeltaBits_g => DeltaBits_g,
+                     Debug_g => true)
         port map (
             Clk => Clk, Rst => Rst, Start => start, NSamples => n_samples, Busy => busy,
-            Done => done, Cfg_Seed => seed, Cfg_Log2Batch => log2b, Cfg_E => e, Cfg_Q0 => q0,
-            Cfg_Q1 => q1, Cfg_Bp1 => bp1, Cfg_Bp2 => bp2, Cfg_Sw0 => sw0, Cfg_Sw1 => sw1,
-            Cfg_Sw2 => sw2, Cfg_Sb0 => sb0, Cfg_Sb1 => sb1, Cfg_Sb2 => sb2,
+            Done => done, Cfg_SeedRng => seed_rng, Cfg_Seed => seed, Cfg_Log2Batch => log2b,
+            Cfg_E => e, Cfg_Q => cfg_q, Cfg_Bp => cfg_bp, Cfg_Sw => cfg_sw, Cfg_Sb => cfg_sb,
             In_Valid => in_valid, In_Ready => in_ready, In_X => in_x, In_T => in_t,
             Wt_WrEna => wt_we, Wt_RdReq => wt_re, Wt_Lane => wt_lane, Wt_Addr => wt_addr,
             Wt_WrData => wt_wdata, Wt_RdValid => wt_rvalid, Wt_RdData => wt_rdata,
@@ -85,7 +98,8 @@ begin
     p_trace : process (Clk)
         variable l_v : line;
     begin
-        if rising_edge(Clk) and dbg_valid = '1' then
+        if rising_edge(Clk) and dbg_valid = '1' and
+                (TraceKinds_g / 2**to_integer(dbg_kind)) mod 2 = 1 then
             write(l_v, string'("T "));
             write(l_v, to_integer(dbg_kind));
             write(l_v, ' ');
@@ -104,7 +118,8 @@ begin
         variable o_v    : line;
         variable v_v    : integer;
         variable n_v    : integer;
-        variable lanes_v, addrs_v : integer_vector(0 to 4095);
+        variable lanes_v, addrs_v : integer_vector(0 to 65535);
+        variable cq_v, cbp_v, csw_v, csb_v : CfgVec_t := (others => '0');
         variable n_par_v : integer;
 
         impure function rd return integer is
@@ -119,14 +134,21 @@ begin
         end function;
     begin
         wait until rising_edge(Clk) and Rst = '0';
-        -- header: n_samples seed log2b e q0 q1 bp1 bp2 sw0 sw1 sw2 sb0 sb1 sb2 n_params
+        -- header: n_samples seed log2b e seed_rng, then q bp s_w s_b of each layer, n_params
         readline(stim_f, l_v);
         n_v       := rd;
-        n_samples <= to_unsigned(n_v, 32);
+        n_samples <= to_unsigned(n_v, 64);
         seed      <= std_logic_vector(to_signed(rd, 32));
         log2b     <= to_unsigned(rd, 5);
-        e   <= to_u6(rd); q0  <= to_u6(rd); q1  <= to_u6(rd); bp1 <= to_u6(rd); bp2 <= to_u6(rd);
-        sw0 <= to_u6(rd); sw1 <= to_u6(rd); sw2 <= to_u6(rd); sb0 <= to_u6(rd); sb1 <= to_u6(rd); sb2 <= to_u6(rd);
+        e         <= to_u6(rd);
+        seed_rng  <= '1' when rd = 1 else '0';
+        for l in 0 to Layers_g - 1 loop
+            cq_v(6 * l + 5 downto 6 * l)  := std_logic_vector(to_u6(rd));
+            cbp_v(6 * l + 5 downto 6 * l) := std_logic_vector(to_u6(rd));
+            csw_v(6 * l + 5 downto 6 * l) := std_logic_vector(to_u6(rd));
+            csb_v(6 * l + 5 downto 6 * l) := std_logic_vector(to_u6(rd));
+        end loop;
+        cfg_q <= cq_v; cfg_bp <= cbp_v; cfg_sw <= csw_v; cfg_sb <= csb_v;
         n_par_v := rd;
         -- parameters: lane addr value
         for k in 0 to n_par_v - 1 loop
@@ -134,7 +156,7 @@ begin
             lanes_v(k) := rd;
             addrs_v(k) := rd;
             wt_lane  <= to_unsigned(lanes_v(k), 8);
-            wt_addr  <= to_unsigned(addrs_v(k), 8);
+            wt_addr  <= to_unsigned(addrs_v(k), WtAddrBits_c);
             wt_wdata <= std_logic_vector(to_signed(rd, 32));
             wt_we    <= '1';
             wait until rising_edge(Clk);
@@ -146,10 +168,10 @@ begin
         -- samples: x[0..NIn-1] t[0..NOut-1]
         for k in 0 to n_v - 1 loop
             readline(stim_f, l_v);
-            for j in 0 to NIn_g - 1 loop
+            for j in 0 to N0_g - 1 loop
                 in_x(8 * j + 7 downto 8 * j) <= std_logic_vector(to_signed(rd, 8));
             end loop;
-            for i in 0 to NOut_g - 1 loop
+            for i in 0 to NOut_c - 1 loop
                 in_t(32 * i + 31 downto 32 * i) <= std_logic_vector(to_signed(rd, 32));
             end loop;
             in_valid <= '1';
@@ -166,7 +188,7 @@ begin
         -- read back every parameter that was loaded
         for k in 0 to n_par_v - 1 loop
             wt_lane <= to_unsigned(lanes_v(k), 8);
-            wt_addr <= to_unsigned(addrs_v(k), 8);
+            wt_addr <= to_unsigned(addrs_v(k), WtAddrBits_c);
             wt_re   <= '1';
             wait until rising_edge(Clk);
             wt_re   <= '0';

@@ -8,6 +8,7 @@ Environment: ``MRF_JOB`` (npz written by ``mrfrecon.engine.hdl``), ``MRF_RESULT`
 from __future__ import annotations
 
 import os
+import random
 
 import cocotb
 import numpy as np
@@ -19,7 +20,6 @@ from mrfrecon.engine.kernel import (
     AP_DONE,
     AP_IDLE,
     AP_START,
-    ARGUMENTS,
     BUFFER_ALIGN,
     REG_CTRL,
     KernelJob,
@@ -53,28 +53,24 @@ def layout(job: KernelJob) -> tuple[dict[str, int], int]:
     return addresses, pos
 
 
-@cocotb.test()
-async def run_job(dut):
-    """Write the buffers, start the kernel through its registers, wait for ap_done, read back."""
-    data = np.load(os.environ["MRF_JOB"])
-    job = KernelJob(
-        buffers={k: data[k].tobytes() for k in ("samples", "weights_in", "weights_out")},
-        n_samples=int(data["n_samples"]),
-        widths=tuple(int(w) for w in data["widths"]),
-    )
-    addresses, size = layout(job)
-    cocotb.start_soon(Clock(dut.ap_clk, 4, unit="ns").start())
-    ram = AxiRam(_drop_absent(AxiBus.from_prefix(dut, "m_axi_gmem")), dut.ap_clk, dut.ap_rst_n,
-                 reset_active_level=False, size=size)
-    ctrl = AxiLiteMaster(_drop_absent(AxiLiteBus.from_prefix(dut, "s_axi_control")), dut.ap_clk,
-                         dut.ap_rst_n, reset_active_level=False)
-    dut.ap_rst_n.value = 0
-    await ClockCycles(dut.ap_clk, 5)
-    dut.ap_rst_n.value = 1
-    await ClockCycles(dut.ap_clk, 2)
-    for name, address in addresses.items():
-        ram.write(address, job.buffers[name])
+def _pauses(seed: int, busy: float):
+    """A cocotbext-axi pause generator: random stalls, about ``busy`` of the cycles."""
+    rng = random.Random(seed)
+    while True:
+        yield rng.random() < busy
 
+
+def _throttle(ram, ctrl, seed: int) -> None:
+    """Random latency and back-pressure on every AXI channel of memory and control bus."""
+    channels = [ram.write_if.aw_channel, ram.write_if.w_channel, ram.write_if.b_channel,
+                ram.read_if.ar_channel, ram.read_if.r_channel,
+                ctrl.write_if.aw_channel, ctrl.write_if.w_channel, ctrl.write_if.b_channel,
+                ctrl.read_if.ar_channel, ctrl.read_if.r_channel]
+    for k, channel in enumerate(channels):
+        channel.set_pause_generator(_pauses(seed * 31 + k, 0.3 + 0.05 * (k % 5)))
+
+
+async def _start(ctrl, job: KernelJob, addresses: dict[str, int]) -> None:
     status = await ctrl.read_dword(REG_CTRL)
     assert status & AP_IDLE and not status & AP_START, f"not idle before start: {status:#x}"
     writes = job.register_writes(addresses)
@@ -86,6 +82,8 @@ async def run_job(dut):
     offset, value = writes[-1]
     await ctrl.write_dword(offset, value)
 
+
+async def _wait_done(ctrl) -> int:
     polls = 0
     while True:
         await Timer(2, unit="us")
@@ -96,8 +94,60 @@ async def run_job(dut):
     assert status & AP_IDLE, f"ap_done without ap_idle: {status:#x}"
     again = await ctrl.read_dword(REG_CTRL)
     assert not again & AP_DONE, "ap_done is not clear-on-read"
-    await RisingEdge(dut.ap_clk)
-    out = ram.read(addresses["weights_out"], len(job.buffers["weights_out"]))
-    assert len(ARGUMENTS) == 4
-    np.savez(os.environ["MRF_RESULT"], weights_out=np.frombuffer(out, dtype=np.uint8),
+    return polls
+
+
+@cocotb.test()
+async def run_job(dut):
+    """Write the buffers, start the kernel through its registers, wait for ap_done, read back.
+
+    ``MRF_RUNS`` back-to-back runs of the job (each one's ``weights_out`` is saved),
+    ``MRF_PAUSE`` a seed for random AXI stalls, ``MRF_RESET_AFTER_US`` a reset in the middle of
+    a first, abandoned run.
+    """
+    data = np.load(os.environ["MRF_JOB"])
+    job = KernelJob(
+        buffers={k: data[k].tobytes() for k in ("samples", "weights_in", "weights_out")},
+        n_samples=int(data["n_samples"]),
+        widths=tuple(int(w) for w in data["widths"]),
+    )
+    addresses, size = layout(job)
+    # the generics the runner passed reached the elaborated kernel (GHDL's VPI shows them)
+    assert int(dut.Layers_g.value) == len(job.widths) - 1, "generic Layers_g not applied"
+    for k, width in enumerate(job.widths):
+        assert int(getattr(dut, f"N{k}_g").value) == width, f"generic N{k}_g not applied"
+    cocotb.start_soon(Clock(dut.ap_clk, 4, unit="ns").start())
+    ram = AxiRam(_drop_absent(AxiBus.from_prefix(dut, "m_axi_gmem")), dut.ap_clk, dut.ap_rst_n,
+                 reset_active_level=False, size=size)
+    ctrl = AxiLiteMaster(_drop_absent(AxiLiteBus.from_prefix(dut, "s_axi_control")), dut.ap_clk,
+                         dut.ap_rst_n, reset_active_level=False)
+    if os.environ.get("MRF_PAUSE"):
+        _throttle(ram, ctrl, int(os.environ["MRF_PAUSE"]))
+    dut.ap_rst_n.value = 0
+    await ClockCycles(dut.ap_clk, 5)
+    dut.ap_rst_n.value = 1
+    await ClockCycles(dut.ap_clk, 2)
+    for name, address in addresses.items():
+        ram.write(address, job.buffers[name])
+
+    if os.environ.get("MRF_RESET_AFTER_US"):  # abandon a run half-way: reset must recover
+        await _start(ctrl, job, addresses)
+        await Timer(float(os.environ["MRF_RESET_AFTER_US"]), unit="us")
+        dut.ap_rst_n.value = 0
+        await ClockCycles(dut.ap_clk, 8)
+        dut.ap_rst_n.value = 1
+        await ClockCycles(dut.ap_clk, 4)
+        ram.write(addresses["weights_out"], job.buffers["weights_out"])
+
+    outputs, polls = [], 0
+    for _ in range(int(os.environ.get("MRF_RUNS", "1"))):
+        ram.write(addresses["weights_out"], bytes(len(job.buffers["weights_out"])))
+        await _start(ctrl, job, addresses)
+        polls += await _wait_done(ctrl)
+        await RisingEdge(dut.ap_clk)
+        out = ram.read(addresses["weights_out"], len(job.buffers["weights_out"]))
+        outputs.append(np.frombuffer(out, dtype=np.uint8))
+        assert ram.read(addresses["weights_in"], len(job.buffers["weights_in"])) == \
+            job.buffers["weights_in"], "weights_in was modified"
+    np.savez(os.environ["MRF_RESULT"], weights_out=outputs[0], all_outputs=np.stack(outputs),
              polls=polls)
