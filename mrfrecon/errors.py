@@ -39,3 +39,7 @@ class EngineUnavailableError(MrfreconError):
 
 class MissingDependencyError(MrfreconError):
     """An optional dependency (pyxrt, GHDL, ...) is needed but not installed."""
+
+
+class EngineRunError(MrfreconError):
+    """A training device ran but failed or returned an invalid result."""
