@@ -3,8 +3,9 @@
 ``pyxrt`` ships with XRT (``source /opt/xilinx/xrt/setup.sh``), not with PyPI; it is imported
 lazily. The buffers and arguments come from :mod:`mrfrecon.engine.kernel`, the same description
 the GHDL backend replays register by register. The stream is trained in chunks, one kernel run
-each (SPEC §5): a worker thread quantises, orders and packs chunk ``k + 1`` while the card trains
-chunk ``k``, into the other of two sample buffers, so host memory stays bounded by two chunks.
+each (SPEC §5). While the card trains chunk ``k``, the host copies chunk ``k + 1`` into the other
+of two sample buffers and a worker thread orders and packs chunk ``k + 2``; only the small
+``weights_in`` (the state run ``k`` wrote) waits for the run. Host memory stays a few chunks.
 """
 
 from __future__ import annotations
@@ -94,9 +95,14 @@ def c_int(value: int) -> int:
     return value - (1 << 32) if value >= 1 << 31 else value
 
 
-def _check_completed(pyxrt: ModuleType, state: Any, chunk: int) -> None:
-    completed = pyxrt.ert_cmd_state.ERT_CMD_STATE_COMPLETED
-    if state != completed:
+def _wait(pyxrt: ModuleType, run: Any, timeout_ms: int, chunk: int) -> None:
+    """Wait for a run; unless it completed, abort it (best effort) and raise."""
+    state = run.wait(timeout_ms)
+    if state != pyxrt.ert_cmd_state.ERT_CMD_STATE_COMPLETED:
+        try:
+            run.abort()  # xrt::run::abort (XRT >= 2.12); a timed-out run may still be going
+        except Exception:  # noqa: BLE001 - nothing more to do, the error below says what happened
+            pass
         name = getattr(state, "name", str(state))
         raise EngineRunError(
             f"kernel run {chunk} ended in state {name}, not ERT_CMD_STATE_COMPLETED "
@@ -152,25 +158,35 @@ def train_xrt(
         start, stop = bounds[index]
         return kernel_io.pack_samples(*stream.chunk(start, stop)), stop - start
 
+    def upload(index: int, samples: bytes) -> None:
+        sample_bos[index % 2].write(samples, 0)
+        sample_bos[index % 2].sync(to_device, len(samples), 0)
+
     state = state.copy()
     done, total = 0, stream.n_samples
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mrf-stream") as pool:
-        pending = pool.submit(produce, 0)
+        current = produce(0)
+        upload(0, current[0])
+        pending = pool.submit(produce, 1) if len(bounds) > 1 else None
         for index in range(len(bounds)):
-            samples, n_samples = pending.result()
-            if index + 1 < len(bounds):  # the next chunk is generated while this one trains
-                pending = pool.submit(produce, index + 1)
+            samples, n_samples = current
             job = kernel_io.build_job_packed(state, fmt, config, samples, n_samples)
+            weights_in = job.buffers["weights_in"]
+            in_bo.write(weights_in, 0)
+            in_bo.sync(to_device, len(weights_in), 0)
             bos = {"samples": sample_bos[index % 2], "weights_in": in_bo, "weights_out": out_bo}
-            for name in ("samples", "weights_in"):
-                data = job.buffers[name]
-                bos[name].write(data, 0)
-                bos[name].sync(to_device, len(data), 0)
             addresses = {name: bo.address() for name, bo in bos.items()}
             args = [bos[name] if name in bos else c_int(value) for (name, _, _), value
                     in zip(ARGUMENTS, job.arguments(addresses), strict=True)]
             run = opened.kernel(*args)
-            _check_completed(pyxrt, run.wait(WAIT_BASE_MS + n_samples // 100), index)
+            if pending is not None:
+                # while the card trains chunk `index`: chunk index+1 goes into the other buffer
+                # and the worker generates chunk index+2
+                current = pending.result()
+                upload(index + 1, current[0])
+                pending = (pool.submit(produce, index + 2) if index + 2 < len(bounds)
+                           else None)
+            _wait(pyxrt, run, WAIT_BASE_MS + n_samples // 100, index)
             out_bo.sync(from_device, out_size, 0)
             data = bytes(out_bo.read(out_size, 0))
             state = kernel_io.decode_weights(data, state, config, n_samples // config.batch)

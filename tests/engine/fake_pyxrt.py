@@ -178,6 +178,9 @@ def make_fake_pyxrt(
             w_out.device[: len(data)] = data
             return ErtCmdState[final_state]
 
+        def abort(self) -> None:
+            calls.append(("abort", self.index))
+
     class Kernel:
         shared = "shared"
 

@@ -80,10 +80,11 @@ def test_old_xrt_without_hw_context_loads_the_xclbin(monkeypatch, xclbin):
 @pytest.mark.parametrize("state", ["ERT_CMD_STATE_ERROR", "ERT_CMD_STATE_ABORT",
                                    "ERT_CMD_STATE_TIMEOUT"])
 def test_a_run_that_does_not_complete_raises(monkeypatch, xclbin, state):
-    _install(monkeypatch, final_state=state)
+    fake = _install(monkeypatch, final_state=state)
     net, inputs, targets = _problem(n=32)
     with pytest.raises(EngineRunError, match=f"kernel run 0 ended in state {state}"):
         train_fixed(net, inputs, targets, FixedPointConfig(), device="fpga")
+    assert ("abort", 0) in fake.calls
 
 
 def test_kernel_status_is_checked(monkeypatch, xclbin):
@@ -125,10 +126,12 @@ def test_chunked_card_run_equals_one_emu_run_and_golden(monkeypatch, xclbin, cas
     assert flags[0] == 0 and all(f == kernel_io.FLAG_LOAD_RNG for f in flags[1:])
 
 
-def test_next_chunk_is_generated_while_the_card_trains(monkeypatch, xclbin):
-    """Each wait() blocks until the host has started packing the next chunk: without the
-    worker thread the run would time out here."""
-    started = {k: threading.Event() for k in range(4)}
+def test_next_chunks_are_prepared_while_the_card_trains(monkeypatch, xclbin):
+    """When the host waits for run k, chunk k+1 is already in the other sample buffer on the
+    card and the worker thread has started generating chunk k+2. wait() blocks until then:
+    without the overlap the run would time out here."""
+    n_chunks = 5
+    started = {k: threading.Event() for k in range(n_chunks)}
     packed = []
     original = kernel_io.pack_samples
 
@@ -138,17 +141,19 @@ def test_next_chunk_is_generated_while_the_card_trains(monkeypatch, xclbin):
         return original(x, t)
 
     monkeypatch.setattr(kernel_io, "pack_samples", pack)
-    overlapped = []
+    seen = []
 
     def on_wait(run_index):
-        if run_index + 1 < 4:  # chunks 1 … 3 exist
-            overlapped.append(started[run_index + 1].wait(timeout=10))
+        uploads = sum(1 for name, c in fake.calls if name == "sync" and c[:2] == (0, "to_device"))
+        ahead = run_index + 2 >= n_chunks or started[run_index + 2].wait(timeout=10)
+        seen.append((uploads, ahead))
 
-    _install(monkeypatch, on_wait=on_wait)
-    net, inputs, targets = _problem(n=64)
+    fake = _install(monkeypatch, on_wait=on_wait)
+    net, inputs, targets = _problem(n=16 * n_chunks)
     result = train_fixed(net, inputs, targets, FixedPointConfig(), device="fpga",
                          chunk_samples=16)
-    assert overlapped == [True, True, True] and packed == [16] * 4 and result.n_updates == 4
+    assert seen == [(min(k + 2, n_chunks), True) for k in range(n_chunks)]
+    assert packed == [16] * n_chunks and result.n_updates == n_chunks
 
 
 def test_two_sample_buffers_alternate(monkeypatch, xclbin):
