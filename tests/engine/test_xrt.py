@@ -177,9 +177,13 @@ def _peak_bytes(net, inputs, targets, config, chunk_samples):
 
 def test_host_memory_is_bounded_by_the_chunks(monkeypatch, xclbin):
     """0.5 M and 2 M samples (64 and 256 epochs of 8,191) in chunks of 64 Ki: the peak of host
-    allocations (fake card buffers included) does not grow with the stream and stays far below
-    the int64 stream of 2 M samples (2 M × 18 × 8 B = 302 MB) or its packed form (50 MB)."""
+    allocations (fake card buffers included) does not grow with the stream and stays below the
+    int64 stream of 2 M samples (2 M × 18 × 8 B = 302 MB) and its packed form (50 MB)."""
     _install(monkeypatch, train=False)
+    packed_rows = []
+    original = kernel_io.pack_samples
+    monkeypatch.setattr(kernel_io, "pack_samples",
+                        lambda x, t: packed_rows.append(x.shape[0]) or original(x, t))
     rng = np.random.default_rng(0)
     net = random_network(rng)
     n = 8_191
@@ -191,8 +195,12 @@ def test_host_memory_is_bounded_by_the_chunks(monkeypatch, xclbin):
         assert result.n_samples == (epochs * n) // 16 * 16
         peaks.append(peak)
     assert result.n_samples > 2_000_000
-    assert peaks[1] < 24e6, f"peak host allocation {peaks[1] / 1e6:.1f} MB"
-    assert peaks[1] < 1.25 * peaks[0], f"peaks {peaks} grow with the stream"
+    assert max(packed_rows) == 1 << 16  # nothing stream-sized is ever packed
+    # measured 13-16 MB here; the bound leaves room for allocations of other threads
+    assert peaks[1] < 40e6, f"peak host allocation {peaks[1] / 1e6:.1f} MB"
+    # 4x the stream: a stream-sized buffer would make the peak ~4x; the margin absorbs how the
+    # worker thread's packing happens to overlap the main thread's copies (timing-dependent)
+    assert peaks[1] < 2 * peaks[0], f"peaks {peaks} grow with the stream"
 
 
 def test_scalars_above_2_31_are_passed_as_c_ints():
