@@ -121,11 +121,11 @@ def header_words(state: EngineState, fmt: EngineFormat, config: FixedPointConfig
     widths = state_widths(state)
     check_shape(widths)
     n_layers = len(widths) - 1
-    seeded = state.lanes.size == max(widths[1:]) and np.array_equal(
-        state.lanes, lane_seeds(config.seed, state.lanes.size))
+    fresh = state.n_updates == 0 and np.array_equal(state.lanes,
+                                                    lane_seeds(config.seed, state.lanes.size))
     header = np.zeros(HEADER_WORDS, dtype=np.uint32)
     header[H_MAGIC] = MAGIC
-    header[H_FLAGS] = 0 if seeded and state.n_updates == 0 else FLAG_LOAD_RNG
+    header[H_FLAGS] = 0 if fresh else FLAG_LOAD_RNG
     header[H_LAYERS] = n_layers
     header[H_SEED] = config.seed
     header[H_LOG2_BATCH] = config.log2_batch
