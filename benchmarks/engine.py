@@ -120,6 +120,8 @@ def simulated_cycles(log2_batch: int) -> float:
         raise RuntimeError(f"cannot load '{path}'")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    if not hasattr(module, "measure_cycles"):
+        raise RuntimeError(f"'{path}' has no measure_cycles(widths, log2_batch=...)")
     return float(module.measure_cycles(WIDTHS, log2_batch=log2_batch))
 
 
