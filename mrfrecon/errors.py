@@ -41,6 +41,10 @@ class MissingDependencyError(MrfreconError):
     """An optional dependency (pyxrt, GHDL, ...) is needed but not installed."""
 
 
+class EngineRunError(MrfreconError):
+    """A training device ran but failed or returned an invalid result."""
+
+
 # What a user can cause and fix: reported as their message; anything else is a bug.
 USER_ERRORS: tuple[type[BaseException], ...] = (MrfreconError, OSError, ValueError)
 

@@ -1,4 +1,4 @@
-# Package hw/rtl as the Vitis RTL kernel mrf_train.xo (Vivado 2022.1, batch mode):
+# Package hw/rtl as the Vitis RTL kernel mrf_train.xo (Vivado 2022.1, batch mode; not run here):
 #   vivado -mode batch -source package_xo.tcl -tclargs <out.xo> <part>
 # Ports follow hw/rtl/mrf_train_kernel.vhd: ap_clk, ap_rst_n, interrupt, s_axi_control, m_axi_gmem.
 set xo_path [lindex $argv 0]
@@ -6,6 +6,11 @@ set part    [lindex $argv 1]
 set here    [file dirname [file normalize [info script]]]
 set rtl     [file normalize "$here/../rtl"]
 set build   [file normalize "./mrf_train_ip"]
+
+# the register map: one table (memory_map.tcl, = hw/SPEC.md §8.1), checked against kernel.xml
+# before anything is built
+source $here/memory_map.tcl
+mrf_check_memory_map $mrf_registers $here/kernel.xml $mrf_address_limit
 
 create_project -force kernel_pack $build -part $part
 add_files -norecurse [list \
@@ -27,21 +32,18 @@ set_property sdx_kernel true $core
 set_property sdx_kernel_type rtl $core
 set_property ipi_drc {ignore_freq_hz false} $core
 set_property vitis_drc {ctrl_protocol ap_ctrl_hs} $core
-# 64-bit pointer registers of the arguments (kernel.xml)
 set mem [ipx::add_memory_map s_axi_control $core]
 set_property slave_memory_map_ref s_axi_control [ipx::get_bus_interfaces s_axi_control -of_objects $core]
 set blk [ipx::add_address_block reg0 $mem]
 set_property range 0x1000 $blk
-foreach {name offset size} {CTRL 0x000 32 GIER 0x004 32 IP_IER 0x008 32 IP_ISR 0x00C 32
-                            samples 0x010 64 weights_in 0x01C 64 weights_out 0x028 64 n_samples 0x034 32} {
+foreach {name offset size kind} $mrf_registers {
     set reg [ipx::add_register $name $blk]
     set_property address_offset $offset $reg
     set_property size $size $reg
-}
-foreach arg {samples weights_in weights_out} {
-    set reg [ipx::get_registers $arg -of_objects $blk]
-    ipx::add_register_parameter ASSOCIATED_BUSIF $reg
-    set_property value m_axi_gmem [ipx::get_register_parameters ASSOCIATED_BUSIF -of_objects $reg]
+    if {$kind eq "pointer"} {
+        ipx::add_register_parameter ASSOCIATED_BUSIF $reg
+        set_property value m_axi_gmem [ipx::get_register_parameters ASSOCIATED_BUSIF -of_objects $reg]
+    }
 }
 ipx::create_xgui_files $core
 ipx::update_checksums $core

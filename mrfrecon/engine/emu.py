@@ -18,6 +18,8 @@ from mrfrecon.engine.state import EngineState
 
 ACT_MAX = 255
 UPDATES_PER_CHUNK = 512
+RANDOM_WORDS_PER_CHUNK = 1 << 22
+"""Bound on the random words drawn at once (32 MiB as int64) for wide networks."""
 
 
 @numba.njit(cache=True)
@@ -66,7 +68,8 @@ def train_emu(
 ) -> EngineState:
     """Train on a sample stream; same contract and result as :func:`golden.train_golden`.
 
-    x_int: int8 inputs ``(m, n_0)``; t_int: int32 targets ``(m, n_L)``; ``m`` a batch multiple.
+    x_int: int8 inputs ``(m, n_0)``; t_int: int32 targets ``(m, n_L)``; ``m`` a batch multiple
+    (any integer dtype; one chunk of the stream, SPEC §5).
     progress: called as ``progress(samples_done, samples_total)`` after each chunk of updates.
     """
     state = state.copy()
@@ -75,8 +78,6 @@ def train_emu(
     if n_total % batch:
         raise ValueError(f"{n_total} samples is not a multiple of the batch {batch}")
     n_updates = n_total // batch
-    x_all = np.asarray(x_int, dtype=np.int64)
-    t_all = np.asarray(t_int, dtype=np.int64)
     masters = state.masters
     biases = state.biases
     extra = config.master_extra
@@ -87,19 +88,24 @@ def train_emu(
     masks_w = [np.int64((1 << f.s_w) - 1) for f in fmt.layers]
     masks_b = [np.int64((1 << f.s_b) - 1) for f in fmt.layers]
     done = 0
+    per_chunk = max(1, min(UPDATES_PER_CHUNK,
+                           RANDOM_WORDS_PER_CHUNK // (lanes.size * plan.width)))
     while done < n_updates:
-        chunk = min(UPDATES_PER_CHUNK, n_updates - done)
+        chunk = min(per_chunk, n_updates - done)
         rand = _xorshift_streams(lanes, plan.counts, chunk, plan.width).astype(np.int64)
+        # int64 copies of this block only: the caller's int8/int32 chunk may be large
+        x_blk = np.asarray(x_int[done * batch : (done + chunk) * batch], dtype=np.int64)
+        t_blk = np.asarray(t_int[done * batch : (done + chunk) * batch], dtype=np.int64)
         for u in range(chunk):
-            start = (done + u) * batch
-            ys = [x_all[start : start + batch]]
+            start = u * batch
+            ys = [x_blk[start : start + batch]]
             weights = [m >> extra for m in masters]
             acc = ys[0]
             for index in range(n_layers):
                 acc = ys[-1] @ weights[index].T + biases[index]
                 if index < n_layers - 1:
                     ys.append(np.clip(rhe(acc, fmt.layers[index].q), 0, ACT_MAX))
-            delta = saturate(rhe(acc - t_all[start : start + batch], fmt.e), config.delta_bits)
+            delta = saturate(rhe(acc - t_blk[start : start + batch], fmt.e), config.delta_bits)
             for index in range(n_layers - 1, -1, -1):
                 y_prev = ys[index]
                 grad = delta.T @ y_prev

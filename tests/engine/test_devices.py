@@ -7,7 +7,7 @@ from mrfrecon.engine import FixedPointConfig, resolve_device, train_fixed
 from mrfrecon.engine.doctor import engine_doctor
 from mrfrecon.engine.random_net import random_data, random_network
 from mrfrecon.engine.xrt import fpga_available
-from mrfrecon.errors import EngineUnavailableError, MissingDependencyError, MrfreconError
+from mrfrecon.errors import EngineUnavailableError, MissingDependencyError
 
 
 @pytest.mark.skipif(fpga_available(), reason="an XRT device is present")
@@ -29,11 +29,18 @@ def test_unknown_device_is_rejected():
         resolve_device("gpu")
 
 
-def test_hdl_rejects_networks_the_rtl_does_not_implement():
+@pytest.mark.parametrize(
+    ("widths", "match"),
+    [pytest.param((65, 4, 2), "1 to 64 neurons", id="input-65"),
+     pytest.param((4,) * 10 + (2,), "1 to 8 layers", id="10-layers")],
+)
+def test_kernel_devices_reject_networks_interface_v2_cannot_describe(widths, match):
+    """SPEC §8.2: up to 8 layers of up to 64 neurons; refused before any simulation starts."""
     rng = np.random.default_rng(0)
-    net = random_network(rng, widths=(6, 4, 2))  # 2 layers: the RTL is built for 3
-    with pytest.raises(MrfreconError, match="3-layer"):
-        train_fixed(net, *random_data(rng, 16, 6, 2), FixedPointConfig(), device="hdl")
+    net = random_network(rng, widths=widths)
+    data = random_data(rng, 16, widths[0], widths[-1])
+    with pytest.raises(EngineUnavailableError, match=match):
+        train_fixed(net, *data, FixedPointConfig(), device="hdl")
 
 
 def test_doctor_reports_tools():
