@@ -1,16 +1,16 @@
 # Set-up and main jobs. `make demo` and `make test` work on a fresh Debian machine:
-# they install the Debian packages (GHDL, Yosys, dcm2niix), create .venv and install mrfrecon.
+# they install the Debian packages (GHDL, Yosys, dcm2niix, dcmtk, Orthanc), create .venv and install mrfrecon.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := ghdl yosys dcm2niix
+APT_PACKAGES := ghdl yosys dcm2niix dcmtk orthanc
 
 .PHONY: all venv system demo test test-fast bench lint clean
 
 all: test
 
 system:
-	@missing=""; for p in ghdl yosys dcm2niix; do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in ghdl yosys dcm2niix storescu Orthanc; do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
