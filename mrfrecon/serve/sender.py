@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -51,6 +52,11 @@ def send_files(
                             str(ds.file_meta.TransferSyntaxUID)))
     if not pending:
         return 0
+    try:  # pynetdicom leaks its socket when the connection is refused: try TCP first
+        socket.create_connection((pacs.host, pacs.port), timeout=pacs.timeout_s).close()
+    except OSError as exc:
+        raise SendError(f"PACS {pacs.ae_title}@{pacs.host}:{pacs.port} not reachable "
+                        f"({exc.strerror or type(exc).__name__})") from exc
     ae = AE(ae_title=calling_ae_title)
     ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = pacs.timeout_s
     for sop_class in sorted({p[1] for p in pending}):

@@ -123,9 +123,10 @@ class Worker:
 
     def _dead(self, job: Job, err: Exception, prefix: str = "") -> Outcome:
         reason = f"{prefix}{type(err).__name__}: {err}"
+        label = phi_hash(job.series_uid)
         target = self.spool.dead_letter(job, reason)
         log.error("job %s: moved to the dead-letter folder as %s (%s; see reason.txt)",
-                  phi_hash(job.series_uid), target.name, type(err).__name__)
+                  label, target.name, type(err).__name__)
         return Outcome("dead", job.job_id, reason)
 
 

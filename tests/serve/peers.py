@@ -175,3 +175,36 @@ def storescu(port: int, files: list[Path] | Path, *, calling: str = "SCANNER",
 
 def have(tool: str) -> bool:
     return shutil.which(tool) is not None
+
+
+@dataclass
+class RecordingPacs:
+    """An in-process pynetdicom Storage SCP that records SOP instance UIDs."""
+
+    port: int
+    received: list[str]
+    fail_after: int | None = None  # answer 0xA700 after this many stores
+
+
+@contextlib.contextmanager
+def recording_pacs(fail_after: int | None = None) -> Iterator[RecordingPacs]:
+    from pynetdicom import AE, evt
+    from pynetdicom.presentation import DEFAULT_TRANSFER_SYNTAXES
+
+    state = RecordingPacs(free_port(), [], fail_after)
+
+    def handle(event):
+        if state.fail_after is not None and len(state.received) >= state.fail_after:
+            return 0xA700
+        state.received.append(str(event.dataset.SOPInstanceUID))
+        return 0x0000
+
+    ae = AE(ae_title="PACS")
+    for sop_class in ("1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.5.1.4.1.1.30"):
+        ae.add_supported_context(sop_class, DEFAULT_TRANSFER_SYNTAXES)
+    server = ae.start_server(("127.0.0.1", state.port), block=False,
+                             evt_handlers=[(evt.EVT_C_STORE, handle)])
+    try:
+        yield state
+    finally:
+        server.shutdown()
