@@ -161,7 +161,7 @@ def storescu(port: int, files: list[Path] | Path, *, calling: str = "SCANNER",
              check: bool = True) -> subprocess.CompletedProcess:
     """dcmtk storescu: send a folder (or files) to 127.0.0.1:port."""
     targets = [str(files)] if isinstance(files, Path) else [str(f) for f in files]
-    args = ["storescu", "-aet", calling, "-aec", called, "-to", "20", "-ta", "20", "-td", "20"]
+    args = ["storescu", "-v", "-aet", calling, "-aec", called, "-to", "20", "-ta", "20", "-td", "20"]
     if isinstance(files, Path) and files.is_dir():
         args += ["+sd", "+r"]
     # dcmtk as packaged leaves Nagle's algorithm on: ~45 ms per instance on loopback
