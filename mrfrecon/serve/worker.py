@@ -102,6 +102,7 @@ class Worker:
         record = {"job": job.job_id, "series": label, "study": state.get("study", ""),
                   "patient": state.get("patient", ""), "model_sha256": state.get("model_sha256"),
                   "derived_series": [s.series_uid for s in series],
+                  "n_source_instances": len(list(job.input_dir.glob("*.dcm"))),
                   "n_instances": len(files), "n_sent_last_attempt": n_sent,
                   "attempts": int(state.get("attempts", 0)) + 1, "finished": self.clock()}
         self.spool.finish(job, record)

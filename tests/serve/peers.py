@@ -76,10 +76,11 @@ class Orthanc:
 
 
 @contextlib.contextmanager
-def orthanc(folder: Path, ae_title: str = "PACS") -> Iterator[Orthanc]:
+def orthanc(folder: Path, ae_title: str = "PACS", dicom_port: int | None = None
+            ) -> Iterator[Orthanc]:
     """Start Orthanc with a generated configuration (loopback, own storage, no plugins)."""
     folder.mkdir(parents=True, exist_ok=True)
-    dicom_port, http_port = free_port(), free_port()
+    dicom_port, http_port = dicom_port or free_port(), free_port()
     config = {"Name": "mrfrecon-test", "StorageDirectory": str(folder / "storage"),
               "IndexDirectory": str(folder / "storage"), "HttpPort": http_port,
               "DicomPort": dicom_port, "DicomAet": ae_title, "RemoteAccessAllowed": False,
@@ -103,7 +104,7 @@ def orthanc(folder: Path, ae_title: str = "PACS") -> Iterator[Orthanc]:
 def write_config(path: Path, *, model: Path, spool: Path, port: int, pacs_port: int,
                  settle_s: float = 0.5, idle_timeout_s: float = 30.0, extra: str = "",
                  backoff_s: float = 0.5, max_attempts: int = 5,
-                 series_description: str = "MRF*") -> Path:
+                 series_description: str = "MRF*", parametric_map: bool = False) -> Path:
     path.write_text(f"""
 [serve]
 ae_title = "MRFRECON"
@@ -125,6 +126,7 @@ series_description = "{series_description}"
 method = "nn"
 threads = 1
 maps = ["T1map", "T2map", "M0map"]
+parametric_map = {"true" if parametric_map else "false"}
 
 [pacs]
 host = "127.0.0.1"
