@@ -10,7 +10,8 @@ APT_PACKAGES := ghdl yosys dcm2niix dcmtk orthanc
 all: test
 
 system:
-	@missing=""; for p in ghdl yosys dcm2niix storescu Orthanc; do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in ghdl yosys dcm2niix storescu; do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v Orthanc >/dev/null 2>&1 || test -x /usr/sbin/Orthanc || missing="$$missing Orthanc"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

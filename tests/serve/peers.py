@@ -91,7 +91,7 @@ def orthanc(folder: Path, ae_title: str = "PACS", dicom_port: int | None = None
     config_dir.mkdir(exist_ok=True)
     (config_dir / "orthanc.json").write_text(json.dumps(config))
     log = open(folder / "orthanc.log", "wb")
-    proc = subprocess.Popen([shutil.which("Orthanc") or "Orthanc", f"{config_dir}/"],
+    proc = subprocess.Popen([orthanc_binary() or "Orthanc", f"{config_dir}/"],
                             stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for(lambda: port_open(http_port) and port_open(dicom_port), 30, "Orthanc")
@@ -175,8 +175,12 @@ def storescu(port: int, files: list[Path] | Path, *, calling: str = "SCANNER",
     return result
 
 
-def have(tool: str) -> bool:
-    return shutil.which(tool) is not None
+def orthanc_binary() -> str | None:
+    """Orthanc's path: Debian installs it in /usr/sbin, which a user's PATH may lack."""
+    found = shutil.which("Orthanc")
+    if found is None and os.access("/usr/sbin/Orthanc", os.X_OK):
+        found = "/usr/sbin/Orthanc"
+    return found
 
 
 @dataclass

@@ -19,6 +19,7 @@ import pytest
 from peers import (
     free_port,
     orthanc,
+    orthanc_binary,
     serve_process,
     stop_process,
     storescu,
@@ -31,9 +32,11 @@ from mrfrecon.cli import app
 from mrfrecon.recon.pipeline import file_sha256
 from mrfrecon.serve.uids import derived_uid
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("storescu") is None or shutil.which("Orthanc") is None,
-    reason="dcmtk (storescu) or Orthanc is not installed")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("storescu") is None or orthanc_binary() is None,
+                       reason="dcmtk (storescu) or Orthanc is not installed"),
+    pytest.mark.slow,  # real processes: about 40 s each here
+]
 
 MAPS = ("T1map", "T2map", "M0map")
 N_INSTANCES = 800
