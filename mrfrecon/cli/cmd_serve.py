@@ -34,13 +34,19 @@ def serve(
     identifiers (they are hashed).
     """
     from ..serve.config import load_config
+    from ..serve.models import ModelCache
+    from ..serve.node import Node
 
     settings = load_config(config)
-    if check:
+    if check:  # touches nothing: no spool, no port
+        cache = ModelCache()
+        models = [cache.get(rule.model) for rule in settings.models]
         server = settings.server
         info(f"configuration OK: {server.ae_title} on {server.host}:{server.port}, "
-             f"{len(settings.models)} model rule(s), PACS {settings.pacs.ae_title}@"
-             f"{settings.pacs.host}:{settings.pacs.port}")
+             f"PACS {settings.pacs.ae_title}@{settings.pacs.host}:{settings.pacs.port}")
+        for rule, loaded in zip(settings.models, models, strict=True):
+            info(f"  model {rule.model} ({loaded.n_timepoints} time points, "
+                 f"sha256 {loaded.sha256[:12]})")
         return
     level = (log_level or settings.server.log_level).upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -50,10 +56,12 @@ def serve(
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("mrfrecon").setLevel(level)
-    from ..serve.node import Node
-
     node = Node(settings)
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    node.run(stop)
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        node.run(stop)
+    finally:  # the CLI may run inside another program (tests): give its handlers back
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

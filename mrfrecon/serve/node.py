@@ -115,8 +115,15 @@ class Node:
 
     # -- life cycle ----------------------------------------------------------------------
 
+    def load_models(self) -> list[Any]:
+        """Load every configured model (a broken one fails here, not at the first series)."""
+        return [self.models.get(rule.model) for rule in self.config.models]
+
     def start(self) -> None:
-        """Start listening (background threads)."""
+        """Load the models, then start listening (background threads)."""
+        for loaded in self.load_models():
+            log.info("model %s: sequence of %d time points", loaded.sha256[:12],
+                     loaded.n_timepoints)
         self._server = start_scp(self.config.server, self.store)
         host, port = self._server.server_address[:2]
         log.info("listening as %s on %s:%d (TLS %s), spool %s", self.config.server.ae_title,
