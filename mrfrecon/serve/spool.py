@@ -115,8 +115,9 @@ class Spool:
     root
         Spool folder (created).
     max_bytes
-        Stores are refused with :class:`SpoolFullError` once the instances held (incoming,
-        jobs and dead letters) reach this many bytes.
+        Stores are refused with :class:`SpoolFullError` once the received instances held
+        (incoming, in open jobs and in dead letters, until an operator removes them) would
+        exceed this many bytes; derived outputs are not counted.
     """
 
     def __init__(self, root: Path, max_bytes: int) -> None:
@@ -144,7 +145,9 @@ class Spool:
             else:
                 for leftover in job_dir.glob("output.tmp*"):
                     shutil.rmtree(leftover)
-        self._bytes = sum(tree_bytes(self.root / n) for n in ("incoming", "jobs", "dead"))
+        self._bytes = tree_bytes(self.root / "incoming") + sum(
+            tree_bytes(job / "input") for kind in ("jobs", "dead")
+            for job in (self.root / kind).iterdir())
 
     @property
     def used_bytes(self) -> int:
@@ -224,7 +227,7 @@ class Spool:
 
     def finish(self, job: Job, record: dict[str, Any]) -> Path:
         """Write the done record, then remove the job folder (its input is processed)."""
-        size = tree_bytes(job.path)
+        size = tree_bytes(job.input_dir)
         path = atomic_write(self.root / "done" / f"{job.job_id}.json",
                             json.dumps(record, indent=1).encode(), overwrite=True)
         fsync_dir(path.parent)
