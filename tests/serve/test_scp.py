@@ -26,10 +26,8 @@ def _node(tmp_path: Path, model: Path, **serve) -> Node:
 
 
 @pytest.fixture
-def model_file(tmp_path):
-    path = tmp_path / "model.h5"
-    path.write_bytes(b"only the path matters for reception")
-    return path
+def model_file(tiny_model_path):
+    return tiny_model_path  # loaded when the node starts
 
 
 def _echo(port: int, calling: str, called: str = "MRFRECON") -> int:
@@ -76,7 +74,7 @@ def test_store_spools_valid_and_refuses_bad_uids(tmp_path, model_file, phantom_d
                                                     for f in files)
     assert stored[0].read_bytes()[128:132] == b"DICM"  # a DICOM file with meta, as received
     assert "Received Store Response (Error: CannotUnderstand)" in bad.stdout + bad.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.dcm", "model.h5", "spool"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.dcm", "spool"]
     assert node.stats.stored == 5
 
 
