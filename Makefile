@@ -1,11 +1,11 @@
 # Set-up and main jobs. `make demo` and `make test` work on a fresh Debian machine:
-# they install the Debian packages (GHDL with its LLVM backend, Yosys, iverilog, dcm2niix), create
-# .venv and install mrfrecon. The HDL tests run on GHDL's LLVM backend (compiled, several times
-# faster than mcode) and simulate the synthesised netlists with iverilog.
+# they install the Debian packages (GHDL with its LLVM backend, Yosys, iverilog, dcm2niix, dcmtk,
+# Orthanc), create .venv and install mrfrecon. The HDL tests run on GHDL's LLVM backend (compiled,
+# several times faster than mcode) and simulate the synthesised netlists with iverilog.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := ghdl ghdl-llvm yosys iverilog dcm2niix
+APT_PACKAGES := ghdl ghdl-llvm yosys iverilog dcm2niix dcmtk orthanc
 export GHDL_BACKEND ?= llvm
 
 .PHONY: all venv system demo test test-fast bench lint clean
@@ -13,7 +13,8 @@ export GHDL_BACKEND ?= llvm
 all: test
 
 system:
-	@missing=""; for p in ghdl ghdl-llvm yosys iverilog dcm2niix; do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in ghdl ghdl-llvm yosys iverilog dcm2niix storescu; do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v Orthanc >/dev/null 2>&1 || test -x /usr/sbin/Orthanc || missing="$$missing Orthanc"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
