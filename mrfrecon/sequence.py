@@ -39,6 +39,7 @@ import numpy as np
 import yaml
 
 from .errors import SequenceError
+from .resources import shipped_sequences_dir
 
 KINDS = ("fisp", "bssfp")
 DEFAULT_T1_GRID_MS = "100:2000:20,2300:5000:300"
@@ -627,11 +628,6 @@ def sequence_from_dict(d: dict[str, Any]) -> Sequence:
     d.pop("sha256", None)
     d.pop("n_timepoints", None)
     return sequence_from_mapping(d)
-
-
-def shipped_sequences_dir() -> Path:
-    """Folder of the sequence definitions shipped with mrfrecon."""
-    return Path(__file__).parent / "data" / "sequences"
 
 
 def resolve_sequence_path(name_or_path: str | Path) -> Path:
