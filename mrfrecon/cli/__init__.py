@@ -39,7 +39,7 @@ def _root(
 
 
 class _InfoHandler(logging.Handler):
-    """Library notices (logger ``mrfrecon``, e.g. the first kernel compilation) on stderr."""
+    """Library notices meant for the user (the first kernel compilation) on stderr."""
 
     def emit(self, record: logging.LogRecord) -> None:
         from rich.markup import escape
@@ -47,7 +47,7 @@ class _InfoHandler(logging.Handler):
         info(escape(record.getMessage()))
 
 
-_logger = logging.getLogger("mrfrecon")
+_logger = logging.getLogger("mrfrecon.kernels")
 if not any(isinstance(h, _InfoHandler) for h in _logger.handlers):
     _logger.addHandler(_InfoHandler(logging.INFO))
     _logger.setLevel(logging.INFO)

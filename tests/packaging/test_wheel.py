@@ -4,6 +4,7 @@ commands (demo, maps, doctor) run from a fresh venv with the working directory o
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -83,3 +84,17 @@ def test_installed_wheel_runs_demo_and_maps_outside_the_clone(installed, tmp_pat
     # the demo ran the real-valued EPG kernel (FISP, phase 0) and the emulator's generators?
     # no: it retrains with QAT only; EPG is what it certainly compiled
     assert health["kernels"]["mrfrecon.physics.epg_kernels.real_kernel"] >= 1
+
+
+@pytest.mark.hdl
+@pytest.mark.skipif(shutil.which("ghdl") is None, reason="GHDL not installed")
+def test_installed_wheel_trains_on_the_hdl_simulation(installed, tmp_path):
+    """``--device hdl`` simulates the RTL and benches shipped inside the installed package."""
+    env = clean_env(tmp_path / "cache")
+    result = run([installed / "mrfrecon", "retrain", "--sequence", "fisp_short400", "--engine",
+                  "fixed", "--device", "hdl", "--epochs", "1", "--samples", "1000",
+                  "--fixed-samples", "48", "--fixed-epochs", "1", "--seed", "5", "--output",
+                  "model.h5", "--json"], cwd=tmp_path, env=env)
+    payload = json.loads(result.stdout)
+    assert payload["engine"] == "fixed" and payload["device"] == "hdl", payload
+    assert (tmp_path / "model.h5").is_file()
