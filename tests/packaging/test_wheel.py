@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
-from pkg_helpers import ROOT, clean_env, run
+from pkg_helpers import COPY_IGNORE, ROOT, clean_env, run
 
 from mrfrecon import __version__
 from mrfrecon.engine.hdl_sim import RTL_FILES
@@ -26,6 +28,29 @@ def test_wheel_carries_sequences_and_hw_sources(wheel):
     # data, not modules: no pytest files or synthesis scripts from hw/ in the wheel
     assert not [n for n in names if n.startswith("mrfrecon/data/hw/") and "/test_" in n]
     assert f"mrfrecon-{__version__}.dist-info/entry_points.txt" in names
+
+
+
+def test_wheel_built_from_the_sdist_carries_the_same_files(wheel, tmp_path):
+    """The release path (sdist, then a wheel from the unpacked sdist, as ``python -m build``
+    does): the symlinked folders become real ones in the sdist and nothing is lost."""
+    src = tmp_path / "src"
+    shutil.copytree(ROOT, src, symlinks=True, ignore=COPY_IGNORE)
+    run([sys.executable, "-c", "from setuptools import build_meta as b; b.build_sdist('sdist')"],
+        cwd=src)
+    (sdist,) = (src / "sdist").glob("mrfrecon-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        tar.extractall(tmp_path / "unpacked", filter="data")
+    (unpacked,) = (tmp_path / "unpacked").iterdir()
+    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+         "--no-index", ".", "-w", tmp_path / "dist"], cwd=unpacked)
+    (rebuilt,) = (tmp_path / "dist").glob("mrfrecon-*.whl")
+
+    def contents(path: Path) -> dict[str, bytes]:
+        with zipfile.ZipFile(path) as z:
+            return {n: z.read(n) for n in z.namelist() if not n.endswith("RECORD")}
+
+    assert contents(rebuilt) == contents(wheel)
 
 
 @pytest.mark.slow
