@@ -4,8 +4,8 @@
 (system site-packages, ``/opt/mrfrecon``, a container image) cannot write there, so every
 process would compile again (tens of seconds). :func:`cached_njit` points numba's cache at
 :func:`numba_cache_dir` before any kernel is defined, and the first compilation in a process
-logs one notice on the ``mrfrecon.kernels`` logger (the CLI shows it on stderr; the library never
-prints). :func:`mrfrecon.install_health.warm_kernels` compiles them ahead of time
+logs one notice on the ``mrfrecon.kernels`` logger (the CLI shows it on stderr; the library
+never prints). :func:`mrfrecon.install_health.warm_kernels` compiles them ahead of time
 (``mrfrecon doctor --warm``, ``packaging/install.sh``).
 """
 

@@ -111,14 +111,16 @@ for conf in mrfrecon.toml batch.env; do
 done
 
 # 4. on the real machine: user, folders, compiled kernels, systemd
+as_service=
 if [ -z "$destdir" ] && [ "$activate" = 1 ] && [ "$(id -u)" = 0 ] && command -v systemctl >/dev/null 2>&1; then
+    # commands run as the service runs them: its user, its cache
+    as_service="runuser -u mrfrecon -- env MRFRECON_CACHE_DIR=/var/cache/mrfrecon HOME=/var/lib/mrfrecon"
     systemd-sysusers /usr/lib/sysusers.d/mrfrecon.conf
     systemd-tmpfiles --create /usr/lib/tmpfiles.d/mrfrecon.conf
     chgrp mrfrecon /etc/mrfrecon/mrfrecon.toml /etc/mrfrecon/batch.env
     if [ "$warm" = 1 ]; then
         say "compiling the kernels into /var/cache/mrfrecon (once per release, about a minute)"
-        runuser -u mrfrecon -- env MRFRECON_CACHE_DIR=/var/cache/mrfrecon HOME=/var/lib/mrfrecon \
-            "$prefix/bin/mrfrecon" doctor --warm >/dev/null
+        $as_service "$venv_python" -m mrfrecon doctor --warm >/dev/null
     fi
     systemctl daemon-reload
     say "enable the services you use: systemctl enable --now mrfrecon-serve.service"
@@ -127,5 +129,5 @@ fi
 
 # 5. the installed tool checks itself (version, shipped files, caches, tools)
 say "checking the installation: $prefix/bin/mrfrecon doctor"
-"$venv_python" -m mrfrecon doctor
+$as_service "$venv_python" -m mrfrecon doctor
 say "installed mrfrecon $("$venv_python" -m mrfrecon --version | cut -d' ' -f2) in ${destdir:+$destdir}$prefix"

@@ -63,7 +63,8 @@ def _render(findings: dict, health) -> None:
                + ("" if health.kernels_cached else " (the first simulation compiles them; "
                   "or run `mrfrecon doctor --warm`)"))
     rows = [
-        ("mrfrecon", f"{health.version} ({'source checkout' if health.source_checkout else 'installed'})"),
+        ("mrfrecon", f"{health.version} "
+                     f"({'source checkout' if health.source_checkout else 'installed'})"),
         ("python", health.python),
         ("package", _where(health.package)),
         ("sequences", f"{_where(health.sequences)}: {', '.join(health.sequence_names) or 'none'}"),

@@ -69,7 +69,8 @@ def test_unwritable_cache_falls_back_to_a_temp_folder(tmp_path):
 
 def test_shipped_files_resolve_through_the_package():
     assert resources.shipped_sequences_dir() == ROOT / "mrfrecon" / "data" / "sequences"
-    assert resolve_sequence_path("fisp_short400").resolve() == ROOT / "sequences" / "fisp_short400.yaml"
+    shipped = resolve_sequence_path("fisp_short400")
+    assert shipped.resolve() == ROOT / "sequences" / "fisp_short400.yaml"
     assert (resources.hw_dir() / "rtl").resolve() == ROOT / "hw" / "rtl"
 
 

@@ -24,7 +24,8 @@ def test_wheel_carries_sequences_and_hw_sources(wheel):
         assert f"mrfrecon/data/sequences/{seq.name}" in names
     for rel in [f"rtl/{n}" for n in RTL_FILES] + list(HW_BENCH_FILES):
         assert f"mrfrecon/data/hw/{rel}" in names, rel
-        assert zipfile.ZipFile(wheel).read(f"mrfrecon/data/hw/{rel}") == (ROOT / "hw" / rel).read_bytes()
+        shipped = zipfile.ZipFile(wheel).read(f"mrfrecon/data/hw/{rel}")
+        assert shipped == (ROOT / "hw" / rel).read_bytes(), rel
     # data, not modules: no pytest files or synthesis scripts from hw/ in the wheel
     assert not [n for n in names if n.startswith("mrfrecon/data/hw/") and "/test_" in n]
     assert f"mrfrecon-{__version__}.dist-info/entry_points.txt" in names
