@@ -9,6 +9,9 @@ APT_PACKAGES := ghdl ghdl-llvm yosys iverilog dcm2niix dcmtk orthanc
 export GHDL_BACKEND ?= llvm
 
 .PHONY: all venv system demo test test-fast bench lint clean
+.PHONY: system-packaging wheel test-packaging
+# Debian packages the packaging tests use (systemd-analyze verify, logrotate --debug)
+APT_PACKAGING := systemd logrotate
 
 all: test
 
@@ -19,6 +22,14 @@ system:
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES); \
+	fi
+
+system-packaging:
+	@missing=""; for p in systemd-analyze logrotate; do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages for:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGING); \
 	fi
 
 $(BIN)/mrfrecon: pyproject.toml
@@ -33,8 +44,18 @@ venv: $(BIN)/mrfrecon
 demo: system venv
 	$(BIN)/mrfrecon demo
 
-test: system venv
+test: system system-packaging venv
 	$(BIN)/python -m pytest -q
+
+# the release wheel (carries the shipped sequences and hw sources) in dist/
+wheel: venv
+	rm -rf build dist/mrfrecon-*.whl
+	$(BIN)/python -m pip wheel -q --no-deps --no-build-isolation . -w dist
+	@ls dist/mrfrecon-*.whl
+
+# wheel -> fresh venv -> demo and maps outside the clone; install.sh; systemd units
+test-packaging: system-packaging venv
+	$(BIN)/python -m pytest -q tests/packaging
 
 test-fast: venv
 	$(BIN)/python -m pytest -q -m "not slow and not hdl"

@@ -10,11 +10,13 @@ commands import what they need), so that ``--help`` and ``sequence show`` start 
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
 
 import typer
 
 from .. import __version__
+from ._output import info
 
 app = typer.Typer(
     name="mrfrecon",
@@ -39,6 +41,20 @@ def _root(
 ) -> None:
     """MR fingerprinting reconstruction."""
 
+
+class _InfoHandler(logging.Handler):
+    """Library notices meant for the user (the first kernel compilation) on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from rich.markup import escape
+
+        info(escape(record.getMessage()))
+
+
+_logger = logging.getLogger("mrfrecon.kernels")
+if not any(isinstance(h, _InfoHandler) for h in _logger.handlers):
+    _logger.addHandler(_InfoHandler(logging.INFO))
+    _logger.setLevel(logging.INFO)
 
 for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
     if _info.name.startswith("cmd_"):

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numba
 import numpy as np
 
 from mrfrecon.engine.arith import rhe, saturate
 from mrfrecon.engine.config import EngineFormat, FixedPointConfig
 from mrfrecon.engine.state import EngineState
+from mrfrecon.kernel_cache import cached_njit
 
 ACT_MAX = 255
 UPDATES_PER_CHUNK = 512
@@ -22,7 +22,7 @@ RANDOM_WORDS_PER_CHUNK = 1 << 22
 """Bound on the random words drawn at once (32 MiB as int64) for wide networks."""
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _xorshift_streams(states: np.ndarray, counts: np.ndarray, n_updates: int, width: int):
     """Draw ``counts[i]`` words per update for every lane ``i``; advance ``states`` in place.
 
@@ -128,7 +128,7 @@ def train_emu(
     return state
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _xorshift_advance(states: np.ndarray, counts: np.ndarray) -> None:
     """Advance lane ``i``'s generator ``counts[i]`` steps, in place."""
     for lane in range(states.shape[0]):

@@ -1,6 +1,7 @@
 """Running the RTL in GHDL through the cocotb runner, and the core harness' file formats.
 
-The RTL lives in ``hw/rtl`` of a source checkout (it is not installed with the package).
+The RTL and the cocotb benches ship inside the package (``mrfrecon/data/hw``, a symlink to
+``hw/`` in a source checkout): see :func:`mrfrecon.resources.hw_dir`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mrfrecon import resources
 from mrfrecon.engine.config import EngineFormat
 from mrfrecon.engine.golden import SampleTrace
 from mrfrecon.engine.state import EngineState
@@ -35,11 +37,11 @@ KIND_Y, KIND_ACC, KIND_DL, KIND_DP, KIND_W = 1, 2, 3, 4, 5
 
 
 def hw_dir() -> Path:
-    """The ``hw`` folder of the source checkout this package runs from."""
-    path = Path(__file__).resolve().parents[2] / "hw"
+    """The ``hw`` folder shipped with this package (``rtl/``, ``tb/``)."""
+    path = resources.hw_dir()
     if not (path / "rtl" / RTL_FILES[0]).is_file():
         raise EngineUnavailableError(
-            f"RTL sources not found in '{path / 'rtl'}' (needs a source checkout)"
+            f"RTL sources not found in '{path / 'rtl'}' (reinstall mrfrecon from its wheel)"
         )
     return path
 

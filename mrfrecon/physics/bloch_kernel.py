@@ -5,8 +5,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from mrfrecon.kernel_cache import cached_njit
 
-@numba.njit(parallel=True, cache=True, fastmath=True)
+
+@cached_njit(parallel=True, fastmath=True)
 def single_isochromat_kernel(rf, b1_index, r1, r2, omega, tr, te, rx, mz_start, out):  # pragma: no cover
     """One isochromat per atom; conventions of :mod:`mrfrecon.physics.bloch`.
 

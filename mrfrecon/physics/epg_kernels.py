@@ -12,6 +12,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from mrfrecon.kernel_cache import cached_njit
+
 
 @numba.njit(inline="always")
 def _exp_small(x):  # pragma: no cover
@@ -45,7 +47,7 @@ def _order_limit(r2, nb, tr_min, negligible, n_states):  # pragma: no cover
 _LANES = 32  # atoms per block: two AVX-512 registers of float32 (measured best of 8-64)
 
 
-@numba.njit(parallel=True, cache=True, fastmath=True)
+@cached_njit(parallel=True, fastmath=True)
 def real_kernel(
     coef, b1_index, r1, r2, tr, tr_ref, use_poly, te, rx_sign, z_start, n_states, negligible, rows, out
 ):  # pragma: no cover
@@ -157,7 +159,7 @@ def real_kernel(
     return out
 
 
-@numba.njit(parallel=True, cache=True, fastmath=True)
+@cached_njit(parallel=True, fastmath=True)
 def complex_kernel(
     rf, b1_index, r1, r2, omega, tr, te, z_start, n_states, negligible, rows, out
 ):  # pragma: no cover

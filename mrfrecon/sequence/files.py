@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import SequenceError
+from ..resources import shipped_sequences_dir
 from .mapping import sequence_from_mapping
 from .model import Sequence
 from .pulseq import read_pulseq
@@ -49,11 +50,6 @@ def load_sequence(path: str | Path) -> Sequence:
         raise SequenceError(f"'{path}' must contain a mapping of sequence fields")
     return sequence_from_mapping(mapping, path)
 
-
-
-def shipped_sequences_dir() -> Path:
-    """Folder of the sequence definitions shipped with mrfrecon."""
-    return Path(__file__).parent.parent / "data" / "sequences"
 
 
 def resolve_sequence_path(name_or_path: str | Path) -> Path:
