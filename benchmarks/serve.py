@@ -102,7 +102,7 @@ def main() -> None:
         n_instances = len(list(acquisitions[0].glob("*.dcm")))
 
         # baseline: the maps pipeline in this process, no network (after one warm-up run)
-        options = ReconOptions(method="nn", n_threads=1)
+        options = ReconOptions(method="quantized", n_threads=1)
         run_maps(acquisitions[0], model, work / "offline-warm", options=options, units="ms")
         t0 = time.perf_counter()
         for k in range(1, args.n + 1):

@@ -29,7 +29,7 @@ except ``[[models]]`` and ``[pacs]`` has a default::
     sequence_sha256 = "3f2a9c01"  # hex prefix (>= 8) found in SequenceName or ImageComments
 
     [recon]
-    method = "nn"                 # nn | nn-float | match
+    method = "quantized"          # quantized | float | matching
     threads = 1
     parametric_map = false        # also send DICOM Parametric Maps
     maps = ["T1map", "T2map", "M0map"]   # which derived series are sent
@@ -62,7 +62,7 @@ from mrfrecon.errors import MrfreconError
 
 #: Derived series names (the suffix after ``<stem>_`` in :func:`mrfrecon.io.write_maps`).
 MAP_NAMES = ("T1map", "T2map", "M0map", "desc-sd_T1map", "desc-sd_T2map", "desc-quality_statmap")
-METHODS = ("nn", "nn-float", "match")
+METHODS = ("quantized", "float", "matching")
 _AET = re.compile(r"^[\x21-\x5b\x5d-\x7e]([\x20-\x5b\x5d-\x7e]{0,14}[\x21-\x5b\x5d-\x7e])?$")
 _HEX = re.compile(r"^[0-9a-f]{8,64}$")
 
@@ -152,7 +152,7 @@ class ModelRule:
 class ReconConfig:
     """Reconstruction options and which derived series are sent."""
 
-    method: str = "nn"
+    method: str = "quantized"
     threads: int = 1
     parametric_map: bool = False
     maps: tuple[str, ...] = ("T1map", "T2map", "M0map")
@@ -307,7 +307,7 @@ def parse_config(data: dict[str, Any], base: Path, where: str = "config") -> Ser
         models.append(_build(ModelRule, rule, where, f"models[{i + 1}]"))
 
     recon = dict(_table(data, "recon", where))
-    if recon.get("method", "nn") not in METHODS:
+    if recon.get("method", "quantized") not in METHODS:
         raise ConfigError(f"{where}: recon.method must be one of {', '.join(METHODS)}")
     _number(recon, "threads", where, minimum=1, integer=True)
     maps = recon.get("maps", ["T1map", "T2map", "M0map"])

@@ -46,7 +46,7 @@ def reconstruct_series(
     output_dir: Path,
     *,
     source_series_uid: str,
-    method: str = "nn",
+    method: str = "quantized",
     threads: int = 1,
     maps: tuple[str, ...] = ("T1map", "T2map", "M0map"),
     parametric_map: bool = False,
@@ -65,7 +65,7 @@ def reconstruct_series(
     source_series_uid
         The source SeriesInstanceUID (with ``model_sha256`` it determines the derived UIDs).
     method, threads
-        Reconstruction method (``nn``, ``nn-float``, ``match``) and worker threads.
+        Reconstruction method (``quantized``, ``float``, ``matching``) and worker threads.
     maps
         Which derived series to keep (names as in :data:`mrfrecon.serve.config.MAP_NAMES`).
     parametric_map
@@ -78,7 +78,6 @@ def reconstruct_series(
     """
     from mrfrecon.io import check_timepoints, read_acquisition, write_maps
     from mrfrecon.recon import ReconOptions, reconstruct
-    from mrfrecon.recon.pipeline import ALGORITHMS
 
     work = output_dir.with_name(output_dir.name + ".tmp")
     if work.exists():
@@ -87,7 +86,8 @@ def reconstruct_series(
     check_timepoints(acq, model.n_timepoints)
     recon = reconstruct(acq.data, model, options=ReconOptions(method=method, n_threads=threads),
                         magnitude_only=acq.components == ("magnitude",))
-    sidecar = {"EstimationAlgorithm": ALGORITHMS[recon.method], "EstimationMethod": recon.method,
+    sidecar = {"EstimationAlgorithm": recon.method.description,
+               "EstimationMethod": str(recon.method),
                "ModelSha256": model_sha256, "SequenceSha256": model.sequence_sha256}
     write_maps(recon.maps, acq, work / "all", units="ms", dicom=True, sidecar=sidecar,
                stem=STEM, parametric_map=parametric_map)

@@ -123,7 +123,7 @@ model = "{model}"
 series_description = "{series_description}"
 
 [recon]
-method = "nn"
+method = "quantized"
 threads = 1
 maps = ["T1map", "T2map", "M0map"]
 parametric_map = {"true" if parametric_map else "false"}

@@ -59,7 +59,7 @@ def test_defaults_bind_loopback(tmp_path):
                  "allowed_calling_aets", id="no-callers"),
     pytest.param(("max_associations = 4", "max_associations = 0"), "max_associations",
                  id="associations"),
-    pytest.param(('method = "nn"', 'method = "magic"'), "recon.method", id="method"),
+    pytest.param(('method = "quantized"', 'method = "magic"'), "recon.method", id="method"),
     pytest.param(('sequence_sha256 = "3f2a9c01"', 'sequence_sha256 = "xyz"'), "sequence_sha256",
                  id="hash"),
     pytest.param(('model = "fisp.h5"', 'model = "missing.h5"'), "model not found", id="model"),
