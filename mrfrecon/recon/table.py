@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,11 +152,10 @@ def build_table(
 
 
 def cache_dir() -> Path:
-    """Folder of cached tables: ``$MRFRECON_CACHE_DIR`` or the user's cache folder."""
-    if os.environ.get("MRFRECON_CACHE_DIR"):
-        return Path(os.environ["MRFRECON_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "mrfrecon"
+    """Folder of cached tables: mrfrecon's user cache folder (one rule for every cache)."""
+    from ..kernel_cache import user_cache_dir
+
+    return user_cache_dir()
 
 
 def table_key(sequence_sha256: str, basis: np.ndarray, t1_range_ms, t2_range_ms,
