@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "serve"))
 
+from _models import small_model  # noqa: E402
 from peers import (  # noqa: E402
     free_port,
     orthanc,
@@ -42,17 +43,6 @@ from peers import (  # noqa: E402
     wait_for,
     write_config,
 )
-
-
-def small_model(folder: Path) -> Path:
-    from mrfrecon.model import save_model
-    from mrfrecon.sequence import load_sequence, resolve_sequence_path
-    from mrfrecon.training import RetrainConfig, retrain
-
-    sequence = load_sequence(resolve_sequence_path("fisp_short400"))
-    config = RetrainConfig(n_train=4000, n_val=800, seconds=None, max_epochs=(4, 4, 2),
-                           patience=100, seed=7)
-    return save_model(retrain(sequence, config).model, folder / "model.h5")
 
 
 def copies(source: Path, folder: Path, n: int) -> list[Path]:

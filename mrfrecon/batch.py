@@ -23,12 +23,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +174,61 @@ def _remove_stray_temporaries(folder: Path) -> None:
             path.unlink(missing_ok=True)
 
 
+@dataclass(frozen=True)
+class BatchJob:
+    """What every study of one batch run shares; picklable, so a Dask worker can run it."""
+
+    model_path: Path
+    model_sha256: str
+    state_dir: Path
+    options: ReconOptions
+    units: str = "s"
+    dicom: bool | None = None
+    overwrite: bool = False
+
+
+@lru_cache(maxsize=2)
+def _load_model_cached(path: Path, sha256: str):  # type: ignore[no-untyped-def]
+    """One model load per process (the sha256 keys the cache: a replaced file is reloaded)."""
+    from .model import load_model
+
+    return load_model(path)
+
+
+def process_study(study: Study, job: BatchJob) -> StudyResult:
+    """Reconstruct one study and mark it done; runs in a thread here or on a Dask worker.
+
+    Never raises for the study's own failure: it is returned as a ``failed`` result.
+    """
+    from .cluster import threads_per_task
+
+    marker = job.state_dir / f"{_state_name(study)}.json"
+    started = job.state_dir / f"{_state_name(study)}.started"
+    if marker.is_file():
+        return StudyResult(study.id, "previously done")
+    resume = started.is_file()
+    if resume:
+        _remove_stray_temporaries(study.output_dir)
+    t_study = time.perf_counter()
+    try:
+        options = replace(job.options, n_threads=job.options.n_threads or threads_per_task())
+        atomic_write(started, json_bytes({"study": study.id}), overwrite=True)
+        maps = run_maps(study.source, _load_model_cached(job.model_path, job.model_sha256),
+                        study.output_dir, options=options, units=job.units, dicom=job.dicom,
+                        overwrite=job.overwrite or resume, model_sha256=job.model_sha256)
+        summary = {**maps.summary.to_dict(), "input": study.id}
+        atomic_write(marker, json_bytes({"study": study.id,
+                                         "outputs": [str(p) for p in maps.outputs],
+                                         "summary": _jsonable(summary)}),
+                     overwrite=True)
+        started.unlink(missing_ok=True)
+        return StudyResult(study.id, "done", time.perf_counter() - t_study,
+                           summary, None, len(maps.outputs))
+    except Exception as err:  # one failing study never stops the others
+        return StudyResult(study.id, "failed", time.perf_counter() - t_study,
+                           error=one_line_message(err))
+
+
 def run_batch(
     input_dir: str | Path,
     model_path: str | Path,
@@ -181,6 +236,7 @@ def run_batch(
     *,
     options: ReconOptions = ReconOptions(),
     jobs: int = 1,
+    scheduler: str | None = None,
     units: str = "s",
     dicom: bool | None = None,
     overwrite: bool = False,
@@ -188,63 +244,46 @@ def run_batch(
 ) -> BatchResult:
     """Reconstruct every study under ``input_dir`` into ``output_dir`` (see the module doc).
 
-    jobs: studies processed at once (threads); each uses ``cpu_count / jobs`` threads.
+    jobs: studies processed at once (threads here); each uses ``cpu_count / jobs`` threads.
+    scheduler: ``local:N`` or ``tcp://HOST:PORT`` runs the studies on a Dask cluster instead
+        (see :mod:`mrfrecon.cluster`); the lock and the done-markers work the same.
     on_study: called after each study (for progress output).
     """
-    from .model import load_model
+    from .cluster import open_executor, parse_scheduler
 
     t0 = time.perf_counter()
-    output_dir = Path(output_dir)
+    spec = parse_scheduler(scheduler, jobs)
+    output_dir = Path(output_dir).resolve()
+    model_path = Path(model_path).resolve()
     model_sha = file_sha256(model_path)
-    model = load_model(model_path)
+    _load_model_cached(model_path, model_sha)  # a bad model fails here, before any study
     studies = find_studies(input_dir, output_dir)
-    threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
-    study_options = ReconOptions(**{**options.__dict__, "n_threads": options.n_threads or threads})
+    # studies on this machine share its cores; a remote worker divides its own (threads_per_task)
+    threads = None if spec.kind == "remote" else max(1, (os.cpu_count() or 1) // spec.workers)
+    job = BatchJob(model_path, model_sha, output_dir / STATE_DIR,
+                   replace(options, n_threads=options.n_threads or threads),
+                   units=units, dicom=dicom, overwrite=overwrite)
     result = BatchResult()
-    lock = threading.Lock()
     with batch_lock(output_dir):
-        state = output_dir / STATE_DIR
-        state.mkdir(exist_ok=True)
-
-        def process(study: Study) -> StudyResult:
-            marker = state / f"{_state_name(study)}.json"
-            started = state / f"{_state_name(study)}.started"
-            if marker.is_file():
-                return StudyResult(study.id, "previously done")
-            resume = started.is_file()
-            if resume:
-                _remove_stray_temporaries(study.output_dir)
-            t_study = time.perf_counter()
-            try:
-                atomic_write(started, json_bytes({"study": study.id}), overwrite=True)
-                maps = run_maps(study.source, model, study.output_dir, options=study_options,
-                                units=units, dicom=dicom, overwrite=overwrite or resume,
-                                model_sha256=model_sha)
-                summary = {**maps.summary.to_dict(), "input": study.id}
-                atomic_write(marker, json_bytes({"study": study.id,
-                                                 "outputs": [str(p) for p in maps.outputs],
-                                                 "summary": _jsonable(summary)}),
-                             overwrite=True)
-                started.unlink(missing_ok=True)
-                return StudyResult(study.id, "done", time.perf_counter() - t_study,
-                                   summary, None, len(maps.outputs))
-            except Exception as err:  # one failing study never stops the others
-                return StudyResult(study.id, "failed", time.perf_counter() - t_study,
-                                   error=one_line_message(err))
+        job.state_dir.mkdir(exist_ok=True)
 
         def record(done: StudyResult) -> None:
-            with lock:
-                result.studies.append(done)
+            result.studies.append(done)
             if on_study is not None:
                 on_study(done)
 
-        if jobs <= 1:
+        if not spec.distributed and spec.workers <= 1:
             for study in studies:
-                record(process(study))
+                record(process_study(study, job))
         else:
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                for future in [pool.submit(process, s) for s in studies]:
-                    record(future.result())
+            with open_executor(spec, model_path) as pool:
+                futures = {pool.submit(process_study, s, job): s for s in studies}
+                for future in as_completed(futures):
+                    try:
+                        record(future.result())
+                    except Exception as err:  # the worker itself died (e.g. out of memory)
+                        record(StudyResult(futures[future].id, "failed",
+                                           error=f"worker lost: {one_line_message(err)}"))
     order = {s.id: i for i, s in enumerate(studies)}
     result.studies.sort(key=lambda s: order[s.study])
     result.seconds = time.perf_counter() - t0

@@ -57,6 +57,8 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except (typer.Exit, typer.Abort):  # a command's own exit code, not an error
             raise
+        except typer.BadParameter:  # a bad option value found in the body: still exit 2
+            raise
         except KeyboardInterrupt:
             if os.environ.get("MRFRECON_DEBUG"):
                 raise

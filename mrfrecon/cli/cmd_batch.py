@@ -28,7 +28,12 @@ def batch(
                                      help="Folder tree of NIfTI files and/or DICOM series."),
     model: Path = typer.Option(..., "--model", "-m", help="Model file (from mrfrecon retrain)."),
     output: Path = typer.Option(..., "--output", "-o", help="Output folder."),
-    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Studies processed at once."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1,
+                             help="Studies processed at once on this machine (threads)."),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", metavar="local:N|tcp://HOST:PORT",
+        help="Run the studies on a Dask cluster: local:N starts N worker processes here; "
+             "tcp://HOST:PORT joins a running scheduler (shared file system needed)."),
     method: Method = typer.Option(Method.QUANTIZED, "--method", help=METHOD_HELP),
     units: Units = typer.Option("s", "--units", help=UNITS_HELP),
     dicom: bool | None = typer.Option(None, "--dicom/--no-dicom",
@@ -41,7 +46,16 @@ def batch(
     Resumable: a rerun skips finished studies. A lock refuses two runs on one output folder.
     """
     from ..batch import run_batch
+    from ..cluster import parse_scheduler
     from ..recon import ReconOptions
+
+    if scheduler is not None and jobs != 1:
+        raise typer.BadParameter("--jobs is for local threads; with --scheduler the cluster's "
+                                 "workers set the parallelism", param_hint="--jobs")
+    try:
+        parse_scheduler(scheduler)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--scheduler") from None
 
     def show(study: StudyResult) -> None:
         if not as_json:
@@ -49,6 +63,7 @@ def batch(
             info(f"  {study.status:15s} {study.study}{tail}")
 
     result = run_batch(input_dir, model, output, options=ReconOptions(method=method), jobs=jobs,
+                       scheduler=scheduler,
                        units=units, dicom=dicom, overwrite=overwrite, on_study=show)
     if as_json:
         print_json(result.to_dict())
