@@ -88,3 +88,21 @@ def test_cli_scheduler_errors(tree, tmp_path):
     assert unreachable.exit_code == 1, unreachable.output
     assert len(lines) == 1 and "cannot reach the Dask scheduler" in lines[0]
     assert not list((tmp_path / "o").rglob("*.nii.gz"))
+
+
+@pytest.mark.slow
+def test_remote_scheduler_address(tree, tmp_path):
+    """tcp://HOST:PORT joins a running scheduler (here one started on loopback by the test)."""
+    import logging
+
+    distributed = pytest.importorskip("distributed")
+    model, inputs = tree
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None,
+                                  silence_logs=logging.ERROR) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://127.0.0.1:")
+        result = run_batch(inputs, model, tmp_path / "out", scheduler=address)
+    assert result.counts() == {"done": 3, "failed": 1, "previously done": 0}
+    done = [s for s in result.studies if s.status == "done"]
+    assert all(s.n_outputs > 0 and s.summary["n_voxels"] > 0 for s in done)
