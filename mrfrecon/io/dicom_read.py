@@ -33,7 +33,7 @@ from mrfrecon.io.dicom_scan import (
 )
 from mrfrecon.io.dicom_tags import reference_tags
 from mrfrecon.io.geometry import PlaneGeometry
-from mrfrecon.io.phase import SIEMENS_TO_RAD, detect_phase_scaling
+from mrfrecon.io.phase import TO_RADIANS, declared_phase_unit, detect_phase_scaling
 
 _ORIENTATION_TOL = 1e-4
 _SLICE_TOL_MM = 1e-2
@@ -457,13 +457,15 @@ def _load_pixels(
     siemens = all(
         np.isclose(f.slope, 2.0) and np.isclose(f.intercept, -4096.0) for f in phase_frames
     )
-    scaling = detect_phase_scaling(lo, hi, siemens_rescale=siemens)
+    scaling = declared_phase_unit({f.rescale_type for f in phase_frames})
+    if scaling is None:
+        scaling = detect_phase_scaling(lo, hi, siemens_rescale=siemens)
     if scaling is None:
         raise InputFileError(
             f"'{where}': phase range [{lo:g}, {hi:g}] is neither radians nor Siemens units "
-            "[-4096, 4095]"
+            "[-4096, 4095], and RescaleType declares no unit (rad, mrad, deg)"
         )
-    to_rad = np.float32(SIEMENS_TO_RAD if scaling == "siemens" else 1.0)
+    to_rad = np.float32(TO_RADIANS[scaling])
     for t in range(n_time):  # in place, one volume at a time
         angle = phase[..., t] * to_rad
         data[..., t] = data.real[..., t] * (np.cos(angle) + 1j * np.sin(angle)).astype(np.complex64)

@@ -68,6 +68,7 @@ class FrameInfo:
     intercept: float
     slice_thickness_mm: float | None
     time_keys: dict[str, Any] = field(default_factory=dict)
+    rescale_type: str = ""  # RescaleType, e.g. "mrad" (Philips phase); "" when absent
 
 
 @dataclass
@@ -136,6 +137,24 @@ def scan_series(paths: Iterable[Path]) -> tuple[dict[str, SeriesInfo], int]:
     return series, n_skipped
 
 
+#: GE's private image type (0043,102F), SS: 0 magnitude, 1 phase, 2 real, 3 imaginary.
+_GE_IMAGE_TYPE = 0x0043102F
+_GE_COMPONENTS = {0: "magnitude", 1: "phase", 2: "real", 3: "imaginary"}
+
+
+def _ge_component(ds: pydicom.Dataset) -> str | None:
+    """The component from GE's private image type tag (GE writes ImageType value 3 'OTHER')."""
+    if "GE" not in str(ds.get("Manufacturer", "")).upper() or _GE_IMAGE_TYPE not in ds:
+        return None
+    value = ds[_GE_IMAGE_TYPE].value
+    if isinstance(value, bytes):  # read without its private dictionary (VR UN)
+        value = int.from_bytes(value[:2], "little", signed=True) if len(value) >= 2 else None
+    try:
+        return _GE_COMPONENTS.get(int(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
 def _component(*items: Any) -> str | None:
     for item in items:
         if item is None:
@@ -186,7 +205,7 @@ def _classic_frame(path: Path, ds: pydicom.Dataset) -> FrameInfo:
         series_uid=str(ds.get("SeriesInstanceUID", "")),
         sop_class_uid=str(ds.SOPClassUID),
         sop_instance_uid=str(ds.get("SOPInstanceUID", path)),
-        component=_component(ds) or "magnitude",
+        component=_component(ds) or _ge_component(ds) or "magnitude",
         position=np.array([float(v) for v in _required(path, ds, "ImagePositionPatient")]),
         orientation=tuple(float(v) for v in _required(path, ds, "ImageOrientationPatient")),
         pixel_spacing_mm=(float(spacing[0]), float(spacing[1])),
@@ -196,6 +215,7 @@ def _classic_frame(path: Path, ds: pydicom.Dataset) -> FrameInfo:
         intercept=_first_float((ds,), "RescaleIntercept", 0.0),
         slice_thickness_mm=get_float(ds, "SliceThickness"),
         time_keys=keys,
+        rescale_type=str(ds.get("RescaleType", "") or ""),
     )
 
 
@@ -213,6 +233,14 @@ def _first_float(items: tuple[Any, ...], keyword: str, default: float) -> float:
         if value is not None:
             return value
     return default
+
+
+def _rescale_type(*items: Any) -> str:
+    for item in items:
+        value = item.get("RescaleType") if item is not None else None
+        if value:
+            return str(value)
+    return ""
 
 
 def _enhanced_frames(path: Path, ds: pydicom.Dataset) -> list[FrameInfo]:
@@ -275,6 +303,7 @@ def _enhanced_frames(path: Path, ds: pydicom.Dataset) -> list[FrameInfo]:
                 intercept=_first_float((transform, ds), "RescaleIntercept", 0.0),
                 slice_thickness_mm=get_float(measures, "SliceThickness"),
                 time_keys=keys,
+                rescale_type=_rescale_type(transform, ds),
             )
         )
     return frames
