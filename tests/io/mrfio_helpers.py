@@ -199,7 +199,7 @@ def write_component_series(
     Stored values are ``rint((values - intercept) / slope)`` (int16 if ``signed``). The
     component is in ImageType value 3, or, with ``ge_private_type``, only in GE's private
     image type (0043,102F) with ImageType ``ORIGINAL\\PRIMARY\\OTHER``. Files are named
-    ``<number>_<slice>_<time>``. Returns the SeriesInstanceUID.
+    ``<number><M|P|R|I>_<slice>_<time>``. Returns the SeriesInstanceUID.
     """
     uid = generate_uid()
     nx, ny, nz, nt = values.shape
@@ -232,7 +232,7 @@ def write_component_series(
                 ds.RescaleType = rescale_type
             stored = np.rint((values[:, :, k, t].T - intercept) / slope)
             ds.PixelData = stored.astype("<i2" if signed else "<u2").tobytes()
-            _save(ds, folder / f"{number}_{k:02d}_{t:04d}")
+            _save(ds, folder / f"{number}{code}_{k:02d}_{t:04d}")
     return uid
 
 
