@@ -60,7 +60,7 @@ def read_mask(path: str | Path, shape: tuple[int, int, int]) -> np.ndarray:
 
 
 def run_maps(
-    input_path: str | Path,
+    input_path: str | Path | list[Path],
     model: MrfModel | str | Path,
     output_dir: str | Path,
     *,
@@ -124,7 +124,7 @@ def run_maps(
                                        mask=recon.maps.mask,
                                        crb_sd_ms=getattr(recon.maps, f"{name}_sd_ms"))
                    for name in ("t1", "t2")}
-    sidecar = {
+    sidecar: dict[str, Any] = {
         "EstimationAlgorithm": recon.method.description,
         "EstimationMethod": recon.method.value,
         "ModelSha256": model_sha256,
