@@ -389,6 +389,13 @@ class SeriesGroup:
         pairs = (c in present and partner in present for c, partner in _PARTNER.items())
         return "complex" if any(pairs) else "magnitude"
 
+    @property
+    def n_timepoints(self) -> int:
+        """Frames per slice and component of the leading series (headers only)."""
+        lead = self.lead
+        n_positions = len({tuple(np.round(f.position, 2).tolist()) for f in lead.frames})
+        return len(lead.frames) // max(1, n_positions * len(series_components(lead)))
+
     def matches(self, selector: str) -> bool:
         """``selector`` is the SeriesNumber or SeriesInstanceUID of one of the series."""
         selector = selector.strip()

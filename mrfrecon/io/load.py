@@ -118,12 +118,14 @@ class AcquisitionEntry:
 
     ``series``: what selects it in :func:`read_acquisition` (the SeriesInstanceUID of its
     leading series; ``None`` for a NIfTI file); ``stem``: its output name stem; ``label``:
-    which series form it, for people.
+    which series form it, for people; ``n_timepoints``: frames per slice (DICOM, from the
+    headers; ``None`` for NIfTI).
     """
 
     series: str | None
     stem: str | None
     label: str
+    n_timepoints: int | None = None
 
 
 def list_acquisitions(path: str | Path | Sequence[str | Path]) -> list[AcquisitionEntry]:
@@ -142,7 +144,7 @@ def list_acquisitions(path: str | Path | Sequence[str | Path]) -> list[Acquisiti
 
     listing = list_dicom_acquisitions(paths)
     return [
-        AcquisitionEntry(group.lead.uid, stem, group.describe())
+        AcquisitionEntry(group.lead.uid, stem, group.describe(), group.n_timepoints)
         for group, stem in zip(listing.groups, listing.stems, strict=True)
     ]
 

@@ -172,17 +172,32 @@ def run_maps_each(
 
     ``kwargs`` go to :func:`run_maps` (with several acquisitions, each report goes to a
     subfolder of ``report_dir`` named by its output stem); ``on_result`` is called after each.
+    Of several acquisitions, those whose number of time points is not the model's (e.g. a
+    localizer exported alongside) are skipped, and said so in the first result's warnings,
+    as long as one fits.
     """
     if series is not None:
         return [run_maps(input_path, model, output_dir, series=series, **kwargs)]
     listed = list_acquisitions(input_path)
+    several = len(listed) > 1
+    skipped: list[str] = []
+    if several:
+        loaded = model if isinstance(model, MrfModel) else load_model(model)
+        fits = [e for e in listed if e.n_timepoints in (None, loaded.n_timepoints)]
+        if fits:
+            skipped = [f"{e.label}: {e.n_timepoints} time points, the model expects "
+                       f"{loaded.n_timepoints}: not reconstructed" for e in listed
+                       if e not in fits]
+            listed = fits
     results = []
     for entry in listed:
         one = dict(kwargs)
-        if len(listed) > 1 and one.get("report_dir") is not None:
+        if several and one.get("report_dir") is not None:
             one["report_dir"] = Path(one["report_dir"]) / str(entry.stem)
-        selector = entry.series if len(listed) > 1 else None
+        selector = entry.series if several else None
         results.append(run_maps(input_path, model, output_dir, series=selector, **one))
+        if len(results) == 1:
+            results[0].summary.warnings.extend(skipped)
         if on_result is not None:
             on_result(results[-1])
     return results

@@ -148,6 +148,21 @@ def _as_scanner_export(source, folder, numbers: tuple[int, int]) -> None:
         ds.save_as(folder / f"{numbers[0]}_{path.name}", enforce_file_format=True)
 
 
+def _localizer(template, folder) -> None:
+    """A 3-frame magnitude series 1 'localizer' made from one MRF file."""
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    folder.mkdir()
+    uid = generate_uid()
+    for t in range(3):
+        ds = pydicom.dcmread(template)
+        ds.SeriesInstanceUID, ds.SeriesNumber, ds.SeriesDescription = uid, 1, "localizer"
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        ds.TemporalPositionIdentifier, ds.NumberOfTemporalPositions = t + 1, 3
+        ds.save_as(folder / f"loc{t}.dcm", enforce_file_format=True)
+
+
 @pytest.mark.slow
 def test_scanner_export_two_acquisitions_paired_and_each_reconstructed(
         phantom_dir, model_file, tmp_path):
@@ -155,6 +170,7 @@ def test_scanner_export_two_acquisitions_paired_and_each_reconstructed(
     folder = tmp_path / "export"
     _as_scanner_export(Path(files["dicom"]), folder, (5, 6))
     _as_scanner_export(Path(files["dicom"]), folder, (7, 8))  # a repeat
+    _localizer(folder / "5_M000_00000.dcm", folder / "loc")  # exported alongside
     out = tmp_path / "maps"
     common = ["--model", str(model_file), "--method", "matching", "--no-dicom"]
     result = runner.invoke(app, ["maps", str(folder), *common, "--output", str(out),
@@ -164,6 +180,8 @@ def test_scanner_export_two_acquisitions_paired_and_each_reconstructed(
     done = json.loads(result.stdout)["acquisitions"]
     assert [d["acquisition"].split(";")[0] for d in done] == [
         f"series {m} 'MRF FISP' (magnitude) + series {m + 1} 'MRF FISP' (phase)" for m in (5, 7)]
+    assert "series 1 'localizer' (magnitude): 3 time points, the model expects 400: not " \
+        "reconstructed" in done[0]["summary"]["warnings"]
     for d in done:  # the pairing recovers the complex signal: maps as from the NIfTI
         assert d["metrics"]["t1"]["mape"] < 3 and d["metrics"]["t2"]["mape"] < 6
         assert d["summary"]["noise_method"] == "residual"
