@@ -470,8 +470,10 @@ def group_series(series: dict[str, SeriesInfo]) -> tuple[list[SeriesGroup], list
             complete.append(SeriesGroup([info]))
         elif len(components) == 1 and next(iter(components)) in _PARTNER:
             leads.append(info)
-        else:
+        elif len(components) == 1:
             partners.append(info)
+        else:  # a mix without a pair (e.g. magnitude + imaginary): the reader decides
+            complete.append(SeriesGroup([info]))
     candidates = []
     for lead in leads:
         wanted = _PARTNER[next(iter(series_components(lead)))]

@@ -152,3 +152,10 @@ def test_two_patients_or_studies_refused_naming_both(tmp_path: Path, truth, what
     if what == "patients":
         assert "'P-ONE'" in message and "'P-TWO'" in message
     assert "1.2.826....11111111" in message and "1.2.826....22222222" in message
+
+
+def test_phase_alone_is_refused_naming_it(tmp_path: Path, truth) -> None:
+    write_component_series(tmp_path, np.angle(truth), "phase", number=6, slope=0.001,
+                           signed=True)
+    with pytest.raises(InputFileError, match="cannot form complex data from phase"):
+        list_acquisitions(tmp_path)
