@@ -8,7 +8,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-from maps_helpers import save_series
+from maps_helpers import add_localizer, as_scanner_export, save_series
 from numpy.testing import assert_allclose
 from typer.testing import CliRunner
 
@@ -131,46 +131,14 @@ def test_phantom_refuses_overwrite(phantom_dir):
     assert "exists" in line
 
 
-def _as_scanner_export(source, folder, numbers: tuple[int, int]) -> None:
-    """The phantom's DICOM (magnitude and phase frames in one series) as Siemens exports it:
-    magnitude as series ``numbers[0]``, phase as series ``numbers[1]``, new UIDs."""
-    import pydicom
-    from pydicom.uid import generate_uid
-
-    uids = {"M": generate_uid(), "P": generate_uid()}
-    folder.mkdir(parents=True, exist_ok=True)
-    for path in sorted(source.glob("*.dcm")):
-        ds = pydicom.dcmread(path)
-        code = ds.ImageType[2]
-        ds.SeriesInstanceUID, ds.SeriesNumber = uids[code], numbers[code == "P"]
-        ds.SeriesDescription = "MRF FISP"
-        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-        ds.save_as(folder / f"{numbers[0]}_{path.name}", enforce_file_format=True)
-
-
-def _localizer(template, folder) -> None:
-    """A 3-frame magnitude series 1 'localizer' made from one MRF file."""
-    import pydicom
-    from pydicom.uid import generate_uid
-
-    folder.mkdir()
-    uid = generate_uid()
-    for t in range(3):
-        ds = pydicom.dcmread(template)
-        ds.SeriesInstanceUID, ds.SeriesNumber, ds.SeriesDescription = uid, 1, "localizer"
-        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-        ds.TemporalPositionIdentifier, ds.NumberOfTemporalPositions = t + 1, 3
-        ds.save_as(folder / f"loc{t}.dcm", enforce_file_format=True)
-
-
 @pytest.mark.slow
 def test_scanner_export_two_acquisitions_paired_and_each_reconstructed(
         phantom_dir, model_file, tmp_path):
     _, files = phantom_dir
     folder = tmp_path / "export"
-    _as_scanner_export(Path(files["dicom"]), folder, (5, 6))
-    _as_scanner_export(Path(files["dicom"]), folder, (7, 8))  # a repeat
-    _localizer(folder / "5_M000_00000.dcm", folder / "loc")  # exported alongside
+    as_scanner_export(Path(files["dicom"]), folder, (5, 6))
+    as_scanner_export(Path(files["dicom"]), folder, (7, 8))  # a repeat
+    add_localizer(folder / "5_M000_00000.dcm", folder / "loc")  # exported alongside
     out = tmp_path / "maps"
     common = ["--model", str(model_file), "--method", "matching", "--no-dicom"]
     result = runner.invoke(app, ["maps", str(folder), *common, "--output", str(out),
@@ -202,3 +170,31 @@ def test_scanner_export_two_acquisitions_paired_and_each_reconstructed(
     line = _one_error_line(runner.invoke(app, ["maps", str(folder), *common, "--output",
                                                str(tmp_path / "none"), "--series", "9"]))
     assert "series '9'" in line and "--series NUMBER|UID" in line
+
+
+def test_series_option_picks_one_acquisition(short_fisp, tmp_path):
+    from maps_helpers import make_model
+
+    from mrfrecon.phantom import brain_phantom, simulate_series, write_dicom_series
+
+    sequence = short_fisp.with_timepoints(24)  # few files: this is about the option
+    write_dicom_series(simulate_series(sequence, brain_phantom(16), 0.003), tmp_path / "ph")
+    folder = tmp_path / "export"
+    as_scanner_export(tmp_path / "ph", folder, (5, 6))
+    as_scanner_export(tmp_path / "ph", folder, (7, 8))
+    model = tmp_path / "model.h5"
+    save_model(make_model(sequence, rank=6), model)
+    common = ["maps", str(folder), "--model", str(model), "--no-dicom", "--json"]
+    both = runner.invoke(app, [*common, "--output", str(tmp_path / "both")])
+    assert both.exit_code == 0, both.output
+    assert len(json.loads(both.stdout)["acquisitions"]) == 2
+    one = runner.invoke(app, [*common, "--output", str(tmp_path / "one"), "--series", "6"])
+    assert one.exit_code == 0, one.output
+    payload = json.loads(one.stdout)  # one acquisition: the single-result shape
+    assert payload["acquisition"].startswith("series 5 'MRF FISP' (magnitude) + series 6")
+    assert sorted(p.name for p in (tmp_path / "one").glob("*_T1map.nii.gz")) == [
+        "sub-MRFPHANTOM_acq-MRFFISP_run-5_T1map.nii.gz",
+        "sub-MRFPHANTOM_acq-MRFFISP_run-5_desc-sd_T1map.nii.gz"]
+    line = _one_error_line(runner.invoke(app, [*common, "--output", str(tmp_path / "x"),
+                                               "--series", "1.2.3"]))
+    assert "no acquisitions match series '1.2.3'" in line and "--series NUMBER|UID" in line
