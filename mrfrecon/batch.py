@@ -1,8 +1,9 @@
 """``run_batch``: reconstruct every acquisition under a folder tree, resumably.
 
 Studies: every 4-D NIfTI file (``.nii``/``.nii.gz``; 3-D images such as maps or masks are not
-studies), and every folder that directly holds DICOM files (its files form one acquisition,
-e.g. a magnitude and a phase series). Outputs go to ``OUTPUT/<path of the study relative to
+studies), and every folder that directly holds DICOM files (its series are paired into
+acquisitions, e.g. a magnitude and a phase series; several acquisitions get one set of outputs
+each). Outputs go to ``OUTPUT/<path of the study relative to
 INPUT_DIR>`` (the NIfTI file's folder), named by :func:`mrfrecon.io.write_maps`.
 
 Robustness:
@@ -37,7 +38,7 @@ from .errors import InputFileError, MrfreconError, one_line_message
 from .io.bids import json_bytes
 from .io.load import is_dicom_file, is_nifti_path
 from .recon.core import ReconOptions
-from .recon.pipeline import file_sha256, run_maps
+from .recon.pipeline import file_sha256, run_maps_each
 
 STATE_DIR = ".mrfrecon-batch"
 LOCK_NAME = ".mrfrecon-batch.lock"
@@ -213,17 +214,22 @@ def process_study(study: Study, job: BatchJob) -> StudyResult:
     try:
         options = replace(job.options, n_threads=job.options.n_threads or threads_per_task())
         atomic_write(started, json_bytes({"study": study.id}), overwrite=True)
-        maps = run_maps(study.source, _load_model_cached(job.model_path, job.model_sha256),
-                        study.output_dir, options=options, units=job.units, dicom=job.dicom,
-                        overwrite=job.overwrite or resume, model_sha256=job.model_sha256)
-        summary = {**maps.summary.to_dict(), "input": study.id}
-        atomic_write(marker, json_bytes({"study": study.id,
-                                         "outputs": [str(p) for p in maps.outputs],
+        # a DICOM folder may hold several acquisitions: each gets its own outputs
+        each = run_maps_each(study.source, _load_model_cached(job.model_path, job.model_sha256),
+                             study.output_dir, options=options, units=job.units,
+                             dicom=job.dicom, overwrite=job.overwrite or resume,
+                             model_sha256=job.model_sha256)
+        outputs = [str(p) for maps in each for p in maps.outputs]
+        summary = {**each[0].summary.to_dict(), "input": study.id}
+        if len(each) > 1:
+            summary = {"input": study.id, "acquisitions": [
+                {**m.summary.to_dict(), "acquisition": m.acquisition} for m in each]}
+        atomic_write(marker, json_bytes({"study": study.id, "outputs": outputs,
                                          "summary": _jsonable(summary)}),
                      overwrite=True)
         started.unlink(missing_ok=True)
         return StudyResult(study.id, "done", time.perf_counter() - t_study,
-                           summary, None, len(maps.outputs))
+                           summary, None, len(outputs))
     except Exception as err:  # one failing study never stops the others
         return StudyResult(study.id, "failed", time.perf_counter() - t_study,
                            error=one_line_message(err))

@@ -17,6 +17,10 @@ class InputFileError(MrfreconError):
     """An input file is missing, unreadable or of the wrong kind."""
 
 
+class AmbiguousInputError(InputFileError):
+    """An input holds several acquisitions (or none matches the one asked for)."""
+
+
 class DictionaryError(MrfreconError):
     """A dictionary file or grid is malformed."""
 

@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from ..errors import (
     USER_ERRORS,
+    AmbiguousInputError,
     EngineUnavailableError,
     MissingDependencyError,
     OutputExistsError,
@@ -30,6 +31,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # The command-line way out of a library error, by exception type (first match wins).
 HINTS: tuple[tuple[type[BaseException], str], ...] = (
     (OutputExistsError, "use --overwrite"),
+    (AmbiguousInputError, "choose one with --series NUMBER|UID"),
     (EngineUnavailableError, "choose another --device; `mrfrecon doctor` lists what this "
                              "machine offers"),
     (MissingDependencyError, "`mrfrecon doctor` lists what this machine offers"),

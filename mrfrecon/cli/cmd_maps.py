@@ -22,6 +22,9 @@ UNITS_HELP = "Unit of the NIfTI T1/T2 maps: s (BIDS, default) or ms. DICOM maps 
 NOISE_HELP = ("Noise sigma per channel: auto, residual (energy outside the model's subspace), "
               "background (outside the mask), or a number in data units.")
 
+SERIES_HELP = ("DICOM input holding several MRF acquisitions (default: each into its own "
+               "outputs): the SeriesNumber or SeriesInstanceUID of the one to reconstruct.")
+
 
 def register(app: typer.Typer) -> None:
     app.command("maps")(maps)
@@ -53,6 +56,7 @@ def maps(
     dictionary: Path | None = typer.Option(None, "--dictionary", help="Dictionary (.h5) for "
                                            "--method matching (default: simulated)."),
     noise: str = typer.Option("auto", "--noise", help=NOISE_HELP),
+    series: str | None = typer.Option(None, "--series", metavar="NUMBER|UID", help=SERIES_HELP),
     chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Voxels per chunk."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="Worker threads "
                                        "(default: all cores)."),
@@ -61,26 +65,34 @@ def maps(
 ) -> None:
     """Reconstruct T1, T2, M0, quality and uncertainty (sqrt CRB) maps.
 
-    NIfTI maps are written in BIDS seconds unless --units ms.
+    NIfTI maps are written in BIDS seconds unless --units ms. DICOM magnitude and phase
+    (or real and imaginary) series are paired automatically; a folder with several
+    acquisitions gives one set of outputs each (or --series picks one).
     """
-    from ..recon import ReconOptions, run_maps
+    from ..recon import ReconOptions, run_maps_each
 
     options = ReconOptions(method=method, chunk_size=chunk_size, n_threads=threads,
                            noise=parse_noise(noise))
     with progress_bar("Reconstructing", enabled=not as_json) as bar:
-        result = run_maps(input_path, model, output, options=options, mask_path=mask,
-                          truth_t1=truth_t1, truth_t2=truth_t2, units=units, dicom=dicom,
-                          overwrite=overwrite, report_dir=report, dictionary_path=dictionary,
-                          progress=bar)
+        results = run_maps_each(input_path, model, output, series=series, options=options,
+                                mask_path=mask, truth_t1=truth_t1, truth_t2=truth_t2,
+                                units=units, dicom=dicom, overwrite=overwrite,
+                                report_dir=report, dictionary_path=dictionary, progress=bar)
     if as_json:
-        print_json(result.to_dict())
+        if len(results) == 1:
+            print_json(results[0].to_dict())
+        else:
+            print_json({"acquisitions": [r.to_dict() for r in results]})
         return
-    render_summary(result.summary, result.metrics)
-    for line in result.summary.warnings:
-        warn(line)
-    info(f"  {len(result.outputs)} files in {output} ({result.seconds['total']:.2f} s)")
-    if result.report is not None:
-        info(f"  report: {result.report}")
+    for result in results:
+        if result.acquisition is not None:
+            info(f"[bold]input[/bold] {result.acquisition}")
+        render_summary(result.summary, result.metrics)
+        for line in result.summary.warnings:
+            warn(line)
+        info(f"  {len(result.outputs)} files in {output} ({result.seconds['total']:.2f} s)")
+        if result.report is not None:
+            info(f"  report: {result.report}")
 
 
 def render_summary(summary: MapSummary, metrics: dict | None) -> None:

@@ -2,7 +2,8 @@
 
 Public API::
 
-    read_acquisition(path, *, phase=None, series_uid=None) -> Acquisition
+    read_acquisition(path, *, phase=None, series_uid=None, series=None) -> Acquisition
+    list_acquisitions(path) -> list[AcquisitionEntry]
     check_timepoints(acq, n_expected) -> None
     write_maps(maps, reference, output_dir, *, units="s", dicom=None, overwrite=False,
                sidecar=None, stem=None) -> list[Path]
@@ -17,11 +18,12 @@ from mrfrecon.io.acquisition import (
     check_timepoints,
 )
 from mrfrecon.io.geometry import PlaneGeometry
-from mrfrecon.io.load import read_acquisition
+from mrfrecon.io.load import AcquisitionEntry, list_acquisitions, read_acquisition
 from mrfrecon.io.maps import MapSet, write_maps
 
 __all__ = [
     "Acquisition",
+    "AcquisitionEntry",
     "DicomReference",
     "MapSet",
     "PlaneGeometry",
@@ -29,6 +31,7 @@ __all__ = [
     "atomic_write",
     "check_outputs_free",
     "check_timepoints",
+    "list_acquisitions",
     "read_acquisition",
     "write_maps",
 ]

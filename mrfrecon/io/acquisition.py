@@ -90,6 +90,11 @@ class Acquisition:
     phase_scaling
         How phase was converted to radians: ``"radians"`` (used as is), ``"siemens"``
         ([-4096, 4095] scaled by pi/4096) or ``None`` without a phase image.
+    pairing
+        Which images were combined, for people (DICOM: e.g. ``series 5 'MRF' (magnitude) +
+        series 6 'MRF' (phase); phase in siemens units``), ``None`` if not recorded.
+    notes
+        Remarks about the input for the summary (e.g. a series that was not used).
     """
 
     data: np.ndarray
@@ -101,6 +106,14 @@ class Acquisition:
     dicom: DicomReference | None = None
     components: tuple[str, ...] = ("complex",)
     phase_scaling: str | None = None
+    pairing: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> Literal["complex", "magnitude"]:
+        """``"magnitude"`` for magnitude-only data (no phase: the magnitude input path),
+        ``"complex"`` otherwise (complex data, magnitude + phase, real + imaginary)."""
+        return "magnitude" if self.components == ("magnitude",) else "complex"
 
     @property
     def n_timepoints(self) -> int:

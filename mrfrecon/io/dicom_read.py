@@ -8,21 +8,32 @@ preallocated output, so memory stays near the size of the result.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pydicom.pixels
 
-from mrfrecon.errors import InputFileError
+from mrfrecon.errors import AmbiguousInputError, InputFileError
 from mrfrecon.io.acquisition import Acquisition, DicomReference, SourceImage
 from mrfrecon.io.bids import sanitize_label
-from mrfrecon.io.dicom_scan import FrameInfo, SeriesInfo, scan_series
+from mrfrecon.io.dicom_scan import (
+    FrameInfo,
+    SeriesGroup,
+    SeriesInfo,
+    check_one_study,
+    group_series,
+    scan_series,
+    series_components,
+    series_number,
+)
 from mrfrecon.io.dicom_tags import reference_tags
 from mrfrecon.io.geometry import PlaneGeometry
-from mrfrecon.io.phase import SIEMENS_TO_RAD, detect_phase_scaling
+from mrfrecon.io.phase import TO_RADIANS, declared_phase_unit, detect_phase_scaling
 
 _ORIENTATION_TOL = 1e-4
 _SLICE_TOL_MM = 1e-2
@@ -46,30 +57,104 @@ def _where(paths: Sequence[Path]) -> str:
     return str(paths[0]) if len(paths) == 1 else f"{paths[0]} (+{len(paths) - 1} more)"
 
 
-def _select_series(
-    paths: Sequence[Path], series_uids: Sequence[str] | None, role: str
-) -> list[SeriesInfo]:
+def _scan(paths: Sequence[Path]) -> dict[str, SeriesInfo]:
     found, n_skipped = scan_series(paths)
-    where = _where(paths)
     if not found:
         raise InputFileError(
-            f"'{where}': no DICOM MR images found ({n_skipped} files ignored as non-DICOM "
+            f"'{_where(paths)}': no DICOM MR images found ({n_skipped} files ignored as non-DICOM "
             "or not MR)"
         )
-    if series_uids is not None:
-        chosen = [found[uid] for uid in series_uids if uid in found]
-        if not chosen:
-            listing = "; ".join(s.describe() for s in found.values())
-            raise InputFileError(
-                f"'{where}': none of series {list(series_uids)} found; present: {listing}"
-            )
-        return chosen
-    if len(found) > 1:
+    return found
+
+
+def _select_series(paths: Sequence[Path], series_uids: Sequence[str]) -> list[SeriesInfo]:
+    found = _scan(paths)
+    chosen = [found[uid] for uid in series_uids if uid in found]
+    if not chosen:
         listing = "; ".join(s.describe() for s in found.values())
         raise InputFileError(
-            f"'{where}': {len(found)} series found, choose with series_uid ({role}): {listing}"
+            f"'{_where(paths)}': none of series {list(series_uids)} found; present: {listing}"
         )
-    return list(found.values())
+    return chosen
+
+
+@dataclass
+class DicomListing:
+    """The MRF acquisitions found under some DICOM paths (headers only).
+
+    Attributes
+    ----------
+    where
+        The input, for messages.
+    groups
+        One :class:`~mrfrecon.io.dicom_scan.SeriesGroup` per acquisition, by SeriesNumber.
+    stems
+        Output name stem per group (same order): unique within the input, and the same
+        whichever acquisition is read.
+    leftover
+        Series that belong to no acquisition (e.g. a phase series without magnitude).
+    """
+
+    where: str
+    groups: list[SeriesGroup]
+    stems: list[str]
+    leftover: list[SeriesInfo]
+
+    def select(self, series: str | int | None) -> tuple[SeriesGroup, str]:
+        """The group (and its stem) chosen by SeriesNumber or SeriesInstanceUID ``series``;
+        ``None`` is fine when there is one acquisition."""
+        listing = "; ".join(g.describe() for g in self.groups)
+        if series is None:
+            if len(self.groups) > 1:
+                raise AmbiguousInputError(
+                    f"'{self.where}': {len(self.groups)} MRF acquisitions found, choose one by "
+                    f"SeriesNumber or SeriesInstanceUID: {listing}"
+                )
+            return self.groups[0], self.stems[0]
+        chosen = [i for i, g in enumerate(self.groups) if g.matches(str(series))]
+        if len(chosen) != 1:
+            what = "no" if not chosen else f"{len(chosen)}"
+            raise AmbiguousInputError(
+                f"'{self.where}': {what} acquisitions match series '{series}'; present: "
+                f"{listing}"
+            )
+        return self.groups[chosen[0]], self.stems[chosen[0]]
+
+    def notes(self) -> tuple[str, ...]:
+        """One line per unused series."""
+        return tuple(
+            f"series {series_number(s)} ({'/'.join(sorted(series_components(s)))}, "
+            f"{s.uid}) pairs with no other series: not used"
+            for s in self.leftover
+        )
+
+
+def list_dicom_acquisitions(paths: Sequence[Path]) -> DicomListing:
+    """Scan the headers under ``paths`` and group the series into acquisitions.
+
+    Raises
+    ------
+    InputFileError
+        No MR images, images of several patients or studies, or no series that forms an
+        acquisition (e.g. phase only).
+    """
+    where = _where(paths)
+    found = _scan(paths)
+    check_one_study(found, where)
+    groups, leftover = group_series(found)
+    if not groups:
+        _choose_components(where, [f for s in leftover for f in s.frames])  # raises, naming them
+    bases = [_dicom_stem(g.lead.header) for g in groups]
+    stems = []
+    for group, base in zip(groups, bases, strict=True):
+        number = series_number(group.lead)
+        if bases.count(base) > 1 and number is not None and "_run-" not in base:
+            base = f"{base}_run-{number}"
+        stems.append(base)
+    for i, group in enumerate(groups):  # still equal (same SeriesNumber): the UID tells apart
+        if stems.count(stems[i]) > 1:
+            stems[i] += f"_desc-{hashlib.sha256(group.lead.uid.encode()).hexdigest()[:8]}"
+    return DicomListing(where, groups, stems, leftover)
 
 
 def read_dicom_acquisition(
@@ -77,16 +162,44 @@ def read_dicom_acquisition(
     *,
     phase: Sequence[Path] | None = None,
     series_uids: Sequence[str] | None = None,
+    series: str | int | None = None,
 ) -> Acquisition:
-    """Read a DICOM MR time series (see :func:`mrfrecon.io.read_acquisition`)."""
-    series = _select_series(paths, series_uids, "e.g. the magnitude and the phase series")
-    if phase is not None:
-        phase_series = _select_series(phase, series_uids, "the phase series")
-        known = {s.uid for s in series}
-        series += [s for s in phase_series if s.uid not in known]
-    frames = [f for s in series for f in s.frames]
-    where = _where(list(paths))
+    """Read a DICOM MR time series (see :func:`mrfrecon.io.read_acquisition`).
 
+    Without ``phase`` and ``series_uids`` the series are grouped into acquisitions
+    (:func:`list_dicom_acquisitions`) and ``series`` picks one; otherwise exactly the series
+    given (all series under ``paths`` and ``phase``, or those of ``series_uids``) are combined.
+    """
+    where = _where(list(paths))
+    if phase is None and series_uids is None:
+        listing = list_dicom_acquisitions(paths)
+        group, stem = listing.select(series)
+        return _assemble(where, group.series, stem, pairing=group.describe(),
+                         notes=listing.notes())
+    if series is not None:
+        raise InputFileError(f"'{where}': choose an acquisition or name its series, not both")
+    chosen = _select_series(paths, series_uids) if series_uids else list(_scan(paths).values())
+    if phase is not None:
+        phase_series = _select_series(phase, series_uids) if series_uids else list(
+            _scan(phase).values()
+        )
+        known = {s.uid for s in chosen}
+        chosen += [s for s in phase_series if s.uid not in known]
+    if len(chosen) > 1:
+        check_one_study({s.uid: s for s in chosen}, where)
+    pairing = SeriesGroup(chosen).describe()
+    return _assemble(where, chosen, _dicom_stem(chosen[0].header), pairing=pairing)
+
+
+def _assemble(
+    where: str,
+    series: list[SeriesInfo],
+    stem: str,
+    *,
+    pairing: str,
+    notes: tuple[str, ...] = (),
+) -> Acquisition:
+    frames = [f for s in series for f in s.frames]
     components, used = _choose_components(where, frames)
     frames = [f for f in frames if f.component in used]
     geometry, slice_of = _slice_geometry(where, frames)
@@ -110,22 +223,27 @@ def read_dicom_acquisition(
         )
         for k in range(geometry.n_slices)
     )
+    used_series = [s for s in series if any(f.component in used for f in s.frames)]
     reference = DicomReference(
         geometry=geometry,
         tags=tags,
         source_images=sources,
-        series_uids=tuple(s.uid for s in series),
+        series_uids=tuple(s.uid for s in used_series),
     )
     all_files = sorted({f.path for f in frames})
+    if scaling is not None:
+        pairing = f"{pairing}; phase in {scaling} units"
     return Acquisition(
         data=data,
         affine=geometry.affine(),
         source="dicom",
         paths=tuple(all_files),
-        stem=_dicom_stem(primary.header),
+        stem=stem,
         dicom=reference,
         components=components,
         phase_scaling=scaling,
+        pairing=pairing,
+        notes=notes,
     )
 
 
@@ -339,13 +457,15 @@ def _load_pixels(
     siemens = all(
         np.isclose(f.slope, 2.0) and np.isclose(f.intercept, -4096.0) for f in phase_frames
     )
-    scaling = detect_phase_scaling(lo, hi, siemens_rescale=siemens)
+    scaling = declared_phase_unit({f.rescale_type for f in phase_frames})
+    if scaling is None:
+        scaling = detect_phase_scaling(lo, hi, siemens_rescale=siemens)
     if scaling is None:
         raise InputFileError(
             f"'{where}': phase range [{lo:g}, {hi:g}] is neither radians nor Siemens units "
-            "[-4096, 4095]"
+            "[-4096, 4095], and RescaleType declares no unit (rad, mrad, deg)"
         )
-    to_rad = np.float32(SIEMENS_TO_RAD if scaling == "siemens" else 1.0)
+    to_rad = np.float32(TO_RADIANS[scaling])
     for t in range(n_time):  # in place, one volume at a time
         angle = phase[..., t] * to_rad
         data[..., t] = data.real[..., t] * (np.cos(angle) + 1j * np.sin(angle)).astype(np.complex64)

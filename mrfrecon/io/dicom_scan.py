@@ -68,6 +68,7 @@ class FrameInfo:
     intercept: float
     slice_thickness_mm: float | None
     time_keys: dict[str, Any] = field(default_factory=dict)
+    rescale_type: str = ""  # RescaleType, e.g. "mrad" (Philips phase); "" when absent
 
 
 @dataclass
@@ -136,6 +137,24 @@ def scan_series(paths: Iterable[Path]) -> tuple[dict[str, SeriesInfo], int]:
     return series, n_skipped
 
 
+#: GE's private image type (0043,102F), SS: 0 magnitude, 1 phase, 2 real, 3 imaginary.
+_GE_IMAGE_TYPE = 0x0043102F
+_GE_COMPONENTS = {0: "magnitude", 1: "phase", 2: "real", 3: "imaginary"}
+
+
+def _ge_component(ds: pydicom.Dataset) -> str | None:
+    """The component from GE's private image type tag (GE writes ImageType value 3 'OTHER')."""
+    if "GE" not in str(ds.get("Manufacturer", "")).upper() or _GE_IMAGE_TYPE not in ds:
+        return None
+    value = ds[_GE_IMAGE_TYPE].value
+    if isinstance(value, bytes):  # read without its private dictionary (VR UN)
+        value = int.from_bytes(value[:2], "little", signed=True) if len(value) >= 2 else None
+    try:
+        return _GE_COMPONENTS.get(int(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
 def _component(*items: Any) -> str | None:
     for item in items:
         if item is None:
@@ -186,7 +205,7 @@ def _classic_frame(path: Path, ds: pydicom.Dataset) -> FrameInfo:
         series_uid=str(ds.get("SeriesInstanceUID", "")),
         sop_class_uid=str(ds.SOPClassUID),
         sop_instance_uid=str(ds.get("SOPInstanceUID", path)),
-        component=_component(ds) or "magnitude",
+        component=_component(ds) or _ge_component(ds) or "magnitude",
         position=np.array([float(v) for v in _required(path, ds, "ImagePositionPatient")]),
         orientation=tuple(float(v) for v in _required(path, ds, "ImageOrientationPatient")),
         pixel_spacing_mm=(float(spacing[0]), float(spacing[1])),
@@ -196,6 +215,7 @@ def _classic_frame(path: Path, ds: pydicom.Dataset) -> FrameInfo:
         intercept=_first_float((ds,), "RescaleIntercept", 0.0),
         slice_thickness_mm=get_float(ds, "SliceThickness"),
         time_keys=keys,
+        rescale_type=str(ds.get("RescaleType", "") or ""),
     )
 
 
@@ -213,6 +233,14 @@ def _first_float(items: tuple[Any, ...], keyword: str, default: float) -> float:
         if value is not None:
             return value
     return default
+
+
+def _rescale_type(*items: Any) -> str:
+    for item in items:
+        value = item.get("RescaleType") if item is not None else None
+        if value:
+            return str(value)
+    return ""
 
 
 def _enhanced_frames(path: Path, ds: pydicom.Dataset) -> list[FrameInfo]:
@@ -275,6 +303,208 @@ def _enhanced_frames(path: Path, ds: pydicom.Dataset) -> list[FrameInfo]:
                 intercept=_first_float((transform, ds), "RescaleIntercept", 0.0),
                 slice_thickness_mm=get_float(measures, "SliceThickness"),
                 time_keys=keys,
+                rescale_type=_rescale_type(transform, ds),
             )
         )
     return frames
+
+
+# --- Acquisitions: which series belong together -------------------------------------------------
+
+#: Component pairs that form complex data, and the component that leads each (names the pair).
+_PARTNER = {"magnitude": "phase", "real": "imaginary"}
+_UID_SHOWN = 8  # characters kept at each end of a shortened UID
+
+
+def short_uid(uid: str) -> str:
+    """``uid`` shortened for messages: ``1.2.826.…98765432`` (full when short)."""
+    if len(uid) <= 2 * _UID_SHOWN + 3:
+        return uid
+    return f"{uid[:_UID_SHOWN]}...{uid[-_UID_SHOWN:]}"
+
+
+def series_number(info: SeriesInfo) -> int | None:
+    """SeriesNumber of ``info`` (``None`` when absent)."""
+    try:
+        return get_int(info.header, "SeriesNumber")
+    except ValueError:
+        return None
+
+
+def series_components(info: SeriesInfo) -> frozenset[str]:
+    """The complex components the frames of ``info`` hold (e.g. ``{"magnitude"}``)."""
+    return frozenset(f.component for f in info.frames)
+
+
+def _geometry_key(info: SeriesInfo) -> tuple[Any, ...]:
+    """What two series must share to be parts of one image series: matrix, spacing (mm),
+    orientation, slice positions (mm, rounded to 0.01 mm) and frames per component."""
+    first = info.frames[0]
+    positions = sorted({tuple(np.round(f.position, 2).tolist()) for f in info.frames})
+    n_components = len(series_components(info))
+    return (
+        first.rows,
+        first.columns,
+        tuple(np.round(first.pixel_spacing_mm, 4).tolist()),
+        tuple(np.round(first.orientation, 4).tolist()),
+        tuple(positions),
+        len(info.frames) // max(1, n_components),
+    )
+
+
+def _same_space(a: SeriesInfo, b: SeriesInfo) -> bool:
+    for keyword in ("StudyInstanceUID", "FrameOfReferenceUID"):
+        if str(a.header.get(keyword, "")) != str(b.header.get(keyword, "")):
+            return False
+    return _geometry_key(a) == _geometry_key(b)
+
+
+@dataclass
+class SeriesGroup:
+    """The series of one MRF acquisition.
+
+    ``series`` holds one series with every component (e.g. an Enhanced MR object with M and P
+    frames), a leading series (magnitude or real) and its partner (phase or imaginary), or a
+    magnitude series alone (``kind == "magnitude"``).
+    """
+
+    series: list[SeriesInfo]
+
+    @property
+    def lead(self) -> SeriesInfo:
+        return self.series[0]
+
+    @property
+    def uids(self) -> tuple[str, ...]:
+        return tuple(s.uid for s in self.series)
+
+    @property
+    def numbers(self) -> tuple[int | None, ...]:
+        return tuple(series_number(s) for s in self.series)
+
+    @property
+    def kind(self) -> str:
+        """``"complex"`` (magnitude + phase or real + imaginary) or ``"magnitude"``."""
+        present = frozenset().union(*(series_components(s) for s in self.series))
+        pairs = (c in present and partner in present for c, partner in _PARTNER.items())
+        return "complex" if any(pairs) else "magnitude"
+
+    @property
+    def n_timepoints(self) -> int:
+        """Frames per slice and component of the leading series (headers only)."""
+        lead = self.lead
+        n_positions = len({tuple(np.round(f.position, 2).tolist()) for f in lead.frames})
+        return len(lead.frames) // max(1, n_positions * len(series_components(lead)))
+
+    def matches(self, selector: str) -> bool:
+        """``selector`` is the SeriesNumber or SeriesInstanceUID of one of the series."""
+        selector = selector.strip()
+        if selector.isdigit():
+            return int(selector) in self.numbers
+        return selector in self.uids
+
+    def describe(self) -> str:
+        """E.g. ``series 5 'MRF FISP' (magnitude) + series 6 'MRF FISP' (phase)``."""
+        parts = []
+        for s in self.series:
+            number = series_number(s)
+            label = f"series {number if number is not None else '?'}"
+            description = str(s.header.get("SeriesDescription", "") or "")
+            if description:
+                label += f" '{description}'"
+            parts.append(f"{label} ({'+'.join(sorted(series_components(s)))})")
+        return " + ".join(parts)
+
+
+def check_one_study(series: dict[str, SeriesInfo], where: str) -> None:
+    """Refuse series of several patients or studies (one line naming both).
+
+    Raises
+    ------
+    InputFileError
+        Naming the PatientIDs, or the shortened StudyInstanceUIDs, of the first two found.
+    """
+    patients: dict[str, str] = {}
+    studies: dict[str, str] = {}
+    for info in series.values():
+        patient = str(info.header.get("PatientID", "") or "")
+        study = str(info.header.get("StudyInstanceUID", "") or "")
+        patients.setdefault(patient, study)
+        studies.setdefault(study, patient)
+    if len(patients) > 1:
+        (p1, s1), (p2, s2) = list(patients.items())[:2]
+        raise InputFileError(
+            f"'{where}': images of {len(patients)} patients in one input: PatientID '{p1}' "
+            f"(study {short_uid(s1)}) and PatientID '{p2}' (study {short_uid(s2)}); give one "
+            "study at a time"
+        )
+    if len(studies) > 1:
+        (s1, p1), (s2, _) = list(studies.items())[:2]
+        raise InputFileError(
+            f"'{where}': {len(studies)} studies of PatientID '{p1}' in one input: "
+            f"StudyInstanceUID {short_uid(s1)} and {short_uid(s2)}; give one study at a time"
+        )
+
+
+def group_series(series: dict[str, SeriesInfo]) -> tuple[list[SeriesGroup], list[SeriesInfo]]:
+    """Group series into MRF acquisitions.
+
+    A series holding a component and its partner (magnitude + phase, real + imaginary) is an
+    acquisition on its own. A magnitude (real) series is paired with a phase (imaginary)
+    series of the same study and frame of reference, the same geometry and number of frames
+    whose SeriesNumber differs by at most 1; the phase series after the magnitude one wins
+    (the Siemens and GE export order), so ``5 M, 6 P, 7 M, 8 P`` pairs 5+6 and 7+8. A magnitude
+    series left without partner is a magnitude-only acquisition.
+
+    Returns
+    -------
+    groups
+        Sorted by SeriesNumber, then SeriesInstanceUID of the leading series.
+    leftover
+        Series that form no acquisition (phase or imaginary without partner, real alone).
+    """
+    complete, leads, partners = [], [], []
+    for info in series.values():
+        components = series_components(info)
+        if any(c in components and _PARTNER[c] in components for c in _PARTNER):
+            complete.append(SeriesGroup([info]))
+        elif len(components) == 1 and next(iter(components)) in _PARTNER:
+            leads.append(info)
+        elif len(components) == 1:
+            partners.append(info)
+        else:  # a mix without a pair (e.g. magnitude + imaginary): the reader decides
+            complete.append(SeriesGroup([info]))
+    candidates = []
+    for lead in leads:
+        wanted = _PARTNER[next(iter(series_components(lead)))]
+        for partner in partners:
+            if series_components(partner) != {wanted} or not _same_space(lead, partner):
+                continue
+            n_lead, n_partner = series_number(lead), series_number(partner)
+            if n_lead is None or n_partner is None:
+                rank = (2, 0)
+            else:
+                delta = n_partner - n_lead
+                if abs(delta) > 1:
+                    continue
+                rank = (abs(delta), int(delta < 0))
+            candidates.append((rank, lead.uid, partner.uid, lead, partner))
+    candidates.sort(key=lambda c: c[:3])
+    paired: set[str] = set()
+    groups = list(complete)
+    for _, _, _, lead, partner in candidates:
+        if lead.uid in paired or partner.uid in paired:
+            continue
+        paired.update((lead.uid, partner.uid))
+        groups.append(SeriesGroup([lead, partner]))
+    leftover = []
+    for info in leads + partners:
+        if info.uid in paired:
+            continue
+        if series_components(info) == {"magnitude"}:
+            groups.append(SeriesGroup([info]))
+        else:
+            leftover.append(info)
+    groups.sort(key=lambda g: (series_number(g.lead) is None, series_number(g.lead) or 0,
+                               g.lead.uid))
+    return groups, leftover

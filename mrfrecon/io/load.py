@@ -13,6 +13,7 @@ and skips what is not a DICOM MR image (files without the preamble included).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from mrfrecon.errors import InputFileError
@@ -49,6 +50,7 @@ def read_acquisition(
     *,
     phase: str | Path | Sequence[str | Path] | None = None,
     series_uid: str | Sequence[str] | None = None,
+    series: str | int | None = None,
 ) -> Acquisition:
     """Read an MRF acquisition from NIfTI or DICOM.
 
@@ -63,8 +65,15 @@ def read_acquisition(
         [-4096, 4095], detected and recorded in :attr:`Acquisition.phase_scaling`) or DICOM
         file(s)/folder(s). Not needed when ``path`` holds the phase frames itself.
     series_uid
-        DICOM only: the SeriesInstanceUID(s) to use when a folder holds several series (e.g. the
-        magnitude and the phase series).
+        DICOM only: exactly the SeriesInstanceUID(s) to combine (e.g. a magnitude and a phase
+        series), bypassing the automatic pairing.
+    series
+        DICOM only: which acquisition to read when the input holds several (see
+        :func:`list_acquisitions`), by the SeriesNumber or SeriesInstanceUID of one of its
+        series. Without ``phase`` and ``series_uid``, the series are paired automatically:
+        magnitude + phase (or real + imaginary) series of the same study, frame of reference,
+        geometry and number of frames with adjacent SeriesNumbers form one acquisition; a
+        magnitude series without phase is read as magnitude-only (``kind == "magnitude"``).
 
     Returns
     -------
@@ -80,15 +89,10 @@ def read_acquisition(
     -----
     Inputs are only read: nothing is written next to them.
     """
-    paths = [Path(path)] if isinstance(path, str | Path) else [Path(p) for p in path]
-    if not paths:
-        raise InputFileError("No input path given")
-    for p in paths:
-        if not p.exists():
-            raise InputFileError(f"Input not found: '{p}'")
+    paths = _paths(path)
     if len(paths) == 1 and paths[0].is_file() and _routes_to_nifti(paths[0]):
-        if series_uid is not None:
-            raise InputFileError(f"'{paths[0]}': series_uid applies to DICOM input only")
+        if series_uid is not None or series is not None:
+            raise InputFileError(f"'{paths[0]}': choosing a series applies to DICOM input only")
         from mrfrecon.io.nifti import read_nifti_acquisition
 
         phase_path = None
@@ -105,4 +109,51 @@ def read_acquisition(
     if phase is not None:
         phase_paths = [Path(phase)] if isinstance(phase, str | Path) else [Path(p) for p in phase]
     uids = [series_uid] if isinstance(series_uid, str) else series_uid
-    return read_dicom_acquisition(paths, phase=phase_paths, series_uids=uids)
+    return read_dicom_acquisition(paths, phase=phase_paths, series_uids=uids, series=series)
+
+
+@dataclass(frozen=True)
+class AcquisitionEntry:
+    """One acquisition of an input (see :func:`list_acquisitions`).
+
+    ``series``: what selects it in :func:`read_acquisition` (the SeriesInstanceUID of its
+    leading series; ``None`` for a NIfTI file); ``stem``: its output name stem; ``label``:
+    which series form it, for people; ``n_timepoints``: frames per slice (DICOM, from the
+    headers; ``None`` for NIfTI).
+    """
+
+    series: str | None
+    stem: str | None
+    label: str
+    n_timepoints: int | None = None
+
+
+def list_acquisitions(path: str | Path | Sequence[str | Path]) -> list[AcquisitionEntry]:
+    """The acquisitions in ``path`` (headers only): one for a NIfTI file, one per MRF
+    acquisition for DICOM (e.g. two slices acquired separately, or a repeat).
+
+    Raises
+    ------
+    InputFileError
+        As :func:`read_acquisition` for missing input, no images, or several patients/studies.
+    """
+    paths = _paths(path)
+    if len(paths) == 1 and paths[0].is_file() and _routes_to_nifti(paths[0]):
+        return [AcquisitionEntry(None, None, str(paths[0]))]
+    from mrfrecon.io.dicom_read import list_dicom_acquisitions
+
+    listing = list_dicom_acquisitions(paths)
+    return [
+        AcquisitionEntry(group.lead.uid, stem, group.describe(), group.n_timepoints)
+        for group, stem in zip(listing.groups, listing.stems, strict=True)
+    ]
+
+
+def _paths(path: str | Path | Sequence[str | Path]) -> list[Path]:
+    paths = [Path(path)] if isinstance(path, str | Path) else [Path(p) for p in path]
+    if not paths:
+        raise InputFileError("No input path given")
+    for p in paths:
+        if not p.exists():
+            raise InputFileError(f"Input not found: '{p}'")
+    return paths

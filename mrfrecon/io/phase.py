@@ -1,8 +1,9 @@
-"""Phase units: radians or the Siemens 12-bit convention.
+"""Phase units: radians, the Siemens 12-bit convention, or a declared RescaleType.
 
 Siemens stores phase images as integers 0..4095 with ``RescaleSlope 2`` and
 ``RescaleIntercept -4096``; after rescaling the values lie in [-4096, 4094] and map linearly to
-[-pi, pi): ``phase_rad = value * pi / 4096``.
+[-pi, pi): ``phase_rad = value * pi / 4096``. Other vendors rescale to radians (e.g. GE-style
+``RescaleSlope`` phase, float data), or declare the unit in ``RescaleType`` (Philips: ``mrad``).
 """
 
 from __future__ import annotations
@@ -11,12 +12,35 @@ from typing import Literal
 
 import numpy as np
 
-PhaseScaling = Literal["radians", "siemens"]
+PhaseScaling = Literal["radians", "siemens", "milliradians", "degrees"]
 
 SIEMENS_PHASE_MIN = -4096.0
 SIEMENS_PHASE_MAX = 4095.0
 SIEMENS_TO_RAD = np.pi / 4096.0
 _RAD_TOL = 1e-3
+#: Multiply by this to get radians.
+TO_RADIANS: dict[str, float] = {
+    "radians": 1.0,
+    "siemens": SIEMENS_TO_RAD,
+    "milliradians": 1e-3,
+    "degrees": np.pi / 180.0,
+}
+#: DICOM RescaleType values (upper case) that declare a phase unit.
+RESCALE_TYPE_UNITS: dict[str, PhaseScaling] = {
+    "RAD": "radians",
+    "RADIAN": "radians",
+    "RADIANS": "radians",
+    "MRAD": "milliradians",
+    "MILLIRADIANS": "milliradians",
+    "DEG": "degrees",
+    "DEGREES": "degrees",
+}
+
+
+def declared_phase_unit(rescale_types: set[str]) -> PhaseScaling | None:
+    """The phase unit that all frames declare in RescaleType (``None`` if none or mixed)."""
+    units = {RESCALE_TYPE_UNITS.get(t.strip().upper()) for t in rescale_types}
+    return units.pop() if len(units) == 1 else None
 
 
 def detect_phase_scaling(
@@ -49,8 +73,8 @@ def detect_phase_scaling(
 def phase_to_radians(phase: np.ndarray, scaling: PhaseScaling) -> np.ndarray:
     """Convert ``phase`` (any shape) to radians as float32, in place where possible."""
     phase = np.asarray(phase, dtype=np.float32)
-    if scaling == "siemens":
-        phase *= np.float32(SIEMENS_TO_RAD)
+    if scaling != "radians":
+        phase *= np.float32(TO_RADIANS[scaling])
     return phase
 
 

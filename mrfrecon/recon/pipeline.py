@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputFileError, OutputExistsError
-from ..io import check_timepoints, read_acquisition, write_maps
+from ..io import check_timepoints, list_acquisitions, read_acquisition, write_maps
 from ..metrics import error_metrics
 from ..model import MrfModel, load_model
 from ..qc.metrics import MapSummary, read_truth_map, summarize
@@ -33,9 +34,11 @@ class MapsResult:
     recon: ReconResult
     seconds: dict[str, float] = field(default_factory=dict)
     report: Path | None = None
+    acquisition: str | None = None  # which images were combined (DICOM series paired), for people
 
     def to_dict(self) -> dict[str, Any]:
-        return {"input": self.input, "outputs": [str(p) for p in self.outputs],
+        return {"input": self.input, "acquisition": self.acquisition,
+                "outputs": [str(p) for p in self.outputs],
                 "summary": self.summary.to_dict(), "metrics": self.metrics,
                 "report": None if self.report is None else str(self.report),
                 "seconds": {k: round(v, 4) for k, v in self.seconds.items()}}
@@ -57,7 +60,7 @@ def read_mask(path: str | Path, shape: tuple[int, int, int]) -> np.ndarray:
 
 
 def run_maps(
-    input_path: str | Path,
+    input_path: str | Path | list[Path],
     model: MrfModel | str | Path,
     output_dir: str | Path,
     *,
@@ -72,6 +75,7 @@ def run_maps(
     dictionary_path: str | Path | None = None,
     model_sha256: str | None = None,
     progress: ProgressFn | None = None,
+    series: str | int | None = None,
 ) -> MapsResult:
     """Reconstruct one acquisition (NIfTI file or DICOM series/folder) into ``output_dir``.
 
@@ -79,7 +83,8 @@ def run_maps(
     ``EstimationAlgorithm``, ``ModelSha256``, ``SequenceSha256``, ``NoiseSigma``); with truth
     maps (ms or s, see :func:`~mrfrecon.qc.metrics.read_truth_map`) MAPE/MPE/RMSE are computed;
     ``report_dir`` gets the HTML report. Nothing is written if an output exists and
-    ``overwrite`` is false.
+    ``overwrite`` is false. ``series`` picks one acquisition of a DICOM input that holds
+    several (SeriesNumber or SeriesInstanceUID; :func:`run_maps_each` does them all).
     """
     t0 = time.perf_counter()
     model_source = None
@@ -87,7 +92,7 @@ def run_maps(
         model_source = str(model)
         model_sha256 = model_sha256 or file_sha256(model)
         model = load_model(model)
-    acq = read_acquisition(input_path)
+    acq = read_acquisition(input_path, series=series)
     check_timepoints(acq, model.n_timepoints)
     output_dir = Path(output_dir)
     first = output_dir / f"{acq.stem}_T1map.nii.gz"
@@ -109,6 +114,7 @@ def run_maps(
     recon = reconstruct(acq.data, model, options=options, mask=mask, dictionary=dictionary,
                         magnitude_only=acq.components == ("magnitude",), progress=progress)
     summary = summarize(recon)
+    summary.warnings.extend(acq.notes)
     if acq.components == ("magnitude",):
         summary.warnings.append("magnitude-only input: no phase, the fit and the noise "
                                    "estimate are approximate")
@@ -118,7 +124,7 @@ def run_maps(
                                        mask=recon.maps.mask,
                                        crb_sd_ms=getattr(recon.maps, f"{name}_sd_ms"))
                    for name in ("t1", "t2")}
-    sidecar = {
+    sidecar: dict[str, Any] = {
         "EstimationAlgorithm": recon.method.description,
         "EstimationMethod": recon.method.value,
         "ModelSha256": model_sha256,
@@ -127,8 +133,13 @@ def run_maps(
         "NoiseEstimation": recon.noise_method,
         "UncertaintyMethod": "sqrt(Cramer-Rao bound) at the estimate, noise sigma from the data",
     }
-    if model_source is not None:
-        sidecar["Sources"] = [model_source]
+    sources = [model_source] if model_source is not None else []
+    if acq.dicom is not None:  # the series combined (e.g. magnitude + phase), then the files
+        sources += [f"DICOM series {uid}" for uid in acq.dicom.series_uids]
+    if sources:
+        sidecar["Sources"] = sources
+    if acq.pairing is not None:
+        sidecar["InputSeries"] = acq.pairing
     t_write = time.perf_counter()
     outputs = write_maps(recon.maps, acq, output_dir, units=units, dicom=dicom,
                          overwrite=overwrite, sidecar=sidecar)
@@ -142,7 +153,54 @@ def run_maps(
                                title=f"mrfrecon maps: {acq.stem}", overwrite=overwrite)
         report = written[-1]
     seconds["total"] = time.perf_counter() - t0
-    return MapsResult(str(input_path), outputs, summary, metrics, recon, seconds, report)
+    return MapsResult(str(input_path), outputs, summary, metrics, recon, seconds, report,
+                      acq.pairing)
 
 
-__all__ = ["MapsResult", "file_sha256", "read_mask", "run_maps"]
+def run_maps_each(
+    input_path: str | Path | list[Path],
+    model: MrfModel | str | Path,
+    output_dir: str | Path,
+    *,
+    series: str | int | None = None,
+    on_result: Callable[[MapsResult], None] | None = None,
+    **kwargs: Any,
+) -> list[MapsResult]:
+    """:func:`run_maps` for every acquisition of ``input_path`` (a DICOM folder may hold
+    several: two slices acquired separately, a repeat), each under its own output names (see
+    :func:`mrfrecon.io.list_acquisitions`), or only the one ``series`` picks.
+
+    ``kwargs`` go to :func:`run_maps` (with several acquisitions, each report goes to a
+    subfolder of ``report_dir`` named by its output stem); ``on_result`` is called after each.
+    Of several acquisitions, those whose number of time points is not the model's (e.g. a
+    localizer exported alongside) are skipped, and said so in the first result's warnings,
+    as long as one fits.
+    """
+    if series is not None:
+        return [run_maps(input_path, model, output_dir, series=series, **kwargs)]
+    listed = list_acquisitions(input_path)
+    several = len(listed) > 1
+    skipped: list[str] = []
+    if several:
+        loaded = model if isinstance(model, MrfModel) else load_model(model)
+        fits = [e for e in listed if e.n_timepoints in (None, loaded.n_timepoints)]
+        if fits:
+            skipped = [f"{e.label}: {e.n_timepoints} time points, the model expects "
+                       f"{loaded.n_timepoints}: not reconstructed" for e in listed
+                       if e not in fits]
+            listed = fits
+    results = []
+    for entry in listed:
+        one = dict(kwargs)
+        if several and one.get("report_dir") is not None:
+            one["report_dir"] = Path(one["report_dir"]) / str(entry.stem)
+        selector = entry.series if several else None
+        results.append(run_maps(input_path, model, output_dir, series=selector, **one))
+        if len(results) == 1:
+            results[0].summary.warnings.extend(skipped)
+        if on_result is not None:
+            on_result(results[-1])
+    return results
+
+
+__all__ = ["MapsResult", "file_sha256", "read_mask", "run_maps", "run_maps_each"]

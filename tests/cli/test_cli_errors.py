@@ -73,3 +73,87 @@ def test_a_command_exit_code_passes_through(capsys):
     with pytest.raises(typer.Exit) as exit_info:
         command()
     assert exit_info.value.exit_code == 3 and "Error" not in capsys.readouterr().err
+
+
+def _message_strings() -> list[tuple[str, str]]:
+    """(file, text) of every string a user can see in an error or warning: raised messages,
+    the CLI's hints, warnings and problem lists."""
+    import ast
+    from pathlib import Path
+
+    import mrfrecon
+
+    found = []
+    for path in sorted(Path(mrfrecon.__file__).parent.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        roots: list[ast.AST] = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Raise) and node.exc is not None:
+                roots.append(node.exc)
+            elif isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None and any(
+                    isinstance(t, ast.Name) and t.id == "HINTS"
+                    for t in (node.targets if isinstance(node, ast.Assign) else [node.target])):
+                roots.append(node.value)
+            elif isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                receiver = getattr(func, "value", None)
+                owner = getattr(receiver, "id", "") or getattr(receiver, "attr", "")
+                if name in ("warn", "error_line") or (
+                        name == "append" and ("warning" in owner or "problem" in owner)):
+                    roots.append(node)
+        for root in roots:
+            for sub in ast.walk(root):
+                if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                    found.append((path.name, sub.value))
+    return found
+
+
+def _cli_options() -> set[str]:
+    import click
+
+    options: set[str] = set()
+
+    def visit(command: click.Command) -> None:
+        for param in command.params:
+            options.update(o for o in (*param.opts, *param.secondary_opts) if o.startswith("--"))
+        for sub in getattr(command, "commands", {}).values():
+            visit(sub)
+
+    visit(typer.main.get_command(app))
+    return options
+
+
+def test_every_flag_named_in_a_message_is_a_cli_option():
+    import re
+
+    messages = _message_strings()
+    assert any("--overwrite" in text for _, text in messages)  # the scan sees the hints
+    assert any("--series" in text for _, text in messages)
+    options = _cli_options()
+    named = {(where, flag) for where, text in messages
+             for flag in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", text)}
+    assert len(named) >= 5
+    missing = sorted(f"{flag} ({where})" for where, flag in named if flag not in options)
+    assert not missing, f"messages name options the CLI does not have: {missing}"
+    # nor a Python keyword the CLI does not offer (was: "choose with series_uid")
+    import inspect
+
+    from mrfrecon.batch import run_batch
+    from mrfrecon.io import read_acquisition
+    from mrfrecon.recon import run_maps
+
+    keywords = {p for f in (read_acquisition, run_maps, run_batch)
+                for p in inspect.signature(f).parameters if "_" in p}
+    leaked = sorted({f"{k} ({where})" for where, text in messages for k in keywords
+                     if re.search(rf"\b{k}\b", text)})
+    assert not leaked, f"messages name Python keywords, not CLI options: {leaked}"
+
+
+def test_several_acquisitions_hint_names_the_series_option():
+    from mrfrecon.errors import AmbiguousInputError
+
+    line = error_line(AmbiguousInputError("'/in': 2 MRF acquisitions found, choose one by "
+                                          "SeriesNumber or SeriesInstanceUID: ..."))
+    assert line.endswith("(choose one with --series NUMBER|UID)")
+    assert "--series" in _cli_options()

@@ -170,6 +170,72 @@ def write_classic_series(
     return uids
 
 
+#: ImageType value 3 of each component.
+COMPONENT_CODE = {"magnitude": "M", "phase": "P", "real": "R", "imaginary": "I"}
+
+
+def write_component_series(
+    folder: Path,
+    values: np.ndarray,
+    component: str,
+    *,
+    number: int,
+    slope: float = MAG_SLOPE,
+    intercept: float = 0.0,
+    signed: bool = False,
+    bits_stored: int = 16,
+    stack: Stack = Stack(),
+    patient_id: str = "P123",
+    study_uid: str = "1.2.3.4",
+    for_uid: str = "1.2.3.5",
+    description: str = "MRF FISP",
+    manufacturer: str = "SIEMENS",
+    ge_private_type: bool = False,
+    rescale_type: str | None = None,
+) -> str:
+    """One classic MR series holding one component of ``values`` ``(x, y, z, t)`` (vendor
+    layout: magnitude and phase, or real and imaginary, as separate series).
+
+    Stored values are ``rint((values - intercept) / slope)`` (int16 if ``signed``). The
+    component is in ImageType value 3, or, with ``ge_private_type``, only in GE's private
+    image type (0043,102F) with ImageType ``ORIGINAL\\PRIMARY\\OTHER``. Files are named
+    ``<number><M|P|R|I>_<slice>_<time>``. Returns the SeriesInstanceUID.
+    """
+    uid = generate_uid()
+    nx, ny, nz, nt = values.shape
+    positions = stack.positions(nz)
+    for k in range(nz):
+        for t in range(nt):
+            ds = _base(uid, study_uid, for_uid, description, number)
+            ds.PatientID = patient_id
+            ds.Manufacturer = manufacturer
+            ds.SOPClassUID = MR
+            ds.SOPInstanceUID = generate_uid()
+            code = COMPONENT_CODE[component]
+            ds.ImageType = ["ORIGINAL", "PRIMARY", "OTHER" if ge_private_type else code]
+            if ge_private_type:
+                block = ds.private_block(0x0043, "GEMS_PARM_01", create=True)
+                block.add_new(0x2F, "SS", list(COMPONENT_CODE).index(component))
+            ds.InstanceNumber = 1 + k + nz * t
+            ds.TemporalPositionIdentifier = t + 1
+            ds.NumberOfTemporalPositions = nt
+            ds.AcquisitionNumber = 1
+            ds.ImagePositionPatient = [f"{v:.6f}" for v in positions[k]]
+            ds.ImageOrientationPatient = [f"{v:.8f}" for v in stack.orientation]
+            ds.PixelSpacing = [str(stack.spacing[0]), str(stack.spacing[1])]
+            ds.SliceThickness = str(stack.slice_step)
+            ds.Rows, ds.Columns = ny, nx
+            ds.BitsStored, ds.HighBit = bits_stored, bits_stored - 1
+            ds.PixelRepresentation = int(signed)
+            ds.RescaleSlope, ds.RescaleIntercept = f"{slope:.10g}", f"{intercept:.10g}"
+            if rescale_type is not None:
+                ds.RescaleType = rescale_type
+            stored = np.rint((values[:, :, k, t].T - intercept) / slope)
+            ds.PixelData = stored.astype("<i2" if signed else "<u2").tobytes()
+            _save(ds, folder / f"{number}{code}_{k:02d}_{t:04d}")
+    return uid
+
+
 def write_enhanced(
     path: Path,
     real: np.ndarray,
@@ -177,8 +243,11 @@ def write_enhanced(
     *,
     stack: Stack = Stack(),
     seed: int = 2,
+    components: tuple[str, str] = ("REAL", "IMAGINARY"),
+    rescale: tuple[float, float] = (0.25, -1000.0),
 ) -> None:
-    """An Enhanced MR multi-frame file with REAL and IMAGINARY frames in shuffled order.
+    """An Enhanced MR multi-frame file with REAL and IMAGINARY frames in shuffled order
+    (``components=("MAGNITUDE", "PHASE")``: ``real`` is the magnitude, ``imag`` the phase).
 
     Per-frame: FrameContent (TemporalPositionIndex, StackID, InStackPositionNumber,
     DimensionIndexValues over stack, position, time, component), PlanePosition, MR Image Frame
@@ -188,7 +257,7 @@ def write_enhanced(
     rng = np.random.default_rng(seed)
     nx, ny, nz, nt = real.shape
     positions = stack.positions(nz)
-    frames = [(c, k, t) for c in ("REAL", "IMAGINARY") for k in range(nz) for t in range(nt)]
+    frames = [(c, k, t) for c in components for k in range(nz) for t in range(nt)]
     frames = [frames[i] for i in rng.permutation(len(frames))]
     ds = _base(generate_uid(), "1.2.3.4", "1.2.3.5", "MRF enhanced", 9)
     ds.SOPClassUID = ENHANCED_MR
@@ -229,7 +298,7 @@ def write_enhanced(
         content.StackID = "1"
         content.InStackPositionNumber = k + 1
         content.TemporalPositionIndex = t + 1
-        content.DimensionIndexValues = [1, k + 1, t + 1, 1 if component == "REAL" else 2]
+        content.DimensionIndexValues = [1, k + 1, t + 1, 1 + components.index(component)]
         item.FrameContentSequence = DicomSequence([content])
         position = pydicom.Dataset()
         position.ImagePositionPatient = [f"{v:.6f}" for v in positions[k]]
@@ -239,12 +308,13 @@ def write_enhanced(
         frame_type.ComplexImageComponent = component
         item.MRImageFrameTypeSequence = DicomSequence([frame_type])
         transform = pydicom.Dataset()
-        transform.RescaleSlope, transform.RescaleIntercept = "0.25", "-1000"
+        transform.RescaleSlope = f"{rescale[0]:.10g}"
+        transform.RescaleIntercept = f"{rescale[1]:.10g}"
         transform.RescaleType = "US"
         item.PixelValueTransformationSequence = DicomSequence([transform])
         per_frame.append(item)
-        values = (real if component == "REAL" else imag)[:, :, k, t].T
-        pixels.append(np.rint((values + 1000.0) / 0.25).astype("<u2"))
+        values = (real if component == components[0] else imag)[:, :, k, t].T
+        pixels.append(np.rint((values - rescale[1]) / rescale[0]).astype("<u2"))
     ds.PerFrameFunctionalGroupsSequence = DicomSequence(per_frame)
     ds.PixelData = np.stack(pixels).tobytes()
     _save(ds, path)

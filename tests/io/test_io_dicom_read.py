@@ -123,12 +123,12 @@ def test_missing_frame_rank_ordering_names_the_slice(tmp_path: Path) -> None:
         read_acquisition(tmp_path)
 
 
-def test_several_series_listed_then_selected(tmp_path: Path) -> None:
+def test_separate_series_paired_or_named_explicitly(tmp_path: Path) -> None:
     magnitude, phase = random_series(SHAPE)
     uids = write_classic_series(tmp_path, magnitude, phase, separate_phase_series=True)
-    with pytest.raises(InputFileError, match="2 series found") as info:
-        read_acquisition(tmp_path)
-    assert uids["magnitude"] in str(info.value) and uids["phase"] in str(info.value)
+    paired = read_acquisition(tmp_path)
+    assert paired.components == ("magnitude", "phase")
+    assert paired.dicom is not None and paired.dicom.series_uids == (uids["magnitude"], uids["phase"])
     only_magnitude = read_acquisition(tmp_path, series_uid=uids["magnitude"])
     assert only_magnitude.components == ("magnitude",)
     both = read_acquisition(tmp_path, series_uid=[uids["magnitude"], uids["phase"]])

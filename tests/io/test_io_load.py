@@ -51,8 +51,9 @@ def test_a_list_with_a_nifti_file_is_refused(tmp_path):
 
 def test_series_uid_is_for_dicom_only(tmp_path):
     nib.save(nib.Nifti1Image(np.zeros((2, 2, 1, 3), np.float32), np.eye(4)), tmp_path / "a.nii")
-    with pytest.raises(InputFileError, match="series_uid applies to DICOM input only"):
-        read_acquisition(tmp_path / "a.nii", series_uid="1.2.3")
+    for kwargs in ({"series_uid": "1.2.3"}, {"series": "5"}):
+        with pytest.raises(InputFileError, match="choosing a series applies to DICOM input only"):
+            read_acquisition(tmp_path / "a.nii", **kwargs)
 
 
 def test_importing_io_loads_no_reader_library():

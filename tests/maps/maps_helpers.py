@@ -6,6 +6,8 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+import pydicom
+from pydicom.uid import generate_uid
 
 from mrfrecon.dictionary import build_dictionary, make_grid, svd_basis
 from mrfrecon.features import FeatureMap, fit_standardisation, unit_realimag
@@ -66,3 +68,29 @@ def save_series(path: Path, data: np.ndarray, affine: np.ndarray | None = None) 
     img.set_qform(affine, code="scanner")
     nib.save(img, path)
     return path
+
+
+def as_scanner_export(source: Path, folder: Path, numbers: tuple[int, int]) -> None:
+    """The phantom's DICOM (magnitude and phase frames in one series) as Siemens exports it:
+    magnitude as series ``numbers[0]``, phase as series ``numbers[1]``, new UIDs."""
+    uids = {"M": generate_uid(), "P": generate_uid()}
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.glob("*.dcm")):
+        ds = pydicom.dcmread(path)
+        code = ds.ImageType[2]
+        ds.SeriesInstanceUID, ds.SeriesNumber = uids[code], numbers[code == "P"]
+        ds.SeriesDescription = "MRF FISP"
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        ds.save_as(folder / f"{numbers[0]}_{path.name}", enforce_file_format=True)
+
+
+def add_localizer(template: Path, folder: Path) -> None:
+    """A 3-frame magnitude series 1 'localizer' made from one MRF file (files ``loc*.dcm``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    uid = generate_uid()
+    for t in range(3):
+        ds = pydicom.dcmread(template)
+        ds.SeriesInstanceUID, ds.SeriesNumber, ds.SeriesDescription = uid, 1, "localizer"
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        ds.TemporalPositionIdentifier, ds.NumberOfTemporalPositions = t + 1, 3
+        ds.save_as(folder / f"loc{t}.dcm", enforce_file_format=True)

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from maps_helpers import save_series
+from maps_helpers import add_localizer, as_scanner_export, make_model, save_series
 from typer.testing import CliRunner
 
 import mrfrecon.recon.pipeline as pipeline
@@ -122,3 +122,26 @@ def test_existing_outputs_need_overwrite(tree, tmp_path):
     assert "exists" in failed["sub-01/sub-01_MRF.nii.gz"]
     assert (out / "sub-01" / "sub-01_T1map.nii.gz").read_bytes() == b"someone else's"
     assert np.any([s.status == "done" for s in result.studies])
+
+
+def test_dicom_folder_with_two_acquisitions_gives_two_output_sets(short_fisp, tmp_path):
+    sequence = short_fisp.with_timepoints(24)  # few files: this is about pairing and names
+    export = tmp_path / "phantom"
+    write_dicom_series(simulate_series(sequence, brain_phantom(16), 0.003), export)
+    folder = tmp_path / "in" / "sub-05" / "dicom"
+    as_scanner_export(export, folder, (5, 6))
+    as_scanner_export(export, folder, (7, 8))
+    add_localizer(folder / "5_M000_00000.dcm", folder)
+    model = tmp_path / "model.h5"
+    save_model(make_model(sequence, rank=6), model)
+    result = run_batch(tmp_path / "in", model, tmp_path / "out", dicom=False)
+    (study,) = result.studies
+    assert study.status == "done", study.error
+    done = study.summary["acquisitions"]
+    assert [a["acquisition"].split(" (")[0] for a in done] == [
+        "series 5 'MRF FISP'", "series 7 'MRF FISP'"]
+    assert any("series 1 'localizer'" in w for w in done[0]["warnings"])  # skipped, said so
+    t1 = sorted(p.name for p in (tmp_path / "out" / "sub-05" / "dicom").glob("*_T1map.nii.gz")
+                if "desc-" not in p.name)
+    assert t1 == ["sub-MRFPHANTOM_acq-MRFFISP_run-5_T1map.nii.gz",
+                  "sub-MRFPHANTOM_acq-MRFFISP_run-7_T1map.nii.gz"]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 import pytest
-from maps_helpers import save_series
+from maps_helpers import add_localizer, as_scanner_export, save_series
 from numpy.testing import assert_allclose
 from typer.testing import CliRunner
 
@@ -128,3 +129,72 @@ def test_phantom_refuses_overwrite(phantom_dir):
     line = _one_error_line(runner.invoke(app, ["phantom", "--sequence", "fisp_short400",
                                                "--output", str(folder), "--size", "32"]))
     assert "exists" in line
+
+
+@pytest.mark.slow
+def test_scanner_export_two_acquisitions_paired_and_each_reconstructed(
+        phantom_dir, model_file, tmp_path):
+    _, files = phantom_dir
+    folder = tmp_path / "export"
+    as_scanner_export(Path(files["dicom"]), folder, (5, 6))
+    as_scanner_export(Path(files["dicom"]), folder, (7, 8))  # a repeat
+    add_localizer(folder / "5_M000_00000.dcm", folder / "loc")  # exported alongside
+    out = tmp_path / "maps"
+    common = ["--model", str(model_file), "--method", "matching", "--no-dicom"]
+    result = runner.invoke(app, ["maps", str(folder), *common, "--output", str(out),
+                                 "--truth-t1", files["truth_t1"], "--truth-t2",
+                                 files["truth_t2"], "--json"])
+    assert result.exit_code == 0, result.output
+    done = json.loads(result.stdout)["acquisitions"]
+    assert [d["acquisition"].split(";")[0] for d in done] == [
+        f"series {m} 'MRF FISP' (magnitude) + series {m + 1} 'MRF FISP' (phase)" for m in (5, 7)]
+    assert "series 1 'localizer' (magnitude): 3 time points, the model expects 400: not " \
+        "reconstructed" in done[0]["summary"]["warnings"]
+    for d in done:  # the pairing recovers the complex signal: maps as from the NIfTI
+        assert d["metrics"]["t1"]["mape"] < 3 and d["metrics"]["t2"]["mape"] < 6
+        assert d["summary"]["noise_method"] == "residual"
+    stems = {p.name.split("_T1map")[0] for p in out.glob("*_T1map.nii.gz")
+             if "desc-" not in p.name}
+    assert stems == {"sub-MRFPHANTOM_acq-MRFFISP_run-5", "sub-MRFPHANTOM_acq-MRFFISP_run-7"}
+    side = json.loads((out / "sub-MRFPHANTOM_acq-MRFFISP_run-7_T1map.json").read_text())
+    series_sources = [s for s in side["Sources"] if s.startswith("DICOM series ")]
+    assert len(series_sources) == 2 and "series 7" in side["InputSeries"]
+
+    picked = tmp_path / "picked"
+    result = runner.invoke(app, ["maps", str(folder), *common, "--output", str(picked),
+                                 "--series", "8"])  # the phase series' number picks its pair
+    assert result.exit_code == 0, result.output
+    assert "series 7 'MRF FISP' (magnitude) + series 8" in " ".join(result.stderr.split())
+    assert {p.name for p in picked.glob("*_T1map.nii.gz") if "desc-" not in p.name} == {
+        "sub-MRFPHANTOM_acq-MRFFISP_run-7_T1map.nii.gz"}  # the same name as beside series 5
+    line = _one_error_line(runner.invoke(app, ["maps", str(folder), *common, "--output",
+                                               str(tmp_path / "none"), "--series", "9"]))
+    assert "series '9'" in line and "--series NUMBER|UID" in line
+
+
+def test_series_option_picks_one_acquisition(short_fisp, tmp_path):
+    from maps_helpers import make_model
+
+    from mrfrecon.phantom import brain_phantom, simulate_series, write_dicom_series
+
+    sequence = short_fisp.with_timepoints(24)  # few files: this is about the option
+    write_dicom_series(simulate_series(sequence, brain_phantom(16), 0.003), tmp_path / "ph")
+    folder = tmp_path / "export"
+    as_scanner_export(tmp_path / "ph", folder, (5, 6))
+    as_scanner_export(tmp_path / "ph", folder, (7, 8))
+    model = tmp_path / "model.h5"
+    save_model(make_model(sequence, rank=6), model)
+    common = ["maps", str(folder), "--model", str(model), "--no-dicom", "--json"]
+    both = runner.invoke(app, [*common, "--output", str(tmp_path / "both")])
+    assert both.exit_code == 0, both.output
+    assert len(json.loads(both.stdout)["acquisitions"]) == 2
+    one = runner.invoke(app, [*common, "--output", str(tmp_path / "one"), "--series", "6"])
+    assert one.exit_code == 0, one.output
+    payload = json.loads(one.stdout)  # one acquisition: the single-result shape
+    assert payload["acquisition"].startswith("series 5 'MRF FISP' (magnitude) + series 6")
+    assert sorted(p.name for p in (tmp_path / "one").glob("*_T1map.nii.gz")) == [
+        "sub-MRFPHANTOM_acq-MRFFISP_run-5_T1map.nii.gz",
+        "sub-MRFPHANTOM_acq-MRFFISP_run-5_desc-sd_T1map.nii.gz"]
+    line = _one_error_line(runner.invoke(app, [*common, "--output", str(tmp_path / "x"),
+                                               "--series", "1.2.3"]))
+    assert "no acquisitions match series '1.2.3'" in line and "--series NUMBER|UID" in line
