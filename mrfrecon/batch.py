@@ -219,7 +219,7 @@ def run_batch(
                 atomic_write(started, json_bytes({"study": study.id}), overwrite=True)
                 maps = run_maps(study.source, model, study.output_dir, options=study_options,
                                 units=units, dicom=dicom, overwrite=overwrite or resume,
-                                model_sha256=model_sha)
+                                model_sha256=model_sha, layout="flat")  # mirrors the input tree
                 summary = {**maps.summary.to_dict(), "input": study.id}
                 atomic_write(marker, json_bytes({"study": study.id,
                                                  "outputs": [str(p) for p in maps.outputs],

@@ -58,14 +58,17 @@ def test_phantom_match_recovers_truth_and_reports(phantom_dir, model_file, tmp_p
     assert payload["summary"]["quality"]["median"] > 0.99
     assert payload["summary"]["noise_method"] == "residual"
     assert_allclose(payload["summary"]["noise_sigma"], 0.002, rtol=0.1)
-    t1 = nib.load(out / "sub-phantom_T1map.nii.gz")
+    anat = out / "sub-phantom" / "anat"  # bids layout: the input names a subject
+    t1 = nib.load(anat / "sub-phantom_T1map.nii.gz")
     truth = nib.load(files["truth_t1"])
     assert_allclose(t1.affine, truth.affine)
-    side = json.loads((out / "sub-phantom_T1map.json").read_text())
+    side = json.loads((anat / "sub-phantom_T1map.json").read_text())
     assert side["Units"] == "s" and side["EstimationMethod"] == "matching"
     assert len(side["ModelSha256"]) == 64 and len(side["SequenceSha256"]) == 64
-    assert str(model_file) in side["Sources"] and files["series"] in side["Sources"]
-    assert (out / "sub-phantom_desc-sd_T1map.nii.gz").is_file()
+    assert side["ModelFile"] == str(model_file)
+    assert side["Sources"] == ["bids:input:sub-phantom_MRF.nii"]
+    assert side["MRFNumberOfTimepoints"] == 400 and side["RepetitionTimeExcitation"] < 0.1
+    assert (anat / "sub-phantom_desc-sd_T1map.nii.gz").is_file()
     html = (report / "index.html").read_text()
     assert "MAPE" in html and "Bland-Altman" in html and "reference work" in html
     for png in ("maps.png", "histograms.png", "errors.png", "agreement.png"):
@@ -78,7 +81,7 @@ def test_dicom_input_writes_dicom_maps_in_ms(phantom_dir, model_file, tmp_path):
     result = runner.invoke(app, ["maps", files["dicom"], "--model", str(model_file), "--output",
                                  str(out), "--units", "ms"])
     assert result.exit_code == 0, result.output
-    side = json.loads(next(out.glob("*_T1map.json")).read_text())
+    side = json.loads(next(out.rglob("*_T1map.json")).read_text())
     assert side["Units"] == "ms" and side["EstimationMethod"] == "quantized"
     assert list((out / "dicom").glob("*_T1map/*.dcm"))
 
@@ -88,10 +91,10 @@ def test_outputs_not_overwritten_without_flag(phantom_dir, model_file, tmp_path)
     out = tmp_path / "maps"
     args = ["maps", files["series"], "--model", str(model_file), "--output", str(out)]
     assert runner.invoke(app, args).exit_code == 0
-    before = {p: p.stat().st_mtime_ns for p in out.iterdir()}
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
     line = _one_error_line(runner.invoke(app, args))
     assert "exists" in line and "--overwrite" in line
-    assert {p: p.stat().st_mtime_ns for p in out.iterdir()} == before
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
     assert runner.invoke(app, [*args, "--overwrite"]).exit_code == 0
 
 
@@ -115,7 +118,7 @@ def test_given_mask_and_unknown_method(phantom_dir, model_file, tmp_path):
                                  "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["summary"]["n_voxels"] == int(mask.sum())
-    fitted = np.asarray(nib.load(out / "sub-phantom_desc-fitted_mask.nii.gz").dataobj)
+    fitted = np.asarray(nib.load(out / "sub-phantom" / "anat" / "sub-phantom_desc-fitted_mask.nii.gz").dataobj)
     assert np.array_equal(fitted.astype(bool), mask)
     bad = runner.invoke(app, ["maps", files["series"], "--model", str(model_file), "--output",
                               str(out), "--method", "fit"])
