@@ -224,3 +224,29 @@ def test_parametric_map_needs_dicom_input(tmp_path, nifti_acq) -> None:
     with pytest.raises(MrfreconError, match="needs a DICOM input"):
         write_maps(_maps((6, 5, 3)), nifti_acq, tmp_path / "o", parametric_map=True)
     assert not (tmp_path / "o").exists()
+
+
+def test_nifti_inputs_get_their_own_patient(tmp_path) -> None:
+    """Each subject its own PatientID (and study); --patient-id/--patient-name override."""
+    patients = {}
+    for subject in ("01", "02"):
+        path = tmp_path / f"sub-{subject}_MRF.nii.gz"
+        nib.save(nib.Nifti1Image(np.ones((6, 5, 3, 4), np.complex64), AFFINE), path)
+        out = write_maps(_maps((6, 5, 3)), read_acquisition(path), tmp_path / "out", dicom=True)
+        ds = pydicom.dcmread(out.dicom_series["T1map"][0])
+        patients[subject] = (ds.PatientID, str(ds.PatientName), ds.StudyInstanceUID)
+    assert patients["01"][:2] == ("sub-01", "sub-01")
+    assert patients["02"][:2] == ("sub-02", "sub-02")
+    assert patients["01"][2] != patients["02"][2]
+    acq = read_acquisition(tmp_path / "sub-01_MRF.nii.gz")
+    out = write_maps(_maps((6, 5, 3)), acq, tmp_path / "named", dicom=True,
+                     patient_id="P77", patient_name="Doe^John")
+    ds = pydicom.dcmread(out.dicom_series["T2map"][0])
+    assert (ds.PatientID, str(ds.PatientName)) == ("P77", "Doe^John")
+
+
+def test_layout_flat_and_bids_needs_a_subject(tmp_path, nifti_acq) -> None:
+    out = write_maps(_maps((6, 5, 3)), nifti_acq, tmp_path / "flat", layout="flat")
+    assert out.nifti["T1map"] == tmp_path / "flat" / "sub-01_acq-fisp_T1map.nii.gz"
+    with pytest.raises(MrfreconError, match="needs a subject"):
+        write_maps(_maps((6, 5, 3)), nifti_acq, tmp_path / "o", stem="scan", layout="bids")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 import nibabel as nib
 import numpy as np
+import pydicom
 import pytest
 from maps_helpers import save_series
 from numpy.testing import assert_allclose
@@ -118,7 +121,8 @@ def test_given_mask_and_unknown_method(phantom_dir, model_file, tmp_path):
                                  "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["summary"]["n_voxels"] == int(mask.sum())
-    fitted = np.asarray(nib.load(out / "sub-phantom" / "anat" / "sub-phantom_desc-fitted_mask.nii.gz").dataobj)
+    fitted_path = out / "sub-phantom" / "anat" / "sub-phantom_desc-fitted_mask.nii.gz"
+    fitted = np.asarray(nib.load(fitted_path).dataobj)
     assert np.array_equal(fitted.astype(bool), mask)
     bad = runner.invoke(app, ["maps", files["series"], "--model", str(model_file), "--output",
                               str(out), "--method", "fit"])
@@ -131,3 +135,38 @@ def test_phantom_refuses_overwrite(phantom_dir):
     line = _one_error_line(runner.invoke(app, ["phantom", "--sequence", "fisp_short400",
                                                "--output", str(folder), "--size", "32"]))
     assert "exists" in line
+
+
+def test_bids_output_passes_the_bids_validator(phantom_dir, model_file, tmp_path, require_tool):
+    tool = require_tool("bids-validator-deno")
+    _, files = phantom_dir
+    out = tmp_path / "derivatives" / "mrfrecon"
+    result = runner.invoke(app, ["maps", files["series"], "--model", str(model_file), "--output",
+                                 str(out), "--dicom", "--patient-name", "Phantom^Brain"])
+    assert result.exit_code == 0, result.output
+    anat = out / "sub-phantom" / "anat"
+    assert (anat / "sub-phantom_desc-quality_M0map.nii.gz").is_file()
+    t1 = pydicom.dcmread(next((out / "dicom" / "sub-phantom_T1map").glob("*.dcm")))
+    assert (t1.PatientID, t1.PatientName) == ("sub-phantom", "Phantom^Brain")
+    check = subprocess.run([tool, str(out), "--json"], capture_output=True, text=True)
+    issues = json.loads(check.stdout)["issues"]["issues"]
+    errors = [(i["code"], i.get("location")) for i in issues if i["severity"] == "error"]
+    assert errors == [], errors
+    description = json.loads((out / "dataset_description.json").read_text())
+    assert description["DatasetType"] == "derivative" and description["GeneratedBy"]
+
+
+def test_flat_layout_and_parametric_maps_from_dicom(phantom_dir, model_file, tmp_path):
+    _, files = phantom_dir
+    out = tmp_path / "maps"
+    result = runner.invoke(app, ["maps", files["dicom"], "--model", str(model_file), "--output",
+                                 str(out), "--layout", "flat", "--parametric-map", "--json"])
+    assert result.exit_code == 0, result.output
+    outputs = json.loads(result.stdout)["outputs"]
+    assert any(p.endswith("_T1map.nii.gz") and os.path.dirname(p) == str(out) for p in outputs)
+    pmap = pydicom.dcmread(next((out / "dicom").glob("*_desc-sd_T1map_pmap.dcm")))
+    assert pmap.SOPClassUID == "1.2.840.10008.5.1.4.1.1.30"
+    line = _one_error_line(runner.invoke(app, ["maps", files["dicom"], "--model",
+                                               str(model_file), "--output", str(tmp_path / "o"),
+                                               "--patient-id", "X"]))
+    assert "patient" in line and "NIfTI inputs only" in line
