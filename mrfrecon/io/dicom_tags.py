@@ -109,6 +109,6 @@ def time_of_day_s(value: Any) -> float | None:
         return None
     if isinstance(parsed, dt.datetime):
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=dt.timezone.utc)
+            parsed = parsed.replace(tzinfo=dt.UTC)
         return parsed.timestamp()
     return parsed.hour * 3600 + parsed.minute * 60 + parsed.second + parsed.microsecond * 1e-6

@@ -7,6 +7,10 @@ RescaleSlope and a ``RealWorldValueMappingSequence`` giving the unit (UCUM), the
 the coded quantity (SD maps: the quantity with Derivation = Standard Deviation). Only the
 patient/study tags of :data:`mrfrecon.io.dicom_tags.COPIED_KEYWORDS` are copied from the source;
 no private tag, acquisition detail or pixel data of the source reaches the output.
+
+The datasets are built with pydicom by hand: highdicom creates Parametric Maps, segmentations
+and legacy-converted enhanced images, but no classic (single-frame) MR Image; the real-world
+value mapping and its coded quantity come from highdicom.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 import pydicom
 from pydicom.dataset import FileMetaDataset
+from pydicom.sequence import Sequence as DicomSequence
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
-from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.valuerep import format_number_as_ds as _ds  # DS text, at most 16 characters
 
 from mrfrecon import __version__
 from mrfrecon.io.acquisition import SourceImage
@@ -294,11 +299,3 @@ def derived_series(
         ds.file_meta = meta
         datasets.append(ds)
     return datasets
-
-
-def _ds(value: float) -> str:
-    """A DS string of at most 16 characters."""
-    text = f"{value:.10g}"
-    if len(text) > 16:
-        text = f"{value:.8g}"
-    return text if len(text) <= 16 else f"{value:.6e}"

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from mrfrecon.io.bids import (
     subject_folder,
 )
 from mrfrecon.mapset import MapSet
+
+if TYPE_CHECKING:
+    from mrfrecon.io.dicom_write import DicomMapKind, PatientIdentity
 
 Units = Literal["s", "ms"]
 Layout = Literal["bids", "flat"]
@@ -257,7 +260,7 @@ def _update_description(path: Path, links: dict[str, str], written: list[Path]) 
 
 def _patient(
     reference: Acquisition, stem: str, patient_id: str | None, patient_name: str | None
-) -> Any:
+) -> PatientIdentity:
     """Patient of the DICOM outputs of a NIfTI input: given, else from the BIDS subject, else
     the stem (never one shared patient for every input)."""
     from mrfrecon.io.dicom_write import PatientIdentity
@@ -343,7 +346,7 @@ def _nifti_outputs(
     return outputs
 
 
-def _dicom_kind(spec: _MapSpec) -> Any:
+def _dicom_kind(spec: _MapSpec) -> DicomMapKind:
     """The DICOM coding of a map: unit, ImageType, coded quantity (SD: Derivation = SD)."""
     from pydicom.sr.codedict import codes
 
@@ -379,7 +382,7 @@ def _dicom_outputs(
     dicom_dir: Path,
     stem: str,
     base: dict[str, Any],
-    patient: Any,
+    patient: PatientIdentity,
 ) -> list[_Output]:
     from mrfrecon.io.dicom_write import derived_series, synthesized_tags
     from mrfrecon.io.geometry import plane_geometry_from_affine

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import InputFileError, OutputExistsError
 from ..io import check_timepoints, read_acquisition, write_maps
-from ..io.maps import map_folder
+from ..io.maps import Layout, map_folder
 from ..metrics import error_metrics
 from ..model import MrfModel, load_model
 from ..qc.metrics import MapSummary, read_truth_map, summarize
@@ -97,7 +97,7 @@ def run_maps(
     dictionary_path: str | Path | None = None,
     model_sha256: str | None = None,
     progress: ProgressFn | None = None,
-    layout: str | None = None,
+    layout: Layout | None = None,
     parametric_map: bool = False,
     patient_id: str | None = None,
     patient_name: str | None = None,
@@ -163,7 +163,7 @@ def run_maps(
         sidecar["ModelFile"] = model_source  # not a BIDS source: the fitted model
     t_write = time.perf_counter()
     outputs = write_maps(recon.maps, acq, output_dir, units=units, dicom=dicom,
-                         overwrite=overwrite, sidecar=sidecar, layout=layout,  # type: ignore[arg-type]
+                         overwrite=overwrite, sidecar=sidecar, layout=layout,
                          parametric_map=parametric_map, patient_id=patient_id,
                          patient_name=patient_name)
     seconds = {"read": t_read, **{f"recon_{k}": v for k, v in recon.seconds.items()},

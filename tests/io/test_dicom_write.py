@@ -10,8 +10,13 @@ import nibabel as nib
 import numpy as np
 import pydicom
 import pytest
-from mrfio_helpers import OBLIQUE, assert_same_world_image, random_maps, random_series, \
-    write_classic_series
+from mrfio_helpers import (
+    OBLIQUE,
+    assert_same_world_image,
+    random_maps,
+    random_series,
+    write_classic_series,
+)
 from pydicom.sr.codedict import codes
 
 from mrfrecon.io import read_acquisition, write_maps
