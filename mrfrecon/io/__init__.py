@@ -5,7 +5,8 @@ Public API::
     read_acquisition(path, *, phase=None, series_uid=None) -> Acquisition
     check_timepoints(acq, n_expected) -> None
     write_maps(maps, reference, output_dir, *, units="s", dicom=None, overwrite=False,
-               sidecar=None, stem=None) -> list[Path]
+               sidecar=None, stem=None, parametric_map=False, layout=None, patient_id=None,
+               patient_name=None) -> MapFiles  (a list of the files, plus per-map paths)
     atomic_write(path, content, *, overwrite=False) -> Path
 """
 
@@ -18,11 +19,12 @@ from mrfrecon.io.acquisition import (
 )
 from mrfrecon.io.geometry import PlaneGeometry
 from mrfrecon.io.load import read_acquisition
-from mrfrecon.io.maps import MapSet, write_maps
+from mrfrecon.io.maps import MapFiles, MapSet, write_maps
 
 __all__ = [
     "Acquisition",
     "DicomReference",
+    "MapFiles",
     "MapSet",
     "PlaneGeometry",
     "SourceImage",
