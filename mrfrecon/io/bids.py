@@ -138,23 +138,30 @@ def find_dataset_root(path: Path) -> Path | None:
     return None
 
 
-def source_uris(paths: list[Path] | tuple[Path, ...]) -> tuple[list[str], dict[str, str]]:
+def source_uris(
+    paths: list[Path] | tuple[Path, ...], known: dict[str, str] | None = None
+) -> tuple[list[str], dict[str, str]]:
     """BIDS URIs of input files and the ``DatasetLinks`` they need.
 
     A file inside a BIDS dataset becomes ``bids:raw:<path in that dataset>``; any other file
-    ``bids:input:<file name>`` with ``input`` linked to its folder (a ``file://`` URI).
+    ``bids:input:<file name>`` with ``input`` linked to its folder (a ``file://`` URI). A name
+    that ``known`` (the links already in the derivative dataset) gives to another folder gets a
+    number: ``input2``...
     """
+    taken = dict(known or {})
     uris, links = [], {}
     for path in paths:
         path = Path(path).resolve()
         root = find_dataset_root(path)
         if root is not None:
-            name, rel = "raw", path.relative_to(root).as_posix()
+            base, rel = "raw", path.relative_to(root).as_posix()
         else:
-            root, name, rel = path.parent, "input", path.name
-        if links.get(name, root.as_uri()) != root.as_uri():
-            name = f"{name}{len(links)}"
-        links[name] = root.as_uri()
+            root, base, rel = path.parent, "input", path.name
+        name, n = base, 1
+        while taken.get(name, root.as_uri()) != root.as_uri():
+            n += 1
+            name = f"{base}{n}"
+        taken[name] = links[name] = root.as_uri()
         uris.append(f"bids:{name}:{rel}")
     return uris, links
 

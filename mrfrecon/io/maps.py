@@ -195,7 +195,8 @@ def write_maps(
             f"'{reference.paths[0]}': a DICOM input keeps its own patient; "
             "a patient ID/name applies to NIfTI inputs only"
         )
-    uris, links = source_uris(_source_files(reference))
+    uris, links = source_uris(_source_files(reference),
+                              _known_links(output_dir / "dataset_description.json"))
     base = dict(sidecar or {})
     outputs: list[_Output] = []
     outputs += _nifti_outputs(maps, reference, folder, stem, units, base, uris)
@@ -239,6 +240,15 @@ def _add_line(path: Path, line: str, written: list[Path]) -> None:
     written.append(atomic_write(path, content.encode(), overwrite=True))
 
 
+def _known_links(path: Path) -> dict[str, str]:
+    """``DatasetLinks`` of an existing ``dataset_description.json`` (empty if none)."""
+    try:
+        links = json.loads(path.read_text()).get("DatasetLinks", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return {str(k): str(v) for k, v in links.items()} if isinstance(links, dict) else {}
+
+
 def _update_description(path: Path, links: dict[str, str], written: list[Path]) -> None:
     """Write ``dataset_description.json``, or add the missing ``DatasetLinks`` to it."""
     if path.is_file():
@@ -249,7 +259,7 @@ def _update_description(path: Path, links: dict[str, str], written: list[Path]) 
         known = content.get("DatasetLinks", {})
         if not isinstance(known, dict) or all(known.get(k) == v for k, v in links.items()):
             return
-        content["DatasetLinks"] = {**links, **known}
+        content["DatasetLinks"] = {**known, **links}  # links avoided the names known uses
         written.append(atomic_write(path, json_bytes(content), overwrite=True))
         return
     try:

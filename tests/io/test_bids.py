@@ -46,3 +46,13 @@ def test_source_uris_inside_and_outside_a_bids_dataset(tmp_path) -> None:
     assert uris == ["bids:raw:sub-01/anat/sub-01_MRF.nii.gz", "bids:input:scan.nii"]
     assert links == {"raw": root.resolve().as_uri(),
                      "input": outside.parent.resolve().as_uri()}
+
+
+def test_a_second_input_folder_gets_its_own_link_name(tmp_path) -> None:
+    first = tmp_path / "a" / "scan.nii"
+    second = tmp_path / "b" / "scan.nii"
+    _, links = source_uris([first])
+    uris, more = source_uris([second], known=links)
+    assert uris == ["bids:input2:scan.nii"]
+    assert more == {"input2": second.parent.resolve().as_uri()}
+    assert source_uris([first], known=links)[0] == ["bids:input:scan.nii"]  # same folder

@@ -250,3 +250,16 @@ def test_layout_flat_and_bids_needs_a_subject(tmp_path, nifti_acq) -> None:
     assert out.nifti["T1map"] == tmp_path / "flat" / "sub-01_acq-fisp_T1map.nii.gz"
     with pytest.raises(MrfreconError, match="needs a subject"):
         write_maps(_maps((6, 5, 3)), nifti_acq, tmp_path / "o", stem="scan", layout="bids")
+
+
+def test_inputs_from_two_folders_keep_distinct_dataset_links(tmp_path) -> None:
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        path = tmp_path / folder / f"sub-{folder}_MRF.nii.gz"
+        nib.save(nib.Nifti1Image(np.ones((6, 5, 3, 4), np.complex64), AFFINE), path)
+        write_maps(_maps((6, 5, 3)), read_acquisition(path), tmp_path / "out")
+    links = json.loads((tmp_path / "out" / "dataset_description.json").read_text())["DatasetLinks"]
+    side = json.loads((tmp_path / "out" / "sub-b" / "anat" / "sub-b_T1map.json").read_text())
+    name = side["Sources"][0].split(":")[1]
+    assert links[name] == (tmp_path / "b").resolve().as_uri()
+    assert links["input"] == (tmp_path / "a").resolve().as_uri()
