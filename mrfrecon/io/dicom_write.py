@@ -153,6 +153,17 @@ def real_world_value_mapping(
     return mapping
 
 
+def display_window(values: np.ndarray) -> tuple[float, float, str | None]:
+    """Window ``(center, width, VOILUTFunction)`` showing 0 to the 99th percentile of the
+    non-zero ``values`` (in the map's unit). Widths below 1 (quality maps, small M0) are only
+    valid with ``LINEAR_EXACT``; ``None`` means the default (LINEAR)."""
+    finite = values[np.isfinite(values) & (values != 0)]
+    high = float(np.percentile(finite, 99)) if finite.size else 1.0
+    if high <= 0:
+        high = 1.0
+    return high / 2, high, ("LINEAR_EXACT" if high < 1 else None)
+
+
 @dataclass(frozen=True)
 class PatientIdentity:
     """Patient of the DICOM outputs of a non-DICOM input: ``PatientID`` (at most 64
@@ -227,8 +238,7 @@ def derived_series(
     now = dt.datetime.now()
     date, time = now.strftime("%Y%m%d"), now.strftime("%H%M%S.%f")
     normal = geometry.normal
-    finite = ints[ints != 0].astype(np.float64) * slope
-    high = float(np.percentile(finite, 99)) if finite.size else 1.0  # in the map's unit
+    center, width, voi_function = display_window(ints.astype(np.float64) * slope)
     lo, hi = (-_INT16_MAX - 1, _INT16_MAX) if signed else (0, _UINT16_MAX)
     mapping = real_world_value_mapping(kind, slope, (lo, hi))
     datasets = []
@@ -287,8 +297,9 @@ def derived_series(
             # the real-world value mapping's slope again, for readers that only know the
             # Modality LUT (dcm2niix, viewers); the window is in rescaled units
             ds.RescaleIntercept, ds.RescaleSlope = "0", _ds(slope)
-        ds.WindowCenter = _ds(high / 2)
-        ds.WindowWidth = _ds(max(high, 1.0))
+        ds.WindowCenter, ds.WindowWidth = _ds(center), _ds(width)  # in the map's unit
+        if voi_function is not None:
+            ds.VOILUTFunction = voi_function
         ds.RealWorldValueMappingSequence = DicomSequence([mapping])
         frame = np.ascontiguousarray(ints[:, :, k].T)  # (rows, columns)
         ds.PixelData = frame.astype(frame.dtype.newbyteorder("<"), copy=False).tobytes()

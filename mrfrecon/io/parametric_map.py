@@ -16,7 +16,7 @@ import pydicom
 from mrfrecon import __version__
 from mrfrecon.io.acquisition import SourceImage
 from mrfrecon.io.dicom_tags import COPIED_KEYWORDS
-from mrfrecon.io.dicom_write import DicomMapKind, real_world_value_mapping
+from mrfrecon.io.dicom_write import DicomMapKind, display_window, real_world_value_mapping
 from mrfrecon.io.geometry import PlaneGeometry
 
 
@@ -88,8 +88,7 @@ def parametric_map(
     row_spacing, col_spacing = geometry.pixel_spacing_mm
     step_mm = float(np.linalg.norm(geometry.slice_step_mm()))
     thickness = geometry.slice_thickness_mm or step_mm
-    # window in the map's unit; a width below 1 is only allowed with LINEAR_EXACT
-    high = max(float(np.percentile(values, 99)), 1.0)
+    center, width, voi_function = display_window(values)
     ds = hd.pm.ParametricMap(
         source_images=_source_datasets(tags, geometry, source_images, thickness),
         pixel_array=frames,
@@ -104,7 +103,8 @@ def parametric_map(
         contains_recognizable_visual_features=False,
         real_world_value_mappings=[mapping],
         voi_lut_transformations=[
-            hd.VOILUTTransformation(window_center=high / 2, window_width=high)
+            hd.VOILUTTransformation(window_center=center, window_width=width,
+                                    voi_lut_function=voi_function)
         ],
         content_description=kind.description[:64],
         content_label=kind.label.upper()[:16],
