@@ -62,8 +62,15 @@ def map_entities() -> frozenset[str]:
     return frozenset(schema.objects.entities[e].name for e in rule.entities)
 
 
+@cache
+def _label_format() -> re.Pattern[str]:
+    """The schema's pattern of an entity label (``[0-9a-zA-Z+]+`` in BIDS 1.10)."""
+    return re.compile(_schema().objects.formats.label.pattern)
+
+
 def sanitize_label(text: str, *, default: str = "unknown") -> str:
-    """A BIDS label: letters and digits only (other runs of characters are dropped)."""
+    """A BIDS label: letters and digits only (other runs of characters are dropped; a subset of
+    the schema's label format, safe in file names and DICOM IDs)."""
     label = _UNSAFE.sub("", text)
     return label or default
 
@@ -84,7 +91,7 @@ def parse_name(name: str) -> tuple[dict[str, str], str | None]:
     parts = name.split("_")
     for part in parts:
         key, sep, value = part.partition("-")
-        if sep and key in known and value and _UNSAFE.search(value) is None:
+        if sep and key in known and _label_format().fullmatch(value):
             entities.setdefault(key, value)
     if not parts or parts[0].partition("-")[0] not in entities:
         return {}, None
