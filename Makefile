@@ -1,11 +1,12 @@
 # Set-up and main jobs. `make demo` and `make test` work on a fresh Debian machine:
 # they install the Debian packages (GHDL with its LLVM backend, Yosys, iverilog, dcm2niix, dcmtk,
-# Orthanc), create .venv and install mrfrecon. The HDL tests run on GHDL's LLVM backend (compiled,
-# several times faster than mcode) and simulate the synthesised netlists with iverilog.
+# Orthanc, dicom3tools' dciodvfy), create .venv and install mrfrecon. The HDL tests run on GHDL's
+# LLVM backend (compiled, several times faster than mcode) and simulate the synthesised netlists
+# with iverilog.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := ghdl ghdl-llvm yosys iverilog dcm2niix dcmtk orthanc
+APT_PACKAGES := ghdl ghdl-llvm yosys iverilog dcm2niix dcmtk orthanc dicom3tools
 export GHDL_BACKEND ?= llvm
 
 .PHONY: all venv system demo test test-fast bench lint clean
@@ -16,7 +17,7 @@ APT_PACKAGING := systemd logrotate
 all: test
 
 system:
-	@missing=""; for p in ghdl ghdl-llvm yosys iverilog dcm2niix storescu; do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in ghdl ghdl-llvm yosys iverilog dcm2niix storescu dciodvfy; do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	command -v Orthanc >/dev/null 2>&1 || test -x /usr/sbin/Orthanc || missing="$$missing Orthanc"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
@@ -44,8 +45,10 @@ venv: $(BIN)/mrfrecon
 demo: system venv
 	$(BIN)/mrfrecon demo
 
+# MRFRECON_REQUIRE_TOOLS=1: tests that run an external validator (dciodvfy, dcm2niix,
+# bids-validator-deno) fail instead of skipping when it is missing, so CI cannot skip silently
 test: system system-packaging venv
-	$(BIN)/python -m pytest -q
+	MRFRECON_REQUIRE_TOOLS=1 $(BIN)/python -m pytest -q
 
 # the release wheel (carries the shipped sequences and hw sources) in dist/
 wheel: venv

@@ -218,7 +218,8 @@ def process_study(study: Study, job: BatchJob) -> StudyResult:
         each = run_maps_each(study.source, _load_model_cached(job.model_path, job.model_sha256),
                              study.output_dir, options=options, units=job.units,
                              dicom=job.dicom, overwrite=job.overwrite or resume,
-                             model_sha256=job.model_sha256)
+                             model_sha256=job.model_sha256,
+                             layout="flat")  # mirrors the input tree
         outputs = [str(p) for maps in each for p in maps.outputs]
         summary = {**each[0].summary.to_dict(), "input": study.id}
         if len(each) > 1:

@@ -136,8 +136,7 @@ def write_phantom(sequence: Sequence, output_dir: str | Path, *, noise_sigma: fl
         raise MrfreconError(f"noise sigma must be >= 0, got {noise_sigma}")
     output_dir = Path(output_dir)
     phantom = brain_phantom(size)
-    affine = np.diag([*VOXEL_MM, 1.0])
-    affine[:3, 3] = [-VOXEL_MM[0] * size / 2, -VOXEL_MM[1] * size / 2, 0.0]
+    affine = phantom_affine(size)
     series_path = output_dir / f"{stem}_MRF.nii"
     truth = {"t1": output_dir / f"{stem}_desc-truth_T1map.nii.gz",
              "t2": output_dir / f"{stem}_desc-truth_T2map.nii.gz",
@@ -175,79 +174,30 @@ def write_phantom(sequence: Sequence, output_dir: str | Path, *, noise_sigma: fl
             "n_timepoints": sequence.n_timepoints}
     files.append(atomic_write(description, json_bytes(info), overwrite=overwrite))
     if dicom_dir is not None:
-        files += write_dicom_series(series, dicom_dir, overwrite=overwrite, progress=progress)
+        files += write_dicom_series(series, dicom_dir, overwrite=overwrite, affine=affine,
+                                    progress=progress)
     return PhantomFiles(series_path, truth["t1"], truth["t2"], truth["m0"], truth["labels"],
                         description, dicom_dir, files)
 
 
+def phantom_affine(size: int) -> np.ndarray:
+    """Voxel-to-RAS affine (mm) of the phantom's NIfTI and DICOM copies: VOXEL_MM voxels,
+    centred in-plane, shape ``(4, 4)``."""
+    affine = np.diag([*VOXEL_MM, 1.0])
+    affine[:3, 3] = [-VOXEL_MM[0] * size / 2, -VOXEL_MM[1] * size / 2, 0.0]
+    return affine
+
+
 def write_dicom_series(series: np.ndarray, folder: Path, *, overwrite: bool = False,
-                       description: str = "MRF phantom",
+                       description: str = "MRF phantom", affine: np.ndarray | None = None,
                        progress: Callable[[int, int], None] | None = None) -> list[Path]:
-    """A classic MR magnitude + phase series (one file per slice, time point and component).
-
-    Magnitude is stored in 16 bits with a RescaleSlope, phase in Siemens units (slope 2,
-    intercept -4096, [-pi, pi)); time points by TemporalPositionIdentifier; LPS geometry with
-    1.5 mm pixels and 5 mm slices.
+    """A classic MR magnitude + phase series of ``series`` (``(n, n, nz, n_t)``), one file per
+    slice, time point and component, in the world geometry of the NIfTI copy (``affine``,
+    default :func:`phantom_affine`); written by :func:`mrfrecon.io.dicom_series.write_mr_series`.
     """
-    import pydicom
-    from pydicom.dataset import FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    from .io.dicom_series import SeriesInfo, write_mr_series
 
-    nx, ny, nz, nt = series.shape
-    magnitude = np.abs(series)
-    slope = float(magnitude.max()) / 65000.0 or 1.0
-    phase = np.angle(series)
-    study, frame_of_ref, series_uid = generate_uid(), generate_uid(), generate_uid()
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    total = 2 * nz * nt
-    for c, component in enumerate(("M", "P")):
-        for k in range(nz):
-            for t in range(nt):
-                ds = pydicom.Dataset()
-                ds.SpecificCharacterSet = "ISO_IR 100"
-                ds.PatientName, ds.PatientID = "Phantom^MRF", "MRFPHANTOM"
-                ds.PatientBirthDate, ds.PatientSex = "", "O"
-                ds.StudyInstanceUID, ds.StudyDate, ds.StudyTime = study, "20240101", "120000"
-                ds.StudyID, ds.AccessionNumber, ds.ReferringPhysicianName = "1", "", ""
-                ds.FrameOfReferenceUID, ds.PositionReferenceIndicator = frame_of_ref, ""
-                ds.Modality, ds.Manufacturer = "MR", "mrfrecon"
-                ds.SeriesInstanceUID, ds.SeriesNumber = series_uid, 1
-                ds.SeriesDescription = description
-                ds.PatientPosition = "HFS"
-                ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
-                ds.SOPInstanceUID = generate_uid()
-                ds.ImageType = ["ORIGINAL", "PRIMARY", component]
-                ds.InstanceNumber = 1 + k + nz * t + c * nz * nt
-                ds.TemporalPositionIdentifier = t + 1
-                ds.NumberOfTemporalPositions = nt
-                ds.AcquisitionNumber = 1
-                ds.ImagePositionPatient = [0.0, 0.0, float(k * VOXEL_MM[2])]
-                ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
-                ds.PixelSpacing = [VOXEL_MM[1], VOXEL_MM[0]]
-                ds.SliceThickness = VOXEL_MM[2]
-                ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-                ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-                ds.Rows, ds.Columns = ny, nx
-                if component == "M":
-                    ds.RescaleSlope, ds.RescaleIntercept = f"{slope:.10g}", "0"
-                    stored = np.rint(magnitude[:, :, k, t].T / float(ds.RescaleSlope))
-                else:
-                    ds.RescaleSlope, ds.RescaleIntercept = "2", "-4096"
-                    stored = np.rint((phase[:, :, k, t].T * 4096.0 / np.pi + 4096.0) / 2.0)
-                    stored = np.clip(stored, 0, 4095)
-                ds.PixelData = np.clip(stored, 0, 65535).astype("<u2").tobytes()
-                meta = FileMetaDataset()
-                meta.MediaStorageSOPClassUID = ds.SOPClassUID
-                meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-                meta.TransferSyntaxUID = ExplicitVRLittleEndian
-                ds.file_meta = meta
-                path = folder / f"{component}{k:03d}_{t:05d}.dcm"
-
-                def write(fh, ds=ds) -> None:
-                    ds.save_as(fh, enforce_file_format=True)
-
-                written.append(atomic_write(path, write, overwrite=overwrite))
-                if progress is not None:
-                    progress(len(written), total)
-    return written
+    if affine is None:
+        affine = phantom_affine(series.shape[0])
+    return write_mr_series(series, affine, folder, info=SeriesInfo(description=description),
+                           overwrite=overwrite, progress=progress)

@@ -43,3 +43,25 @@ def tiny_model_path(tiny_model, tmp_path_factory):
     from mrfrecon.model import save_model
 
     return save_model(tiny_model, tmp_path_factory.mktemp("model") / "tiny_model.h5")
+
+
+@pytest.fixture
+def require_tool():
+    """``require_tool(name)`` -> the tool's path; skips when it is missing, unless the env
+    variable ``MRFRECON_REQUIRE_TOOLS=1`` (set by ``make test``) turns the skip into a failure."""
+    import os
+    import shutil
+    import sys
+
+    def find(name: str) -> str:
+        # console scripts of the running venv first (bids-validator-deno), then PATH
+        local = Path(sys.executable).parent / name
+        path = str(local) if local.is_file() else shutil.which(name)
+        if path is None:
+            message = f"'{name}' is not installed (see the Makefile's system/venv targets)"
+            if os.environ.get("MRFRECON_REQUIRE_TOOLS") == "1":
+                pytest.fail(message)
+            pytest.skip(message)
+        return path
+
+    return find

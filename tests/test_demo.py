@@ -41,4 +41,5 @@ def test_runs_in_order_and_prints_nothing(tmp_path, short_fisp, tiny_model, monk
     assert set(payload["metrics"]) == {"quantized", "float", "matching"}
     assert payload["metrics"]["matching"]["t1"]["mape"] < 10
     assert result.model.is_file() and result.report is not None and result.report.exists()
-    assert (tmp_path / "demo" / "maps" / "sub-phantom_desc-sd_T1map.nii.gz").is_file()
+    anat = tmp_path / "demo" / "maps" / "sub-phantom" / "anat"  # a BIDS derivative
+    assert (anat / "sub-phantom_desc-sd_T1map.nii.gz").is_file()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ..io.maps import Units
+from ..io.maps import Layout, Units
 from ..method import Method
 from ._common import JsonOption, OverwriteOption
 from ._errors import handle_errors
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 METHOD_HELP = ("quantized: quantized network, integer datapath (bit-exact with the FPGA); "
                "float: float network; matching: dictionary matching in the model's SVD basis.")
 UNITS_HELP = "Unit of the NIfTI T1/T2 maps: s (BIDS, default) or ms. DICOM maps are always ms."
+LAYOUT_HELP = ("bids: a BIDS derivative dataset, maps in sub-<label>/[ses-<label>/]anat/ "
+               "(default when the input names a subject); flat: every map in the output folder.")
 NOISE_HELP = ("Noise sigma per channel: auto, residual (energy outside the model's subspace), "
               "background (outside the mask), or a number in data units.")
 
@@ -49,6 +51,15 @@ def maps(
     units: Units = typer.Option("s", "--units", help=UNITS_HELP),
     dicom: bool | None = typer.Option(None, "--dicom/--no-dicom",
                                       help="Also write DICOM maps (default: for DICOM inputs)."),
+    parametric_map: bool = typer.Option(False, "--parametric-map", help="Also write each map as "
+                                        "a DICOM Parametric Map (float32; DICOM inputs only)."),
+    layout: Layout | None = typer.Option(None, "--layout", help=LAYOUT_HELP),
+    patient_id: str | None = typer.Option(None, "--patient-id", help="PatientID of the DICOM "
+                                          "maps of a NIfTI input (default: the BIDS subject, "
+                                          "sub-<label>, else the output name)."),
+    patient_name: str | None = typer.Option(None, "--patient-name", help="PatientName (DICOM "
+                                            "PN, e.g. Doe^Jane) of the DICOM maps of a NIfTI "
+                                            "input (default: the patient ID)."),
     truth_t1: Path | None = typer.Option(None, "--truth-t1", help="True T1 map (NIfTI) for "
                                          "MAPE/MPE/RMSE."),
     truth_t2: Path | None = typer.Option(None, "--truth-t2", help="True T2 map (NIfTI)."),
@@ -77,7 +88,9 @@ def maps(
         results = run_maps_each(input_path, model, output, series=series, options=options,
                                 mask_path=mask, truth_t1=truth_t1, truth_t2=truth_t2,
                                 units=units, dicom=dicom, overwrite=overwrite,
-                                report_dir=report, dictionary_path=dictionary, progress=bar)
+                                report_dir=report, dictionary_path=dictionary, progress=bar,
+                                layout=layout, parametric_map=parametric_map,
+                                patient_id=patient_id, patient_name=patient_name)
     if as_json:
         if len(results) == 1:
             print_json(results[0].to_dict())

@@ -6,7 +6,8 @@ Public API::
     list_acquisitions(path) -> list[AcquisitionEntry]
     check_timepoints(acq, n_expected) -> None
     write_maps(maps, reference, output_dir, *, units="s", dicom=None, overwrite=False,
-               sidecar=None, stem=None) -> list[Path]
+               sidecar=None, stem=None, parametric_map=False, layout=None, patient_id=None,
+               patient_name=None) -> MapFiles  (a list of the files, plus per-map paths)
     atomic_write(path, content, *, overwrite=False) -> Path
 """
 
@@ -19,12 +20,13 @@ from mrfrecon.io.acquisition import (
 )
 from mrfrecon.io.geometry import PlaneGeometry
 from mrfrecon.io.load import AcquisitionEntry, list_acquisitions, read_acquisition
-from mrfrecon.io.maps import MapSet, write_maps
+from mrfrecon.io.maps import MapFiles, MapSet, write_maps
 
 __all__ = [
     "Acquisition",
     "AcquisitionEntry",
     "DicomReference",
+    "MapFiles",
     "MapSet",
     "PlaneGeometry",
     "SourceImage",

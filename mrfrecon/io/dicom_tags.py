@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pydicom
+from pydicom.valuerep import DT, TM
 
 MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
 ENHANCED_MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4.1"
@@ -84,18 +86,29 @@ def get_int(item: Any, keyword: str) -> int | None:
     return int(value)
 
 
-def time_of_day_s(value: str | None) -> float | None:
-    """DICOM TM ``HHMMSS.ffffff`` (or DT ``YYYYMMDDHHMMSS.ffffff``) to seconds since midnight
-    (or a monotonic number of seconds for DT)."""
-    if not value:
+def time_of_day_s(value: Any) -> float | None:
+    """DICOM TM ``HHMMSS.ffffff`` to seconds since midnight, or DT ``YYYYMMDDHHMMSS.ffffff``
+    (with an optional ``+HHMM`` offset) to seconds since 1970 (naive values read as UTC); only
+    differences matter (frame order). Parsed by pydicom's ``valuerep.TM``/``DT``; ``None`` when
+    empty or not a valid TM/DT (the callers then order frames by other keys)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    text = str(value).split("+")[0].split("-")[0].strip()
-    date_s = 0.0
-    if len(text.split(".")[0]) > 6:  # DT: YYYYMMDD then the time
-        day = text[:8]
-        date_s = (int(day[:4]) * 372 + int(day[4:6]) * 31 + int(day[6:8])) * 86400.0
-        text = text[8:]
-    whole, _, frac = text.partition(".")
-    whole = whole.ljust(6, "0")
-    seconds = int(whole[:2]) * 3600 + int(whole[2:4]) * 60 + int(whole[4:6])
-    return date_s + seconds + (float("0." + frac) if frac else 0.0)
+    try:
+        if isinstance(value, dt.datetime):
+            parsed: dt.datetime | dt.time | None = value
+        elif isinstance(value, dt.time):
+            parsed = value
+        else:
+            text = str(value).strip()
+            # an integer part longer than HHMMSS can only be a DT
+            parsed = DT(text) if len(text.split(".")[0].split("+")[0].split("-")[0]) > 6 \
+                else TM(text)
+    except ValueError:
+        return None
+    if parsed is None:
+        return None
+    if isinstance(parsed, dt.datetime):
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        return parsed.timestamp()
+    return parsed.hour * 3600 + parsed.minute * 60 + parsed.second + parsed.microsecond * 1e-6

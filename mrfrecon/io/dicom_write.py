@@ -1,10 +1,16 @@
 """Quantitative maps as classic MR derived-image DICOM series (what vendors ship for T1/T2 maps).
 
 Each map becomes a new series in the source study and frame of reference: one MR Image per
-slice, ``ImageType DERIVED\\PRIMARY\\<T1|T2|M0|...>\\MAP``, integer pixels and a
-``RealWorldValueMappingSequence`` giving the unit (UCUM) and the integer -> value slope. Only the
+slice, ``ImageType DERIVED\\PRIMARY\\<T1 MAP|T2 MAP|DENSITY MAP|OTHER>\\<label>`` (value 3 from
+the standard's defined terms, value 4 our label: ``T1``, ``T1_SD``...), 16-bit integer pixels, a
+RescaleSlope and a ``RealWorldValueMappingSequence`` giving the unit (UCUM), the same slope and
+the coded quantity (SD maps: the quantity with Derivation = Standard Deviation). Only the
 patient/study tags of :data:`mrfrecon.io.dicom_tags.COPIED_KEYWORDS` are copied from the source;
 no private tag, acquisition detail or pixel data of the source reaches the output.
+
+The datasets are built with pydicom by hand: highdicom creates Parametric Maps, segmentations
+and legacy-converted enhanced images, but no classic (single-frame) MR Image; the real-world
+value mapping and its coded quantity come from highdicom.
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ import numpy as np
 import pydicom
 from pydicom.dataset import FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
+from pydicom.sr.codedict import codes
+from pydicom.sr.coding import Code
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.valuerep import format_number_as_ds as _ds  # DS text, at most 16 characters
 
 from mrfrecon import __version__
 from mrfrecon.io.acquisition import SourceImage
@@ -26,7 +35,7 @@ from mrfrecon.io.geometry import PlaneGeometry
 
 _UINT16_MAX = 65535
 _INT16_MAX = 32767
-_SCALED_FULL_RANGE = 30000  # integer range used by maps without a natural integer unit
+_SCALED_FULL_RANGE = 30000  # integer range used by maps without a natural resolution
 
 #: Type 2 attributes that must be present (possibly empty) in every derived image.
 _TYPE2_KEYWORDS = (
@@ -46,41 +55,51 @@ _TYPE2_KEYWORDS = (
 
 @dataclass(frozen=True)
 class DicomMapKind:
-    """How one map is stored.
+    """How one map is stored and coded.
 
     Attributes
     ----------
     label
-        ImageType value 3 and short name, e.g. ``"T1"``.
+        Short name, the real-world value mapping's LUT label (at most 16 characters), e.g.
+        ``"T1"``, ``"T1_SD"``.
     description
-        Human-readable, used in SeriesDescription (e.g. ``"T1 map"``).
-    unit_code, unit_meaning
-        UCUM code and meaning, e.g. ``"ms"``, ``"millisecond"``.
-    integer_unit
-        Values are stored as rounded integers of the unit (slope 1, e.g. ms); otherwise a slope
-        is chosen so the largest magnitude uses about 30000 integer steps.
-    image_type_4
-        ImageType value 4, ``"MAP"`` by default.
+        Human-readable, used in SeriesDescription and LUT explanation (e.g. ``"T1 map"``).
+    unit
+        UCUM unit code, e.g. ``codes.UCUM.Millisecond``.
+    image_type_3
+        MR ImageType value 3, one of the standard's defined terms (``"T1 MAP"``, ``"T2 MAP"``,
+        ``"DENSITY MAP"``, ``"PHASE MAP"``, ``"OTHER"``).
+    quantity
+        Coded quantity (``codes.DCM.T1``), or None.
+    statistic
+        Coded derivation of the quantity (``codes.SCT.StandardDeviation`` for an SD map), or
+        None for the quantity itself.
+    resolution
+        Finest step kept, in ``unit`` (e.g. 1 ms for T1, 0.01 ms for an SD); the stored slope is
+        the smallest power-of-ten multiple of it that fits the 16-bit range. None: a slope such
+        that the largest magnitude uses about 30000 integer steps.
     """
 
     label: str
     description: str
-    unit_code: str
-    unit_meaning: str
-    integer_unit: bool = True
-    image_type_4: str = "MAP"
+    unit: Code
+    image_type_3: str = "OTHER"
+    quantity: Code | None = None
+    statistic: Code | None = None
+    resolution: float | None = 1.0
 
 
-def quantize(values: np.ndarray, *, integer_unit: bool) -> tuple[np.ndarray, float, bool]:
+def quantize(values: np.ndarray, *, resolution: float | None) -> tuple[np.ndarray, float, bool]:
     """Integers for a map and the slope to get the values back.
 
     Parameters
     ----------
     values
         Map values, any shape; NaN and inf are stored as 0.
-    integer_unit
-        Slope 1 (values rounded, clipped to the 16-bit range), else a slope such that the
-        largest magnitude maps to 30000.
+    resolution
+        Finest step to keep: the slope is ``resolution * 10**k`` for the smallest ``k >= 0``
+        whose integers fit 16 bits (so an SD of 0.01 ms steps keeps its decimals, an
+        unexpectedly large one is not clipped). None: the largest magnitude maps to 30000.
 
     Returns
     -------
@@ -93,47 +112,81 @@ def quantize(values: np.ndarray, *, integer_unit: bool) -> tuple[np.ndarray, flo
     """
     finite = np.where(np.isfinite(values), values, 0.0).astype(np.float64)
     signed = bool(finite.min(initial=0.0) < 0)
-    if integer_unit:
-        slope = 1.0
-    else:
-        peak = float(np.abs(finite).max(initial=0.0))
-        slope = peak / _SCALED_FULL_RANGE if peak > 0 else 1.0
     lo, hi = (-_INT16_MAX - 1, _INT16_MAX) if signed else (0, _UINT16_MAX)
+    peak = float(np.abs(finite).max(initial=0.0))
+    if resolution is None:
+        slope = peak / _SCALED_FULL_RANGE if peak > 0 else 1.0
+    else:
+        slope = float(resolution)
+        while peak / slope > hi:
+            slope = float(f"{slope * 10:.6g}")  # stays a short decimal (DS)
     ints = np.clip(np.rint(finite / slope), lo, hi).astype(np.int16 if signed else np.uint16)
     return ints, slope, signed
 
 
-def _real_world_value_mapping(kind: DicomMapKind, slope: float, signed: bool) -> pydicom.Dataset:
-    item = pydicom.Dataset()
-    item.LUTExplanation = kind.description
-    item.LUTLabel = kind.label
-    unit = pydicom.Dataset()
-    unit.CodeValue = kind.unit_code
-    unit.CodingSchemeDesignator = "UCUM"
-    unit.CodeMeaning = kind.unit_meaning
-    item.MeasurementUnitsCodeSequence = DicomSequence([unit])
-    vr = "SS" if signed else "US"
-    lo, hi = (-_INT16_MAX - 1, _INT16_MAX) if signed else (0, _UINT16_MAX)
-    item.add_new(0x00409216, vr, lo)  # RealWorldValueFirstValueMapped
-    item.add_new(0x00409211, vr, hi)  # RealWorldValueLastValueMapped
-    item.RealWorldValueIntercept = 0.0
-    item.RealWorldValueSlope = float(slope)
-    return item
+def real_world_value_mapping(
+    kind: DicomMapKind, slope: float, value_range: tuple[int, int] | tuple[float, float]
+) -> pydicom.Dataset:
+    """The RealWorldValueMapping item of a map: unit, slope and the coded quantity.
+
+    An SD map is coded as quantity T1 (or T2) modified by Derivation = Standard Deviation
+    (TID 1419 measurement modifiers), so no reader takes it for a T1 map.
+    """
+    import highdicom as hd
+
+    mapping = hd.pm.RealWorldValueMapping(
+        lut_label=kind.label[:16],
+        lut_explanation=kind.description[:64],
+        unit=kind.unit,
+        value_range=value_range,
+        slope=float(slope),
+        intercept=0.0,
+        quantity_definition=kind.quantity,
+    )
+    if kind.statistic is not None:
+        modifier = hd.sr.CodeContentItem(
+            name=codes.DCM.Derivation, value=kind.statistic  # no RelationshipType: not in
+        )  # the Quantity Definition macro (dciodvfy warns)
+        if "QuantityDefinitionSequence" not in mapping:
+            mapping.QuantityDefinitionSequence = DicomSequence([])
+        mapping.QuantityDefinitionSequence.append(modifier)
+    return mapping
 
 
-def synthesized_tags(entropy: Sequence[str]) -> pydicom.Dataset:
+def display_window(values: np.ndarray) -> tuple[float, float, str | None]:
+    """Window ``(center, width, VOILUTFunction)`` showing 0 to the 99th percentile of the
+    non-zero ``values`` (in the map's unit). Widths below 1 (quality maps, small M0) are only
+    valid with ``LINEAR_EXACT``; ``None`` means the default (LINEAR)."""
+    finite = values[np.isfinite(values) & (values != 0)]
+    high = float(np.percentile(finite, 99)) if finite.size else 1.0
+    if high <= 0:
+        high = 1.0
+    return high / 2, high, ("LINEAR_EXACT" if high < 1 else None)
+
+
+@dataclass(frozen=True)
+class PatientIdentity:
+    """Patient of the DICOM outputs of a non-DICOM input: ``PatientID`` (at most 64
+    characters) and ``PatientName`` (DICOM PN, e.g. ``Doe^Jane``)."""
+
+    patient_id: str
+    patient_name: str
+
+
+def synthesized_tags(entropy: Sequence[str], patient: PatientIdentity) -> pydicom.Dataset:
     """Patient/study/frame-of-reference tags for outputs of a non-DICOM input.
 
-    UIDs are derived from ``entropy`` (e.g. the input path and header), so rerunning on the same
-    input lands in the same study and frame of reference.
+    UIDs are derived from ``entropy`` (e.g. the input path and header) and the patient, so
+    rerunning on the same input lands in the same study and frame of reference.
     """
     now = dt.datetime.now()
     tags = pydicom.Dataset()
     tags.SpecificCharacterSet = "ISO_IR 192"
-    tags.PatientName = "Anonymous"
-    tags.PatientID = "mrfrecon"
-    tags.StudyInstanceUID = generate_uid(entropy_srcs=["study", *entropy])
-    tags.FrameOfReferenceUID = generate_uid(entropy_srcs=["frame-of-reference", *entropy])
+    tags.PatientName = patient.patient_name[:64]
+    tags.PatientID = patient.patient_id[:64]
+    seed = [patient.patient_id, *entropy]
+    tags.StudyInstanceUID = generate_uid(entropy_srcs=["study", *seed])
+    tags.FrameOfReferenceUID = generate_uid(entropy_srcs=["frame-of-reference", *seed])
     tags.StudyDate = now.strftime("%Y%m%d")
     tags.StudyTime = now.strftime("%H%M%S")
     tags.StudyID = "1"
@@ -180,13 +233,14 @@ def derived_series(
             f"map shape {values.shape} does not match the geometry "
             f"({geometry.columns}, {geometry.rows}, {geometry.n_slices})"
         )
-    ints, slope, signed = quantize(values, integer_unit=kind.integer_unit)
+    ints, slope, signed = quantize(values, resolution=kind.resolution)
     series_uid = generate_uid()
     now = dt.datetime.now()
     date, time = now.strftime("%Y%m%d"), now.strftime("%H%M%S.%f")
     normal = geometry.normal
-    finite = ints[ints != 0]
-    high = float(np.percentile(finite, 99)) if finite.size else 1.0
+    center, width, voi_function = display_window(ints.astype(np.float64) * slope)
+    lo, hi = (-_INT16_MAX - 1, _INT16_MAX) if signed else (0, _UINT16_MAX)
+    mapping = real_world_value_mapping(kind, slope, (lo, hi))
     datasets = []
     for k in range(nz):
         ds = pydicom.Dataset()
@@ -203,12 +257,13 @@ def derived_series(
         ds.SeriesInstanceUID = series_uid
         ds.SeriesNumber = series_number
         ds.SeriesDescription = series_description[:64]
+        ds.Laterality = ""  # type 2C: the map covers whatever the source covered
         ds.SeriesDate, ds.SeriesTime = date, time
         ds.ContentDate, ds.ContentTime = date, time
         ds.Manufacturer = ""
         ds.ManufacturerModelName = "mrfrecon"
         ds.SoftwareVersions = f"mrfrecon {__version__}"
-        ds.ImageType = ["DERIVED", "PRIMARY", kind.label, kind.image_type_4]
+        ds.ImageType = ["DERIVED", "PRIMARY", kind.image_type_3, kind.label]
         ds.DerivationDescription = derivation[:1024]
         if k < len(source_images):
             src = source_images[k]
@@ -230,18 +285,22 @@ def derived_series(
         ds.SequenceVariant = "NONE"
         ds.ScanOptions = ""
         ds.MRAcquisitionType = ""
-        ds.EchoTime = ""
+        ds.EchoTime = ""  # type 2: MRF varies TE/TR over the series; none applies to a map
+        ds.RepetitionTime = ""
         ds.EchoTrainLength = ""
         ds.SamplesPerPixel = 1
         ds.PhotometricInterpretation = "MONOCHROME2"
         ds.Rows, ds.Columns = ny, nx
         ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 16, 15
         ds.PixelRepresentation = 1 if signed else 0
-        ds.WindowCenter = _ds(high / 2)
-        ds.WindowWidth = _ds(max(high, 1.0))
-        ds.RealWorldValueMappingSequence = DicomSequence(
-            [_real_world_value_mapping(kind, slope, signed)]
-        )
+        if slope != 1.0:
+            # the real-world value mapping's slope again, for readers that only know the
+            # Modality LUT (dcm2niix, viewers); the window is in rescaled units
+            ds.RescaleIntercept, ds.RescaleSlope = "0", _ds(slope)
+        ds.WindowCenter, ds.WindowWidth = _ds(center), _ds(width)  # in the map's unit
+        if voi_function is not None:
+            ds.VOILUTFunction = voi_function
+        ds.RealWorldValueMappingSequence = DicomSequence([mapping])
         frame = np.ascontiguousarray(ints[:, :, k].T)  # (rows, columns)
         ds.PixelData = frame.astype(frame.dtype.newbyteorder("<"), copy=False).tobytes()
         meta = FileMetaDataset()
@@ -251,11 +310,3 @@ def derived_series(
         ds.file_meta = meta
         datasets.append(ds)
     return datasets
-
-
-def _ds(value: float) -> str:
-    """A DS string of at most 16 characters."""
-    text = f"{value:.10g}"
-    if len(text) > 16:
-        text = f"{value:.8g}"
-    return text if len(text) <= 16 else f"{value:.6e}"

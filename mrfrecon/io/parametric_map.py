@@ -16,10 +16,8 @@ import pydicom
 from mrfrecon import __version__
 from mrfrecon.io.acquisition import SourceImage
 from mrfrecon.io.dicom_tags import COPIED_KEYWORDS
+from mrfrecon.io.dicom_write import DicomMapKind, display_window, real_world_value_mapping
 from mrfrecon.io.geometry import PlaneGeometry
-
-#: label -> (quantity code value, scheme, meaning) for the RealWorldValueMapping's quantity
-_QUANTITIES = {"T1": ("113063", "DCM", "T1"), "T2": ("113065", "DCM", "T2")}
 
 
 def _source_datasets(
@@ -59,48 +57,39 @@ def _source_datasets(
 def parametric_map(
     values: np.ndarray,
     *,
-    label: str,
-    description: str,
-    unit_code: str,
-    unit_meaning: str,
+    kind: DicomMapKind,
     geometry: PlaneGeometry,
     tags: pydicom.Dataset,
     source_images: Sequence[SourceImage],
     series_number: int,
+    series_description: str,
 ) -> pydicom.Dataset:
     """A float32 Parametric Map instance of a map.
 
     Parameters
     ----------
     values
-        Map in ``unit_code`` (UCUM), shape ``(nx, ny, nz)`` = (columns, rows, slices);
+        Map in ``kind.unit``, shape ``(nx, ny, nz)`` = (columns, rows, slices);
         NaN/inf are stored as 0.
-    label, description
-        Short label (``"T1"``) and text for the real-world value mapping.
+    kind
+        Label, unit and coded quantity (an SD map is coded as the SD of its quantity).
     geometry, tags, source_images
         Of the source DICOM series (see :class:`mrfrecon.io.DicomReference`).
-    series_number
+    series_number, series_description
         Of the new series.
     """
     import highdicom as hd
-    from pydicom.sr.coding import Code
 
     values = np.where(np.isfinite(values), values, 0.0).astype(np.float32)
     frames = np.ascontiguousarray(np.transpose(values, (2, 1, 0)))  # (slices, rows, columns)
-    quantity = _QUANTITIES.get(label)
-    mapping = hd.pm.RealWorldValueMapping(
-        lut_label=label,
-        lut_explanation=description,
-        unit=Code(unit_code, "UCUM", unit_meaning),
-        value_range=(float(values.min()), float(values.max())),
-        slope=1.0,
-        intercept=0.0,
-        quantity_definition=Code(*quantity) if quantity else None,
+    mapping = real_world_value_mapping(
+        kind, 1.0, (float(values.min(initial=0.0)), float(values.max(initial=0.0)))
     )
     row_spacing, col_spacing = geometry.pixel_spacing_mm
-    thickness = geometry.slice_thickness_mm or float(np.linalg.norm(geometry.slice_step_mm()))
-    high = float(np.percentile(values, 99)) or 1.0
-    return hd.pm.ParametricMap(
+    step_mm = float(np.linalg.norm(geometry.slice_step_mm()))
+    thickness = geometry.slice_thickness_mm or step_mm
+    center, width, voi_function = display_window(values)
+    ds = hd.pm.ParametricMap(
         source_images=_source_datasets(tags, geometry, source_images, thickness),
         pixel_array=frames,
         series_instance_uid=hd.UID(),
@@ -114,12 +103,16 @@ def parametric_map(
         contains_recognizable_visual_features=False,
         real_world_value_mappings=[mapping],
         voi_lut_transformations=[
-            hd.VOILUTTransformation(window_center=high / 2, window_width=high)
+            hd.VOILUTTransformation(window_center=center, window_width=width,
+                                    voi_lut_function=voi_function)
         ],
-        content_description=description[:64],
-        content_label=label.upper()[:16],
+        content_description=kind.description[:64],
+        content_label=kind.label.upper()[:16],
         pixel_measures=hd.PixelMeasuresSequence(
-            pixel_spacing=(row_spacing, col_spacing), slice_thickness=thickness
+            pixel_spacing=(row_spacing, col_spacing),
+            slice_thickness=thickness,
+            # readers (dcm2niix) take the slice spacing from here, not from the positions
+            spacing_between_slices=step_mm if geometry.n_slices > 1 else thickness,
         ),
         plane_orientation=hd.PlaneOrientationSequence(
             coordinate_system="PATIENT", image_orientation=list(geometry.orientation)
@@ -129,3 +122,6 @@ def parametric_map(
             for p in geometry.positions
         ],
     )
+    ds.SeriesDescription = series_description[:64]
+    ds.Laterality = ""  # type 2C (General Series): the map covers what the source covered
+    return ds

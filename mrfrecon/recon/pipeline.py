@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import InputFileError, OutputExistsError
 from ..io import check_timepoints, list_acquisitions, read_acquisition, write_maps
+from ..io.maps import Layout, map_folder
 from ..metrics import error_metrics
 from ..model import MrfModel, load_model
 from ..qc.metrics import MapSummary, read_truth_map, summarize
@@ -52,6 +53,30 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def acquisition_sidecar(sequence: Any) -> dict[str, Any]:
+    """BIDS acquisition fields of an MRF schedule (times in s, angles in degrees).
+
+    MRF varies TR, TE and the flip angle: the BIDS keys hold the first TR's times and the
+    largest flip angle, the ``MRF...Range`` keys the ranges.
+    """
+    tr_s, te_s = np.asarray(sequence.tr_ms) * 1e-3, np.asarray(sequence.te_ms) * 1e-3
+    fa = np.asarray(sequence.fa_deg)
+    fields: dict[str, Any] = {
+        "PulseSequenceType": f"MR fingerprinting ({sequence.kind})",
+        "SequenceName": sequence.name,
+        "RepetitionTimeExcitation": round(float(tr_s[0]), 6),
+        "EchoTime": round(float(te_s[0]), 6),
+        "FlipAngle": round(float(fa.max()), 3),
+        "MRFNumberOfTimepoints": int(sequence.n_timepoints),
+        "MRFRepetitionTimeRange": [round(float(tr_s.min()), 6), round(float(tr_s.max()), 6)],
+        "MRFEchoTimeRange": [round(float(te_s.min()), 6), round(float(te_s.max()), 6)],
+        "MRFFlipAngleRange": [round(float(fa.min()), 3), round(float(fa.max()), 3)],
+    }
+    if sequence.inversion is not None:
+        fields["InversionTime"] = round(sequence.inversion.ti_ms * 1e-3, 6)
+    return fields
+
+
 def read_mask(path: str | Path, shape: tuple[int, int, int]) -> np.ndarray:
     """A mask NIfTI (non-zero = fit) of the acquisition's spatial shape, bool."""
     from ..io.nifti import read_volume  # nibabel only when a mask is given
@@ -76,6 +101,10 @@ def run_maps(
     model_sha256: str | None = None,
     progress: ProgressFn | None = None,
     series: str | int | None = None,
+    layout: Layout | None = None,
+    parametric_map: bool = False,
+    patient_id: str | None = None,
+    patient_name: str | None = None,
 ) -> MapsResult:
     """Reconstruct one acquisition (NIfTI file or DICOM series/folder) into ``output_dir``.
 
@@ -85,6 +114,8 @@ def run_maps(
     ``report_dir`` gets the HTML report. Nothing is written if an output exists and
     ``overwrite`` is false. ``series`` picks one acquisition of a DICOM input that holds
     several (SeriesNumber or SeriesInstanceUID; :func:`run_maps_each` does them all).
+    ``layout``, ``parametric_map``, ``patient_id`` and ``patient_name`` are passed to
+    :func:`~mrfrecon.io.write_maps` (``layout`` None: ``bids`` when the input names a subject).
     """
     t0 = time.perf_counter()
     model_source = None
@@ -95,7 +126,7 @@ def run_maps(
     acq = read_acquisition(input_path, series=series)
     check_timepoints(acq, model.n_timepoints)
     output_dir = Path(output_dir)
-    first = output_dir / f"{acq.stem}_T1map.nii.gz"
+    first = map_folder(output_dir, acq.stem, layout) / f"{acq.stem}_T1map.nii.gz"
     if first.exists() and not overwrite:
         raise OutputExistsError(f"Output exists already: '{first}'")
     mask = read_mask(mask_path, acq.spatial_shape) if mask_path is not None else None
@@ -132,17 +163,19 @@ def run_maps(
         "NoiseSigma": None if not np.isfinite(recon.noise_sigma) else recon.noise_sigma,
         "NoiseEstimation": recon.noise_method,
         "UncertaintyMethod": "sqrt(Cramer-Rao bound) at the estimate, noise sigma from the data",
+        **acquisition_sidecar(model.sequence),
     }
-    sources = [model_source] if model_source is not None else []
-    if acq.dicom is not None:  # the series combined (e.g. magnitude + phase), then the files
-        sources += [f"DICOM series {uid}" for uid in acq.dicom.series_uids]
-    if sources:
-        sidecar["Sources"] = sources
+    if model_source is not None:
+        sidecar["ModelFile"] = model_source  # not a BIDS source: the fitted model
+    if acq.dicom is not None:  # the series combined (e.g. magnitude + phase); Sources holds URIs
+        sidecar["SourceSeriesInstanceUIDs"] = list(acq.dicom.series_uids)
     if acq.pairing is not None:
         sidecar["InputSeries"] = acq.pairing
     t_write = time.perf_counter()
     outputs = write_maps(recon.maps, acq, output_dir, units=units, dicom=dicom,
-                         overwrite=overwrite, sidecar=sidecar)
+                         overwrite=overwrite, sidecar=sidecar, layout=layout,
+                         parametric_map=parametric_map, patient_id=patient_id,
+                         patient_name=patient_name)
     seconds = {"read": t_read, **{f"recon_{k}": v for k, v in recon.seconds.items()},
                "write": time.perf_counter() - t_write}
     report = None
@@ -203,4 +236,4 @@ def run_maps_each(
     return results
 
 
-__all__ = ["MapsResult", "file_sha256", "read_mask", "run_maps", "run_maps_each"]
+__all__ = ["MapsResult", "acquisition_sidecar", "file_sha256", "read_mask", "run_maps", "run_maps_each"]

@@ -89,20 +89,18 @@ def reconstruct_series(
     sidecar = {"EstimationAlgorithm": recon.method.description,
                "EstimationMethod": str(recon.method),
                "ModelSha256": model_sha256, "SequenceSha256": model.sequence_sha256}
-    write_maps(recon.maps, acq, work / "all", units="ms", dicom=True, sidecar=sidecar,
-               stem=STEM, parametric_map=parametric_map)
+    written = write_maps(recon.maps, acq, work / "all", units="ms", dicom=True, sidecar=sidecar,
+                         stem=STEM, parametric_map=parametric_map, layout="flat")
     series: list[DerivedSeries] = []
     for name in maps:
-        folder = work / "all" / "dicom" / f"{STEM}_{name}"
-        if folder.is_dir():
-            series.append(_relabel(sorted(folder.glob("*.dcm")), work / name,
+        if name in written.dicom_series:
+            series.append(_relabel(written.dicom_series[name], work / name,
                                    source_series_uid, model_sha256, name))
     if parametric_map:
         for name in maps:
-            path = work / "all" / "dicom" / f"{STEM}_{name}_pmap.dcm"
-            if path.is_file():
-                series.append(_relabel([path], work / f"{name}_pmap", source_series_uid,
-                                       model_sha256, f"{name}_pmap"))
+            if name in written.parametric_maps:
+                series.append(_relabel([written.parametric_maps[name]], work / f"{name}_pmap",
+                                       source_series_uid, model_sha256, f"{name}_pmap"))
     shutil.rmtree(work / "all")
     fsync_dir(work)
     os.rename(work, output_dir)

@@ -347,3 +347,19 @@ def assert_same_world_image(
         assert idx_b[axis].min() >= 0 and idx_b[axis].max() < data_b.shape[axis]
     np.testing.assert_allclose(data_b[tuple(idx_b)], data_a[tuple(idx)], atol=atol)
     return rounded
+
+
+def random_maps(shape: tuple[int, int, int], seed: int = 0):
+    """A MapSet with every map (SDs of a few ms: their decimals matter), a random mask."""
+    from mrfrecon.mapset import MapSet
+
+    rng = np.random.default_rng(seed)
+    return MapSet(
+        t1_ms=rng.uniform(200, 3000, shape),
+        t2_ms=rng.uniform(20, 300, shape),
+        m0=(rng.uniform(1, 5, shape) * np.exp(1j * rng.uniform(-3, 3, shape))).astype(np.complex64),
+        quality=rng.uniform(0.5, 1.0, shape),
+        mask=rng.random(shape) > 0.2,
+        t1_sd_ms=rng.uniform(1, 50, shape),
+        t2_sd_ms=rng.uniform(0.2, 5, shape),
+    )

@@ -29,4 +29,4 @@ def test_demo_runs_end_to_end(tmp_path):
     assert set(payload["metrics"]) == {"quantized", "float", "matching"}
     assert payload["metrics"]["matching"]["t1"]["mape"] < 5
     assert (out / "report" / "index.html").is_file()
-    assert (out / "maps" / "sub-phantom_desc-sd_T1map.nii.gz").is_file()
+    assert (out / "maps" / "sub-phantom" / "anat" / "sub-phantom_desc-sd_T1map.nii.gz").is_file()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+import pydicom
 import pytest
 from maps_helpers import add_localizer, as_scanner_export, save_series
 from numpy.testing import assert_allclose
@@ -59,14 +62,17 @@ def test_phantom_match_recovers_truth_and_reports(phantom_dir, model_file, tmp_p
     assert payload["summary"]["quality"]["median"] > 0.99
     assert payload["summary"]["noise_method"] == "residual"
     assert_allclose(payload["summary"]["noise_sigma"], 0.002, rtol=0.1)
-    t1 = nib.load(out / "sub-phantom_T1map.nii.gz")
+    anat = out / "sub-phantom" / "anat"  # bids layout: the input names a subject
+    t1 = nib.load(anat / "sub-phantom_T1map.nii.gz")
     truth = nib.load(files["truth_t1"])
     assert_allclose(t1.affine, truth.affine)
-    side = json.loads((out / "sub-phantom_T1map.json").read_text())
+    side = json.loads((anat / "sub-phantom_T1map.json").read_text())
     assert side["Units"] == "s" and side["EstimationMethod"] == "matching"
     assert len(side["ModelSha256"]) == 64 and len(side["SequenceSha256"]) == 64
-    assert str(model_file) in side["Sources"] and files["series"] in side["Sources"]
-    assert (out / "sub-phantom_desc-sd_T1map.nii.gz").is_file()
+    assert side["ModelFile"] == str(model_file)
+    assert side["Sources"] == ["bids:input:sub-phantom_MRF.nii"]
+    assert side["MRFNumberOfTimepoints"] == 400 and side["RepetitionTimeExcitation"] < 0.1
+    assert (anat / "sub-phantom_desc-sd_T1map.nii.gz").is_file()
     html = (report / "index.html").read_text()
     assert "MAPE" in html and "Bland-Altman" in html and "reference work" in html
     for png in ("maps.png", "histograms.png", "errors.png", "agreement.png"):
@@ -79,7 +85,7 @@ def test_dicom_input_writes_dicom_maps_in_ms(phantom_dir, model_file, tmp_path):
     result = runner.invoke(app, ["maps", files["dicom"], "--model", str(model_file), "--output",
                                  str(out), "--units", "ms"])
     assert result.exit_code == 0, result.output
-    side = json.loads(next(out.glob("*_T1map.json")).read_text())
+    side = json.loads(next(out.rglob("*_T1map.json")).read_text())
     assert side["Units"] == "ms" and side["EstimationMethod"] == "quantized"
     assert list((out / "dicom").glob("*_T1map/*.dcm"))
 
@@ -89,10 +95,10 @@ def test_outputs_not_overwritten_without_flag(phantom_dir, model_file, tmp_path)
     out = tmp_path / "maps"
     args = ["maps", files["series"], "--model", str(model_file), "--output", str(out)]
     assert runner.invoke(app, args).exit_code == 0
-    before = {p: p.stat().st_mtime_ns for p in out.iterdir()}
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
     line = _one_error_line(runner.invoke(app, args))
     assert "exists" in line and "--overwrite" in line
-    assert {p: p.stat().st_mtime_ns for p in out.iterdir()} == before
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
     assert runner.invoke(app, [*args, "--overwrite"]).exit_code == 0
 
 
@@ -116,7 +122,8 @@ def test_given_mask_and_unknown_method(phantom_dir, model_file, tmp_path):
                                  "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["summary"]["n_voxels"] == int(mask.sum())
-    fitted = np.asarray(nib.load(out / "sub-phantom_desc-fitted_mask.nii.gz").dataobj)
+    fitted_path = out / "sub-phantom" / "anat" / "sub-phantom_desc-fitted_mask.nii.gz"
+    fitted = np.asarray(nib.load(fitted_path).dataobj)
     assert np.array_equal(fitted.astype(bool), mask)
     bad = runner.invoke(app, ["maps", files["series"], "--model", str(model_file), "--output",
                               str(out), "--method", "fit"])
@@ -153,19 +160,18 @@ def test_scanner_export_two_acquisitions_paired_and_each_reconstructed(
     for d in done:  # the pairing recovers the complex signal: maps as from the NIfTI
         assert d["metrics"]["t1"]["mape"] < 3 and d["metrics"]["t2"]["mape"] < 6
         assert d["summary"]["noise_method"] == "residual"
-    stems = {p.name.split("_T1map")[0] for p in out.glob("*_T1map.nii.gz")
+    stems = {p.name.split("_T1map")[0] for p in out.rglob("*_T1map.nii.gz")
              if "desc-" not in p.name}
     assert stems == {"sub-MRFPHANTOM_acq-MRFFISP_run-5", "sub-MRFPHANTOM_acq-MRFFISP_run-7"}
-    side = json.loads((out / "sub-MRFPHANTOM_acq-MRFFISP_run-7_T1map.json").read_text())
-    series_sources = [s for s in side["Sources"] if s.startswith("DICOM series ")]
-    assert len(series_sources) == 2 and "series 7" in side["InputSeries"]
+    side = json.loads(next(out.rglob("sub-MRFPHANTOM_acq-MRFFISP_run-7_T1map.json")).read_text())
+    assert len(side["SourceSeriesInstanceUIDs"]) == 2 and "series 7" in side["InputSeries"]
 
     picked = tmp_path / "picked"
     result = runner.invoke(app, ["maps", str(folder), *common, "--output", str(picked),
                                  "--series", "8"])  # the phase series' number picks its pair
     assert result.exit_code == 0, result.output
     assert "series 7 'MRF FISP' (magnitude) + series 8" in " ".join(result.stderr.split())
-    assert {p.name for p in picked.glob("*_T1map.nii.gz") if "desc-" not in p.name} == {
+    assert {p.name for p in picked.rglob("*_T1map.nii.gz") if "desc-" not in p.name} == {
         "sub-MRFPHANTOM_acq-MRFFISP_run-7_T1map.nii.gz"}  # the same name as beside series 5
     line = _one_error_line(runner.invoke(app, ["maps", str(folder), *common, "--output",
                                                str(tmp_path / "none"), "--series", "9"]))
@@ -192,9 +198,42 @@ def test_series_option_picks_one_acquisition(short_fisp, tmp_path):
     assert one.exit_code == 0, one.output
     payload = json.loads(one.stdout)  # one acquisition: the single-result shape
     assert payload["acquisition"].startswith("series 5 'MRF FISP' (magnitude) + series 6")
-    assert sorted(p.name for p in (tmp_path / "one").glob("*_T1map.nii.gz")) == [
+    assert sorted(p.name for p in (tmp_path / "one").rglob("*_T1map.nii.gz")) == [
         "sub-MRFPHANTOM_acq-MRFFISP_run-5_T1map.nii.gz",
         "sub-MRFPHANTOM_acq-MRFFISP_run-5_desc-sd_T1map.nii.gz"]
     line = _one_error_line(runner.invoke(app, [*common, "--output", str(tmp_path / "x"),
                                                "--series", "1.2.3"]))
     assert "no acquisitions match series '1.2.3'" in line and "--series NUMBER|UID" in line
+def test_bids_output_passes_the_bids_validator(phantom_dir, model_file, tmp_path, require_tool):
+    tool = require_tool("bids-validator-deno")
+    _, files = phantom_dir
+    out = tmp_path / "derivatives" / "mrfrecon"
+    result = runner.invoke(app, ["maps", files["series"], "--model", str(model_file), "--output",
+                                 str(out), "--dicom", "--patient-name", "Phantom^Brain"])
+    assert result.exit_code == 0, result.output
+    anat = out / "sub-phantom" / "anat"
+    assert (anat / "sub-phantom_desc-quality_M0map.nii.gz").is_file()
+    t1 = pydicom.dcmread(next((out / "dicom" / "sub-phantom_T1map").glob("*.dcm")))
+    assert (t1.PatientID, t1.PatientName) == ("sub-phantom", "Phantom^Brain")
+    check = subprocess.run([tool, str(out), "--json"], capture_output=True, text=True)
+    issues = json.loads(check.stdout)["issues"]["issues"]
+    errors = [(i["code"], i.get("location")) for i in issues if i["severity"] == "error"]
+    assert errors == [], errors
+    description = json.loads((out / "dataset_description.json").read_text())
+    assert description["DatasetType"] == "derivative" and description["GeneratedBy"]
+
+
+def test_flat_layout_and_parametric_maps_from_dicom(phantom_dir, model_file, tmp_path):
+    _, files = phantom_dir
+    out = tmp_path / "maps"
+    result = runner.invoke(app, ["maps", files["dicom"], "--model", str(model_file), "--output",
+                                 str(out), "--layout", "flat", "--parametric-map", "--json"])
+    assert result.exit_code == 0, result.output
+    outputs = json.loads(result.stdout)["outputs"]
+    assert any(p.endswith("_T1map.nii.gz") and os.path.dirname(p) == str(out) for p in outputs)
+    pmap = pydicom.dcmread(next((out / "dicom").glob("*_desc-sd_T1map_pmap.dcm")))
+    assert pmap.SOPClassUID == "1.2.840.10008.5.1.4.1.1.30"
+    line = _one_error_line(runner.invoke(app, ["maps", files["dicom"], "--model",
+                                               str(model_file), "--output", str(tmp_path / "o"),
+                                               "--patient-id", "X"]))
+    assert "patient" in line and "NIfTI inputs only" in line

@@ -90,7 +90,7 @@ def test_installed_wheel_runs_demo_and_maps_outside_the_clone(installed, tmp_pat
     maps = json.loads(run([mrfrecon, "maps", series, "--model", "demo/model.h5", "--output",
                            "maps", "--json"], cwd=work, env=env).stdout)
     assert maps
-    written = sorted(p.name for p in (work / "maps").iterdir())
+    written = sorted(p.name for p in (work / "maps").rglob("*"))  # sub-*/anat/: BIDS layout
     assert any(n.endswith("_T1map.nii.gz") for n in written), written
     assert any(n.endswith("_T2map.nii.gz") for n in written), written
     # later processes load the kernels: no second notice

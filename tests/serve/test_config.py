@@ -93,3 +93,10 @@ def test_tls_files_are_checked(tmp_path):
     (tmp_path / "server.key").write_text("not a key")
     with pytest.raises(ConfigError, match="TLS files cannot be loaded"):
         load_config(_write(tmp_path, text))
+
+
+def test_map_names_are_the_dicom_maps_write_maps_writes() -> None:
+    from mrfrecon.io.maps import DICOM_MAP_NAMES
+    from mrfrecon.serve.config import MAP_NAMES
+
+    assert MAP_NAMES == DICOM_MAP_NAMES

@@ -109,7 +109,7 @@ def test_storescu_serve_orthanc_roundtrip(tmp_path, source, tiny_model_path, loc
             # the values: the T1 instance equals what `mrfrecon maps` computes locally
             t1_id = by_name["T1map"]["Instances"][0]
             t1 = pydicom.dcmread(_bytes_io(pacs.get(f"/instances/{t1_id}/file")))
-            assert list(t1.ImageType) == ["DERIVED", "PRIMARY", "T1", "MAP"]
+            assert list(t1.ImageType) == ["DERIVED", "PRIMARY", "T1 MAP", "T1"]
             unit = t1.RealWorldValueMappingSequence[0].MeasurementUnitsCodeSequence[0]
             assert unit.CodeValue == "ms"
             np.testing.assert_array_equal(t1.pixel_array, local_t1)
