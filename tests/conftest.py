@@ -1,4 +1,5 @@
-"""Shared fixtures: shipped sequences (short ones keep the suite fast)."""
+"""Shared fixtures: shipped sequences (short ones keep the suite fast), small models, and a
+private table cache for every test."""
 
 from __future__ import annotations
 
@@ -7,9 +8,16 @@ from pathlib import Path
 import pytest
 
 from mrfrecon.sequence import Sequence, load_sequence
+from tests.helpers import make_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SEQUENCES = ROOT / "sequences"
+
+
+@pytest.fixture(autouse=True)
+def _table_cache(tmp_path_factory, monkeypatch):
+    """Fingerprint tables go to this session's folder, never the user's cache."""
+    monkeypatch.setenv("MRFRECON_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "table-cache"))
 
 
 @pytest.fixture(scope="session")
@@ -43,3 +51,9 @@ def tiny_model_path(tiny_model, tmp_path_factory):
     from mrfrecon.model import save_model
 
     return save_model(tiny_model, tmp_path_factory.mktemp("model") / "tiny_model.h5")
+
+
+@pytest.fixture(scope="session")
+def short_model(short_fisp):
+    """A model with the real feature map of the short schedule and arbitrary small networks."""
+    return make_model(short_fisp)

@@ -9,16 +9,16 @@ import nibabel as nib
 import numpy as np
 import pydicom
 import pytest
-from mrfio_helpers import (
+
+from mrfrecon import __version__
+from mrfrecon.errors import MrfreconError, OutputExistsError
+from mrfrecon.io import MapSet, read_acquisition, write_maps
+from tests.helpers import (
     OBLIQUE,
     assert_same_world_image,
     random_series,
     write_classic_series,
 )
-
-from mrfrecon import __version__
-from mrfrecon.errors import MrfreconError, OutputExistsError
-from mrfrecon.io import MapSet, read_acquisition, write_maps
 
 AFFINE = np.array(
     [[-1.5, 0.0, 0.0, 90.0], [0.0, 1.4, 0.3, -100.0], [0.0, 0.0, 3.0, -50.0], [0, 0, 0, 1]]

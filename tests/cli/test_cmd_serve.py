@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import socket
 
-from peers import write_config
 from typer.testing import CliRunner
 
 from mrfrecon.cli import app
+from tests.serve.peers import write_config
 
 runner = CliRunner()
 

@@ -7,12 +7,12 @@ import json
 import nibabel as nib
 import numpy as np
 import pytest
-from maps_helpers import save_series
 from numpy.testing import assert_allclose
 from typer.testing import CliRunner
 
 from mrfrecon.cli import app
 from mrfrecon.model import save_model
+from tests.helpers import save_series
 
 runner = CliRunner()
 

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from fake_pyxrt import kernel_model
 
 from mrfrecon.engine import EngineFormat, EngineState, FixedPointConfig
 from mrfrecon.engine import kernel as k
@@ -10,6 +9,7 @@ from mrfrecon.engine.emu import train_emu
 from mrfrecon.engine.random_net import random_data, random_network
 from mrfrecon.engine.stream import build_stream
 from mrfrecon.errors import EngineRunError
+from tests.engine.fake_pyxrt import kernel_model
 
 
 def _setup(widths=(16, 16, 16, 2), n=64, config=None):

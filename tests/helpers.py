@@ -1,16 +1,44 @@
-"""Builders of small synthetic NIfTI/DICOM MRF inputs and image comparison helpers."""
+"""Shared test helpers (fixtures live in conftest.py).
+
+- Synthetic NIfTI/DICOM MRF inputs and image comparison (io tests).
+- Small models, dictionaries, noise and NIfTI series for the reconstruction tests.
+- Packaging: build the wheel from a copy of this source tree, make a fresh venv and install it
+  there (not editable), run commands with the working directory outside the clone.
+
+Packaging is offline and fast: the wheel is built without build isolation, the venv is created
+without pip and sees the test interpreter's dependencies through a ``.pth`` file (the
+dependencies' site folder is appended after the venv's own, so the installed ``mrfrecon`` wins;
+``.pth`` files in that folder, such as an editable install's finder, are not processed).
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import nibabel as nib
 import numpy as np
 import pydicom
 from pydicom.dataset import FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+from mrfrecon.dictionary import build_dictionary, make_grid, svd_basis
+from mrfrecon.features import FeatureMap, fit_standardisation, unit_realimag
+from mrfrecon.model import FloatMLPWeights, MrfModel, OutputScaling
+from mrfrecon.physics import Tissue, simulate_fingerprints
+from mrfrecon.quantized import IntegerLayer, IntegerMLP
+from mrfrecon.sequence import Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# --- synthetic NIfTI/DICOM MRF inputs ---------------------------------------------------------
 
 MR = "1.2.840.10008.5.1.4.1.1.4"
 ENHANCED_MR = "1.2.840.10008.5.1.4.1.1.4.1"
@@ -277,3 +305,123 @@ def assert_same_world_image(
         assert idx_b[axis].min() >= 0 and idx_b[axis].max() < data_b.shape[axis]
     np.testing.assert_allclose(data_b[tuple(idx_b)], data_a[tuple(idx)], atol=atol)
     return rounded
+
+
+# --- reconstruction: small models, dictionaries, series -----------------------------------
+
+T1_RANGE = (100.0, 4000.0)
+T2_RANGE = (10.0, 1500.0)
+
+
+def make_model(sequence: Sequence, *, rank: int = 10, hidden: int = 16, seed: int = 0
+               ) -> MrfModel:
+    """A model with the real feature map of ``sequence`` and arbitrary small networks.
+
+    The networks' outputs are meaningless: use it for plumbing, or ``method="matching"``.
+    """
+    rng = np.random.default_rng(seed)
+    t1 = np.exp(rng.uniform(np.log(T1_RANGE[0]), np.log(T1_RANGE[1]), 600))
+    t2 = np.minimum(np.exp(rng.uniform(np.log(T2_RANGE[0]), np.log(T2_RANGE[1]), 600)), t1)
+    atoms = simulate_fingerprints(sequence, Tissue.make(t1, t2))
+    basis, _ = svd_basis(atoms, rank=rank)
+    coef = atoms.astype(np.complex64) @ basis
+    mean, std = fit_standardisation(unit_realimag(coef))
+    features = FeatureMap(basis, mean, std)
+    n_in = 2 * rank
+    w1 = rng.normal(0, 1 / np.sqrt(n_in), (hidden, n_in)).astype(np.float32)
+    w2 = rng.normal(0, 1 / np.sqrt(hidden), (2, hidden)).astype(np.float32)
+    float_net = FloatMLPWeights((w1, w2), (np.zeros(hidden, np.float32),
+                                           np.full(2, 0.5, np.float32)))
+    int_net = IntegerMLP(5, (
+        IntegerLayer(rng.integers(-60, 60, (hidden, n_in)), rng.integers(-500, 500, hidden),
+                     weight_frac=6, out_frac=4),
+        IntegerLayer(rng.integers(-60, 60, (2, hidden)), np.array([2**9, 2**9]),
+                     weight_frac=6, out_frac=None),
+    ))
+    return MrfModel(sequence=sequence, features=features,
+                    scaling=OutputScaling(T1_RANGE, T2_RANGE), float_net=float_net,
+                    int_net=int_net, metrics={}, provenance={"test": True})
+
+
+def small_dictionary(sequence: Sequence, t1: str = "100:2000:20,2300:4000:300",
+                     t2: str = "10:100:2,105:300:5,320:1500:40"):
+    return build_dictionary(sequence, make_grid(sequence, t1, t2), rank=None, energy=None)
+
+
+def complex_noise(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np.ndarray:
+    return (sigma * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape))).astype(
+        np.complex64)
+
+
+def save_series(path: Path, data: np.ndarray, affine: np.ndarray | None = None) -> Path:
+    """Write a complex 4-D series as NIfTI."""
+    affine = np.diag([1.5, 1.5, 4.0, 1.0]) if affine is None else affine
+    img = nib.Nifti1Image(np.asarray(data, np.complex64), affine)
+    img.set_sform(affine, code="scanner")
+    img.set_qform(affine, code="scanner")
+    nib.save(img, path)
+    return path
+
+
+# --- packaging: wheel, venv, commands ------------------------------------------------------
+
+# never copied into the build tree: outputs, caches and a stale build/ whose files would leak
+# into the wheel
+COPY_IGNORE = shutil.ignore_patterns(
+    ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache",
+    "sim_build*", "mrfrecon-demo", "out", "demo_out", "*.whl",
+)
+
+
+def run(cmd: list[str | Path], *, cwd: Path, env: dict[str, str] | None = None,
+        timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd``; fail the test with its output when it exits non-zero."""
+    result = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True,
+                            text=True, timeout=timeout)
+    assert result.returncode == 0, (
+        f"{' '.join(map(str, cmd))} -> {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def clean_env(cache_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of an installed command: no PYTHONPATH (it would put the clone first),
+    no inherited numba cache, mrfrecon's caches in ``cache_dir``."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "NUMBA_CACHE_DIR", "MRFRECON_CACHE_DIR")}
+    env["MRFRECON_CACHE_DIR"] = str(cache_dir)
+    env.update(extra)
+    return env
+
+
+def make_venv(path: Path) -> Path:
+    """A fresh venv (no pip) that sees this interpreter's dependencies; returns its python."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
+    python = path / "bin" / "python"
+    site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()"
+                                "['purelib'])"], capture_output=True, text=True,
+                               check=True).stdout.strip())
+    deps = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
+    (site / "_mrfrecon_test_deps.pth").write_text("".join(f"{d}\n" for d in deps))
+    return python
+
+
+def pip_install(python: Path, wheel_file: Path) -> None:
+    """Install ``wheel_file`` (no dependencies, offline) into the venv of ``python``.
+
+    ``--ignore-installed``: the test environment's own (editable) mrfrecon is visible through
+    the ``.pth`` file; pip must neither skip the install for it nor touch it.
+    """
+    run([sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps",
+         "--no-index", "--ignore-installed", wheel_file], cwd=wheel_file.parent)
+
+
+
+
+def build_wheel(dest: Path) -> Path:
+    """``mrfrecon-*.whl`` built offline from a copy of this source tree, in ``dest``."""
+    src = dest / "src"
+    shutil.copytree(ROOT, src, symlinks=True, ignore=COPY_IGNORE)
+    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+         "--no-index", ".", "-w", dest / "dist"], cwd=src)
+    (found,) = (dest / "dist").glob("mrfrecon-*.whl")
+    return found

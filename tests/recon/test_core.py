@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from maps_helpers import complex_noise
 from numpy.testing import assert_allclose, assert_array_equal
 
 from mrfrecon.dictionary import build_dictionary, make_grid, match
@@ -13,6 +12,7 @@ from mrfrecon.method import Method
 from mrfrecon.physics import Tissue, simulate_fingerprints
 from mrfrecon.physics.crb import crb_sd
 from mrfrecon.recon import ReconOptions, build_table, estimate_noise, reconstruct
+from tests.helpers import complex_noise
 
 
 @pytest.mark.parametrize(("options", "message"), [

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-from maps_helpers import save_series
 from typer.testing import CliRunner
 
 import mrfrecon.recon.pipeline as pipeline
@@ -15,6 +14,7 @@ from mrfrecon.batch import BatchLockedError, batch_lock, find_studies, run_batch
 from mrfrecon.cli import app
 from mrfrecon.model import save_model
 from mrfrecon.phantom import brain_phantom, simulate_series, write_dicom_series
+from tests.helpers import save_series
 
 runner = CliRunner()
 

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from pkg_helpers import ROOT
 from typer.testing import CliRunner
 
 from mrfrecon import __version__, resources
@@ -17,6 +16,7 @@ from mrfrecon.cli import app
 from mrfrecon.install_health import install_health
 from mrfrecon.kernel_cache import numba_cache_dir, user_cache_dir
 from mrfrecon.sequence import resolve_sequence_path
+from tests.helpers import ROOT
 
 runner = CliRunner()
 

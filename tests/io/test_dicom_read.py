@@ -12,7 +12,11 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-from mrfio_helpers import (
+
+from mrfrecon.errors import InputFileError, ModelMismatchError
+from mrfrecon.io import check_timepoints, read_acquisition
+from mrfrecon.io.geometry import LPS_TO_RAS
+from tests.helpers import (
     OBLIQUE,
     Stack,
     assert_same_world_image,
@@ -20,10 +24,6 @@ from mrfio_helpers import (
     write_classic_series,
     write_enhanced,
 )
-
-from mrfrecon.errors import InputFileError, ModelMismatchError
-from mrfrecon.io import check_timepoints, read_acquisition
-from mrfrecon.io.geometry import LPS_TO_RAS
 
 SHAPE = (5, 4, 3, 6)  # nx (columns), ny (rows), nz, nt
 
