@@ -36,6 +36,7 @@ from .atomic import atomic_write
 from .errors import InputFileError, MrfreconError, one_line_message
 from .io.bids import json_bytes
 from .io.load import is_dicom_file, is_nifti_path
+from .io.maps import Units
 from .recon.core import ReconOptions
 from .recon.pipeline import file_sha256, run_maps
 
@@ -181,7 +182,7 @@ def run_batch(
     *,
     options: ReconOptions = ReconOptions(),
     jobs: int = 1,
-    units: str = "s",
+    units: Units = "s",
     dicom: bool | None = None,
     overwrite: bool = False,
     on_study: StudyCallback | None = None,

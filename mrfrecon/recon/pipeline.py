@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import numpy as np
 
 from ..errors import InputFileError, OutputExistsError
 from ..io import check_timepoints, read_acquisition, write_maps
+from ..io.maps import Units
 from ..metrics import error_metrics
 from ..model import MrfModel, load_model
 from ..qc.metrics import MapSummary, read_truth_map, summarize
@@ -57,7 +59,7 @@ def read_mask(path: str | Path, shape: tuple[int, int, int]) -> np.ndarray:
 
 
 def run_maps(
-    input_path: str | Path,
+    input_path: str | Path | Sequence[str | Path],
     model: MrfModel | str | Path,
     output_dir: str | Path,
     *,
@@ -65,7 +67,7 @@ def run_maps(
     mask_path: str | Path | None = None,
     truth_t1: str | Path | None = None,
     truth_t2: str | Path | None = None,
-    units: str = "s",
+    units: Units = "s",
     dicom: bool | None = None,
     overwrite: bool = False,
     report_dir: str | Path | None = None,
@@ -97,7 +99,7 @@ def run_maps(
     truth = None
     if (truth_t1 is None) != (truth_t2 is None):
         raise InputFileError("give both truth maps (T1 and T2), or neither")
-    if truth_t1 is not None:
+    if truth_t1 is not None and truth_t2 is not None:
         truth = {"t1": read_truth_map(truth_t1, acq.spatial_shape),
                  "t2": read_truth_map(truth_t2, acq.spatial_shape)}
     dictionary = None
@@ -118,7 +120,7 @@ def run_maps(
                                        mask=recon.maps.mask,
                                        crb_sd_ms=getattr(recon.maps, f"{name}_sd_ms"))
                    for name in ("t1", "t2")}
-    sidecar = {
+    sidecar: dict[str, Any] = {
         "EstimationAlgorithm": recon.method.description,
         "EstimationMethod": recon.method.value,
         "ModelSha256": model_sha256,
