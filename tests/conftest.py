@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from mrfrecon.kernel_cache import configure_numba_cache
 from mrfrecon.sequence import Sequence, load_sequence
 from tests.helpers import make_model
+
+# Compiled kernels go to the user's cache (kept between sessions), pinned before the per-test
+# MRFRECON_CACHE_DIR below could send them to this session's temporary folder.
+configure_numba_cache()
 
 ROOT = Path(__file__).resolve().parents[1]
 SEQUENCES = ROOT / "sequences"
