@@ -31,9 +31,12 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from mrfrecon.dictionary import build_dictionary, make_grid, svd_basis
 from mrfrecon.features import FeatureMap, fit_standardisation, unit_realimag
+from mrfrecon.mapset import MapSet
+from mrfrecon.method import Method
 from mrfrecon.model import FloatMLPWeights, MrfModel, OutputScaling
 from mrfrecon.physics import Tissue, simulate_fingerprints
 from mrfrecon.quantized import IntegerLayer, IntegerMLP
+from mrfrecon.recon.core import ReconResult
 from mrfrecon.sequence import Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -341,6 +344,20 @@ def make_model(sequence: Sequence, *, rank: int = 10, hidden: int = 16, seed: in
     return MrfModel(sequence=sequence, features=features,
                     scaling=OutputScaling(T1_RANGE, T2_RANGE), float_net=float_net,
                     int_net=int_net, metrics={}, provenance={"test": True})
+
+
+def make_recon_result(with_sd: bool) -> ReconResult:
+    """A 4 x 5 x 1 FLOAT result, 10 voxels in the mask, quality 0.5, 20 % of T1 at the range
+    limits, one given warning; sqrt(CRB) maps 2 % of T1 with ``with_sd``."""
+    shape = (4, 5, 1)
+    mask = np.zeros(shape, bool)
+    mask[1:3] = True  # 10 voxels
+    t1 = np.where(mask, np.linspace(500, 1500, 20).reshape(shape), 0.0)
+    sd = np.where(mask, 0.02 * t1, 0.0) if with_sd else None
+    maps = MapSet(t1, t1 / 10, np.where(mask, 1 + 0j, 0), np.where(mask, 0.5, 0).astype(
+        np.float32), mask, sd, sd)
+    return ReconResult(maps, Method.FLOAT, 0.01, "residual", 10, {"t1": (100.0, 4000.0),
+                       "t2": (10.0, 1500.0)}, {"t1": 0.2, "t2": 0.0}, warnings=["given"])
 
 
 def small_dictionary(sequence: Sequence, t1: str = "100:2000:20,2300:4000:300",

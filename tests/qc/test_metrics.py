@@ -1,36 +1,21 @@
-"""qc.summarize -> MapSummary, evaluate -> Evaluation: dataclasses whose to_dict() is the JSON."""
+"""qc.metrics: summarize -> MapSummary (a dataclass whose to_dict() is the JSON), warnings,
+Stats, and the ground-truth maps' units."""
 
 from __future__ import annotations
 
-import io
 import json
 
+import nibabel as nib
 import numpy as np
+import pytest
 from numpy.testing import assert_allclose
 
-from mrfrecon.evaluate import Evaluation, evaluate, plot_errors
-from mrfrecon.mapset import MapSet
-from mrfrecon.method import Method
-from mrfrecon.metrics import METRIC_KEYS
-from mrfrecon.qc.metrics import MapSummary, summarize
-from mrfrecon.recon.core import ReconResult
-from mrfrecon.sequence import Sequence
-
-
-def _result(with_sd: bool) -> ReconResult:
-    shape = (4, 5, 1)
-    mask = np.zeros(shape, bool)
-    mask[1:3] = True  # 10 voxels
-    t1 = np.where(mask, np.linspace(500, 1500, 20).reshape(shape), 0.0)
-    sd = np.where(mask, 0.02 * t1, 0.0) if with_sd else None
-    maps = MapSet(t1, t1 / 10, np.where(mask, 1 + 0j, 0), np.where(mask, 0.5, 0).astype(
-        np.float32), mask, sd, sd)
-    return ReconResult(maps, Method.FLOAT, 0.01, "residual", 10, {"t1": (100.0, 4000.0),
-                       "t2": (10.0, 1500.0)}, {"t1": 0.2, "t2": 0.0}, warnings=["given"])
+from mrfrecon.qc.metrics import MapSummary, Stats, read_truth_map, summarize
+from tests.helpers import make_recon_result
 
 
 def test_summary_fields_and_json():
-    summary = summarize(_result(with_sd=True))
+    summary = summarize(make_recon_result(with_sd=True))
     assert isinstance(summary, MapSummary) and summary.method == "float"
     assert summary.n_voxels == 10
     inside = np.linspace(500, 1500, 20)[5:15]
@@ -49,22 +34,40 @@ def test_summary_fields_and_json():
 
 
 def test_summary_without_uncertainty_has_no_sd_entries():
-    payload = summarize(_result(with_sd=False)).to_dict()
+    payload = summarize(make_recon_result(with_sd=False)).to_dict()
     assert "t1_sd_ms" not in payload and "t1_relative_sd_median" not in payload
 
 
-def test_model_sequence_is_parsed_and_evaluation_is_a_dataclass(short_model, short_fisp):
-    assert isinstance(short_model.sequence, Sequence)
-    assert short_model.sequence_sha256 == short_fisp.sha256
-    result = evaluate(short_model, noise=0.01, n=40, methods=("quantized", Method.FLOAT))
-    assert isinstance(result, Evaluation)
-    assert list(result.estimates) == [Method.FLOAT, Method.QUANTIZED]  # fixed order
-    assert result.estimates[Method.QUANTIZED][0].shape == (40,)
-    payload = json.loads(json.dumps(result.to_dict()))
-    assert not [k for k in payload if k.startswith("_")]
-    assert list(payload["methods"]) == ["float", "quantized"]
-    assert tuple(payload["methods"]["float"]["t1"]) == METRIC_KEYS
-    assert payload["methods"]["float"]["t1"]["n"] == 40
-    png = io.BytesIO()
-    plot_errors(result, png, n_bins=3)
-    assert png.getvalue().startswith(b"\x89PNG")
+def test_empty_mask_and_sequence_mismatch_warnings():
+    result = make_recon_result(with_sd=False)
+    result.maps.mask[:] = False
+    result.quality_deficit = 0.2
+    summary = summarize(result)
+    assert summary.n_voxels == 0 and summary.t1_ms == Stats()  # no statistics of nothing
+    assert summary.t1_ms.iqr is None
+    assert any("mask is empty" in w for w in summary.warnings)
+    assert any("0.200 below what the noise level explains" in w for w in summary.warnings)
+    result.quality_deficit = 0.01  # within what the noise explains: no hint
+    assert not any("noise level" in w for w in summarize(result).warnings)
+
+
+@pytest.mark.parametrize(
+    ("stored", "sidecar", "expected_ms"),
+    [
+        pytest.param(1.2, {"Units": "s"}, 1200.0, id="seconds-by-sidecar"),
+        pytest.param(1200.0, {"Units": "ms"}, 1200.0, id="ms-by-sidecar"),
+        pytest.param(15.0, {"Units": "ms"}, 15.0, id="sidecar-wins-over-the-guess"),
+        pytest.param(1.2, None, 1200.0, id="small-values-are-seconds"),
+        pytest.param(80.0, None, 80.0, id="large-values-are-ms"),
+    ],
+)
+def test_truth_map_units(tmp_path, stored, sidecar, expected_ms):
+    values = np.zeros((3, 4, 2), np.float32)
+    values[1:, 1:] = stored
+    path = tmp_path / "truth_T1map.nii.gz"
+    nib.save(nib.Nifti1Image(values, np.eye(4)), path)
+    if sidecar is not None:
+        (tmp_path / "truth_T1map.json").write_text(json.dumps(sidecar))
+    got = read_truth_map(path, (3, 4, 2))
+    assert_allclose(got[1:, 1:], expected_ms, rtol=1e-6)
+    assert not got[0].any()
