@@ -365,6 +365,11 @@ def small_dictionary(sequence: Sequence, t1: str = "100:2000:20,2300:4000:300",
     return build_dictionary(sequence, make_grid(sequence, t1, t2), rank=None, energy=None)
 
 
+def rel_max(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest difference relative to the largest magnitude of the reference ``b``."""
+    return float(np.abs(a - b).max() / np.abs(b).max())
+
+
 def complex_noise(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np.ndarray:
     return (sigma * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape))).astype(
         np.complex64)

@@ -104,8 +104,3 @@ def test_retrain_bad_engine_and_device(tmp_path):
     assert "unknown device 'emu' for the qat engine" in lines[0]
     assert "--device" in lines[0] and "mrfrecon doctor" in lines[0]
     assert not out.exists()
-
-
-def test_evaluate_missing_model(tmp_path):
-    result = runner.invoke(app, ["evaluate", "--model", str(tmp_path / "none.h5")])
-    assert result.exit_code == 1 and "model file not found" in result.stderr

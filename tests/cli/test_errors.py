@@ -1,8 +1,7 @@
-"""Errors: one shared one-line message (library), the CLI's hints, usage errors exit 2."""
+"""CLI errors: the hints added to the library's neutral messages, usage errors exit 2, a
+command's exit code passes through."""
 
 from __future__ import annotations
-
-import errno
 
 import pytest
 import typer
@@ -13,26 +12,10 @@ from mrfrecon.cli._errors import error_line, handle_errors
 from mrfrecon.errors import (
     EngineUnavailableError,
     OutputExistsError,
-    SequenceError,
     one_line_message,
 )
 
 runner = CliRunner()
-
-
-@pytest.mark.parametrize(
-    ("err", "expected"),
-    [
-        (SequenceError("fa_deg (200)\n  must be <= 180"), "fa_deg (200) must be <= 180"),
-        (FileNotFoundError(errno.ENOENT, "No such file", "/x/y.h5"),
-         "[Errno 2] No such file: '/x/y.h5'"),
-        (ValueError(""), "ValueError"),
-        (RuntimeError("boom\nagain"), "internal error (RuntimeError: boom again)"),
-    ],
-    ids=["collapsed", "oserror-file", "empty", "bug"],
-)
-def test_one_line_message(err, expected):
-    assert one_line_message(err) == expected
 
 
 def test_library_messages_are_neutral_and_the_cli_adds_hints():

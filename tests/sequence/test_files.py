@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from mrfrecon.errors import SequenceError
-from mrfrecon.sequence import load_sequence, parse_ranges, sequence_from_dict
+from mrfrecon.sequence import load_sequence, sequence_from_dict
 
 
 def write(tmp_path, name, text):
@@ -119,12 +119,3 @@ def test_csv_errors(tmp_path):
         load_sequence(write(tmp_path, "b.csv", "fa_deg,tr_ms\n10,12\n10,x\n"))
     with pytest.raises(SequenceError, match="unknown sequence file type"):
         load_sequence(write(tmp_path, "c.txt", "x"))
-
-
-def test_parse_ranges_includes_stop_once():
-    values = parse_ranges("100:2000:20,2000:5000:100")
-    assert values[0] == 100 and values[-1] == 5000
-    assert np.sum(values == 2000) == 1
-    assert len(parse_ranges("10:100:5")) == 19
-    with pytest.raises(SequenceError, match="STEP > 0"):
-        parse_ranges("10:5:1", "t1")

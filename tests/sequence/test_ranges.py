@@ -102,3 +102,12 @@ def test_old_mapping_form_round_trips(ma_bssfp):
     assert back.sha256 == ma_bssfp.sha256
     assert back.df_range_hz == ma_bssfp.df_range_hz
     assert back.to_full_dict() == full
+
+
+def test_parse_ranges_includes_stop_once():
+    values = parse_ranges("100:2000:20,2000:5000:100")
+    assert values[0] == 100 and values[-1] == 5000
+    assert np.sum(values == 2000) == 1
+    assert len(parse_ranges("10:100:5")) == 19
+    with pytest.raises(SequenceError, match="STEP > 0"):
+        parse_ranges("10:5:1", "t1")
