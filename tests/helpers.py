@@ -391,7 +391,7 @@ def save_series(path: Path, data: np.ndarray, affine: np.ndarray | None = None) 
 # into the wheel
 COPY_IGNORE = shutil.ignore_patterns(
     ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache",
-    "sim_build*", "mrfrecon-demo", "out", "demo_out", "*.whl",
+    ".mypy_cache", "sim_build*", "mrfrecon-demo", "out", "demo_out", "*.whl",
 )
 
 
