@@ -68,6 +68,7 @@ bench: venv
 
 lint: venv
 	$(BIN)/ruff check mrfrecon tests benchmarks
+	$(BIN)/python -m mypy  # settings in pyproject.toml; tests/test_typing.py runs it in make test
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache build *.egg-info

@@ -37,6 +37,7 @@ from .atomic import atomic_write
 from .errors import InputFileError, MrfreconError, one_line_message
 from .io.bids import json_bytes
 from .io.load import is_dicom_file, is_nifti_path
+from .io.maps import Units
 from .recon.core import ReconOptions
 from .recon.pipeline import file_sha256, run_maps_each
 
@@ -189,7 +190,7 @@ class BatchJob:
 
 
 @lru_cache(maxsize=2)
-def _load_model_cached(path: Path, sha256: str):  # type: ignore[no-untyped-def]
+def _load_model_cached(path: Path, sha256: str):
     """One model load per process (the sha256 keys the cache: a replaced file is reloaded)."""
     from .model import load_model
 
@@ -244,7 +245,7 @@ def run_batch(
     options: ReconOptions = ReconOptions(),
     jobs: int = 1,
     scheduler: str | None = None,
-    units: str = "s",
+    units: Units = "s",
     dicom: bool | None = None,
     overwrite: bool = False,
     on_study: StudyCallback | None = None,

@@ -59,7 +59,7 @@ def parse_scheduler(spec: str | None, jobs: int = 1) -> SchedulerSpec:
     raise ValueError(f"scheduler '{spec}': expected local:N or tcp://HOST:PORT")
 
 
-def _require_distributed():  # type: ignore[no-untyped-def]
+def _require_distributed():
     try:
         import distributed
     except ImportError:
@@ -68,7 +68,7 @@ def _require_distributed():  # type: ignore[no-untyped-def]
     return distributed
 
 
-def _check_workers(client, model_path: Path | None) -> None:  # type: ignore[no-untyped-def]
+def _check_workers(client, model_path: Path | None) -> None:
     """Every worker runs this mrfrecon version and can read ``model_path``."""
     from . import __version__
 
@@ -129,7 +129,7 @@ def threads_per_task(default: int | None = None) -> int:
     try:
         from distributed import get_worker
 
-        slots = get_worker().nthreads
+        slots = get_worker().state.nthreads
     except (ImportError, ValueError, AttributeError):  # not inside a Dask worker
         return default or cores
     return max(1, cores // max(1, slots))

@@ -312,9 +312,9 @@ def match(
             f"signals have {signals.shape[-1]} time points but the dictionary has "
             f"{dictionary.n_timepoints}"
         )
-    use_basis = compressed and dictionary.basis is not None
+    basis = dictionary.basis if compressed else None
     atoms = MatchAtoms.from_atoms(
-        dictionary.atoms @ dictionary.basis if use_basis else dictionary.atoms, dictionary.tissue
+        dictionary.atoms @ basis if basis is not None else dictionary.atoms, dictionary.tissue
     )
     n = signals.shape[0]
     index = np.empty(n, np.int64)
@@ -322,8 +322,8 @@ def match(
     quality = np.empty(n, np.float32)
     for start in range(0, n, chunk_size):
         block = signals[start : start + chunk_size].astype(np.complex64)
-        if use_basis:
-            block = block @ dictionary.basis
+        if basis is not None:
+            block = block @ basis
         stop = start + block.shape[0]
         index[start:stop], m0[start:stop], quality[start:stop] = atoms.match_block(block)
         if progress is not None:

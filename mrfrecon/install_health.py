@@ -11,7 +11,9 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .kernel_cache import KERNEL_MODULES, configure_numba_cache, is_writable_dir, user_cache_dir
@@ -80,7 +82,7 @@ def kernel_cache_status() -> dict[str, int | None]:
     for name in KERNEL_MODULES:
         module = importlib.import_module(name)
         for attr, obj in sorted(vars(module).items()):
-            cache = getattr(obj, "_cache", None)
+            cache: Any = getattr(obj, "_cache", None)
             if getattr(obj, "py_func", None) is None or type(cache).__name__ == "NullCache":
                 continue
             try:  # numba internals (stable since 0.49): an index keyed by the source's stamp
@@ -161,11 +163,10 @@ def warm_kernels(progress: Callable[[int, int], None] | None = None) -> dict[str
     n_tr = 8
     steps: list[Callable[[], object]] = []
     for dtype in (np.float32, np.float64):
-        steps += [lambda s=s, d=dtype: simulate_fingerprints(s, tissue, dtype=d)
-                  for s in sequences]
-        steps.append(lambda d=dtype: epg_fisp(  # RF phases other than 0/180: complex kernel
-            np.full(n_tr, 20.0), np.full(n_tr, 10.0), np.full(n_tr, 2.0), tissue,
-            phase_deg=np.arange(n_tr) * 30.0, dtype=d))
+        steps += [partial(simulate_fingerprints, s, tissue, dtype=dtype) for s in sequences]
+        steps.append(partial(epg_fisp,  # RF phases other than 0/180: complex kernel
+                             np.full(n_tr, 20.0), np.full(n_tr, 10.0), np.full(n_tr, 2.0), tissue,
+                             phase_deg=np.arange(n_tr) * 30.0, dtype=dtype))
     rng = np.random.default_rng(0)
     net, config = random_network(rng), FixedPointConfig()
     fmt = EngineFormat.derive(net, config)

@@ -76,7 +76,8 @@ def configure_numba_cache() -> Path:
     os.environ[NUMBA_ENV] = str(path)
     from numba.core import config, event
 
-    config.CACHE_DIR = str(path)  # numba may have read its environment before we set it
+    # numba may have read its environment before we set it; config's names are made at run time
+    config.CACHE_DIR = str(path)  # type: ignore[attr-defined]
 
     class CompileNotice(event.Listener):
         """One notice per process when one of our cached kernels is compiled, not loaded."""

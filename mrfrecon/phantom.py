@@ -163,8 +163,9 @@ def write_phantom(sequence: Sequence, output_dir: str | Path, *, noise_sigma: fl
             data, affine, img.header, description=f"mrfrecon phantom truth {label} [{unit}]",
             intent="none" if key == "labels" else "estimate", intent_name=label),
             overwrite=overwrite))
-        side = {"Units": unit, "Description": f"phantom ground truth {label}",
-                "SequenceSha256": sequence.sha256}
+        side: dict[str, object] = {"Units": unit,
+                                   "Description": f"phantom ground truth {label}",
+                                   "SequenceSha256": sequence.sha256}
         if key == "labels":
             side["Labels"] = {str(i + 1): name for i, name in enumerate(phantom.names)}
         files.append(atomic_write(sidecar_path(truth[key]), json_bytes(side), overwrite=overwrite))

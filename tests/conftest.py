@@ -1,4 +1,5 @@
-"""Shared fixtures: shipped sequences (short ones keep the suite fast)."""
+"""Shared fixtures: shipped sequences (short ones keep the suite fast), small models, and a
+private table cache for every test."""
 
 from __future__ import annotations
 
@@ -6,10 +7,22 @@ from pathlib import Path
 
 import pytest
 
+from mrfrecon.kernel_cache import configure_numba_cache
 from mrfrecon.sequence import Sequence, load_sequence
+from tests.helpers import make_model
+
+# Compiled kernels go to the user's cache (kept between sessions), pinned before the per-test
+# MRFRECON_CACHE_DIR below could send them to this session's temporary folder.
+configure_numba_cache()
 
 ROOT = Path(__file__).resolve().parents[1]
 SEQUENCES = ROOT / "sequences"
+
+
+@pytest.fixture(autouse=True)
+def _table_cache(tmp_path_factory, monkeypatch):
+    """Fingerprint tables go to this session's folder, never the user's cache."""
+    monkeypatch.setenv("MRFRECON_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "table-cache"))
 
 
 @pytest.fixture(scope="session")
@@ -65,3 +78,7 @@ def require_tool():
         return path
 
     return find
+@pytest.fixture(scope="session")
+def short_model(short_fisp):
+    """A model with the real feature map of the short schedule and arbitrary small networks."""
+    return make_model(short_fisp)

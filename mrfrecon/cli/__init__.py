@@ -4,7 +4,7 @@ Every ``cmd_*.py`` module in this package has ``register(app)``, which adds its 
 Each command parses its options, calls one library function and renders the result. Module-level
 imports stay light (no torch, brevitas, numba, h5py, scipy, matplotlib, pydicom, nibabel: the
 commands import what they need), so that ``--help`` and ``sequence show`` start fast;
-``tests/cli/test_cli_startup.py`` holds this.
+``tests/cli/test_init.py`` holds this.
 """
 
 from __future__ import annotations

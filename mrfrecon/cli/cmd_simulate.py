@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -54,8 +55,9 @@ def simulate(
     if output is not None:
         save_dictionary(dictionary, output, overwrite=overwrite)
     sv = dictionary.singular_values
+    assert sv is not None  # build_dictionary compresses: an energy is given
     energy = float((sv**2).sum() / max((abs(dictionary.atoms) ** 2).sum(), 1e-300))
-    summary = {
+    summary: dict[str, Any] = {
         "sequence": seq.name,
         "kind": seq.kind,
         "sequence_sha256": seq.sha256,

@@ -95,7 +95,7 @@ class EngineFormat:
                 raise ValueError(f"layer {index + 1}: only the last layer may be linear")
             if layer.out_bits != 8:
                 raise ValueError(f"layer {index + 1}: out_bits {layer.out_bits} != 8")
-            q = 0 if last else a - int(layer.out_frac)  # type: ignore[arg-type]
+            q = 0 if layer.out_frac is None else a - int(layer.out_frac)  # None: the last
             common = config.lr_shift + config.log2_batch + config.delta_frac
             fmt = LayerFormat(
                 q=q,
@@ -115,8 +115,8 @@ class EngineFormat:
                         f"delta_frac ({config.delta_frac})"
                     )
             layers.append(fmt)
-            if not last:
-                f_prev = int(layer.out_frac)  # type: ignore[arg-type]
+            if layer.out_frac is not None:  # not the last layer
+                f_prev = int(layer.out_frac)
         a_last = f_prev + network.layers[-1].weight_frac
         e = a_last - config.delta_frac
         if e < 0:

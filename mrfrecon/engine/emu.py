@@ -47,7 +47,7 @@ class _RandomPlan:
 
     def __init__(self, shapes: list[tuple[int, int]], n_lanes: int) -> None:
         counts = np.zeros(n_lanes, dtype=np.int64)
-        self.index: list[np.ndarray] = []
+        self.index: list[tuple[np.ndarray, np.ndarray]] = []
         for n_out, n_in in shapes:
             offsets = counts[:n_out].copy()
             cols = np.arange(n_in + 1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,8 +41,8 @@ def simulate_job(job: KernelJob, workdir: Path, master_extra: int = 8, runs: int
         )
     workdir.mkdir(parents=True, exist_ok=True)
     job_file, result_file = workdir / "job.npz", workdir / "result.npz"
-    np.savez(job_file, n_samples=job.n_samples, widths=np.array(job.widths),
-             **{k: np.frombuffer(v, dtype=np.uint8) for k, v in job.buffers.items()})
+    buffers: dict[str, Any] = {k: np.frombuffer(v, dtype=np.uint8) for k, v in job.buffers.items()}
+    np.savez(job_file, n_samples=job.n_samples, widths=np.array(job.widths), **buffers)
     log_file = workdir / "sim.log"
     env = {"MRF_JOB": str(job_file), "MRF_RESULT": str(result_file), "MRF_RUNS": str(runs)}
     if pause_seed is not None:

@@ -33,7 +33,7 @@ WAIT_BASE_MS = 10_000
 def import_pyxrt() -> ModuleType:
     """``pyxrt`` or :class:`MissingDependencyError` with what to do."""
     try:
-        import pyxrt  # type: ignore[import-not-found]
+        import pyxrt
     except ImportError as exc:
         raise MissingDependencyError(
             "pyxrt not found: install XRT and 'source /opt/xilinx/xrt/setup.sh' "

@@ -218,8 +218,8 @@ def _assemble(
             sop_class_uid=first_of_slice[k].sop_class_uid,
             sop_instance_uid=first_of_slice[k].sop_instance_uid,
             frame_number=None
-            if first_of_slice[k].frame_index is None
-            else first_of_slice[k].frame_index + 1,
+            if (frame_index := first_of_slice[k].frame_index) is None
+            else frame_index + 1,
         )
         for k in range(geometry.n_slices)
     )
@@ -387,7 +387,7 @@ def _check_complete(
         return
     total = n_slices * n_time * len(components)
     if key_name in dict(_TIME_KEYS) and dict(_TIME_KEYS)[key_name] == "rank":
-        counts = defaultdict(int)
+        counts: defaultdict[tuple[Any, int], int] = defaultdict(int)
         for c, k, _ in have:
             counts[(c, k)] += 1
         short = [(c, k) for k in range(n_slices) for c in components if counts[(c, k)] < n_time]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pydicom
@@ -32,6 +33,9 @@ from mrfrecon import __version__
 from mrfrecon.io.acquisition import SourceImage
 from mrfrecon.io.dicom_tags import COPIED_KEYWORDS, MR_IMAGE_STORAGE
 from mrfrecon.io.geometry import PlaneGeometry
+
+if TYPE_CHECKING:
+    import highdicom as hd
 
 _UINT16_MAX = 65535
 _INT16_MAX = 32767
@@ -126,7 +130,7 @@ def quantize(values: np.ndarray, *, resolution: float | None) -> tuple[np.ndarra
 
 def real_world_value_mapping(
     kind: DicomMapKind, slope: float, value_range: tuple[int, int] | tuple[float, float]
-) -> pydicom.Dataset:
+) -> hd.pm.RealWorldValueMapping:
     """The RealWorldValueMapping item of a map: unit, slope and the coded quantity.
 
     An SD map is coded as quantity T1 (or T2) modified by Derivation = Standard Deviation
@@ -147,9 +151,10 @@ def real_world_value_mapping(
         modifier = hd.sr.CodeContentItem(
             name=codes.DCM.Derivation, value=kind.statistic  # no RelationshipType: not in
         )  # the Quantity Definition macro (dciodvfy warns)
-        if "QuantityDefinitionSequence" not in mapping:
-            mapping.QuantityDefinitionSequence = DicomSequence([])
-        mapping.QuantityDefinitionSequence.append(modifier)
+        if "QuantityDefinitionSequence" in mapping:
+            mapping.QuantityDefinitionSequence.append(modifier)
+        else:
+            mapping.QuantityDefinitionSequence = [modifier]  # pydicom makes it a Sequence
     return mapping
 
 

@@ -45,7 +45,7 @@ def _read_array(path: Path, img: nib.Nifti1Image, dtype: type) -> np.ndarray:
     shape = _series_shape(path, img.shape)
     # np.asarray(dataobj) keeps the imaginary part (get_fdata() would drop it) and applies
     # scl_slope/scl_inter; the dtype bounds memory (no float64 copy).
-    data = np.asarray(img.dataobj, dtype=dtype)
+    data: np.ndarray = np.asarray(img.dataobj, dtype=dtype)
     return data.reshape(shape)
 
 
@@ -128,7 +128,8 @@ def _combine_phase(
         raise InputFileError(f"'{phase_path}': phase affine differs from that of '{path}'")
     phase = _read_array(phase_path, phase_img, np.float32)
     slope, inter = phase_img.header.get_slope_inter()
-    siemens = slope is not None and np.isclose(slope, 2.0) and np.isclose(inter or 0.0, -4096.0)
+    siemens = bool(slope is not None and np.isclose(slope, 2.0)
+                   and np.isclose(inter or 0.0, -4096.0))
     lo, hi = float(np.nanmin(phase)), float(np.nanmax(phase))
     scaling = detect_phase_scaling(lo, hi, siemens_rescale=siemens)
     if scaling is None:
@@ -168,7 +169,8 @@ def read_volume(
     if not path.is_file():
         raise InputFileError(f"{label} not found: '{path}'")
     try:
-        values = np.asarray(nib.load(path).dataobj, dtype=np.float64)
+        # a format without voxel data (GIFTI, ...) raises AttributeError: a one-line error below
+        values = np.asarray(nib.load(path).dataobj, dtype=np.float64)  # type: ignore[attr-defined]
     except Exception as exc:  # nibabel raises many types for unreadable files
         raise InputFileError(f"cannot read {label} '{path}': {exc}") from exc
     dims = values.shape

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .rf import mz_before_first_rf, rf_mixing_table
 from .tissue import Tissue
@@ -51,7 +52,7 @@ def epg_fisp(
     phase_deg: np.ndarray | None = None,
     inversion=None,
     n_states: int = DEFAULT_N_STATES,
-    dtype: type = np.float32,
+    dtype: DTypeLike = np.float32,
     chunk_size: int = 16384,
     progress: ProgressFn | None = None,
 ) -> np.ndarray:

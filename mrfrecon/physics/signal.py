@@ -47,6 +47,7 @@ def simulate_fingerprints(
             out = sig
         else:
             out += sig
+    assert out is not None  # a slice profile has at least one sub-slice
     return out
 
 

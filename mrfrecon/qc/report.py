@@ -33,15 +33,22 @@ def _slice(volume: np.ndarray) -> np.ndarray:
     return np.asarray(volume)[:, :, volume.shape[2] // 2].T  # rows = y for display
 
 
+def _fitted(maps: MapSet) -> np.ndarray:
+    """The voxels shown: the mask, or every voxel of maps that have none."""
+    return np.ones(maps.t1_ms.shape, bool) if maps.mask is None else maps.mask.astype(bool)
+
+
 def _map_figure(maps: MapSet) -> bytes:
     import matplotlib.pyplot as plt
 
     panels = [("T1 (ms)", maps.t1_ms, "magma"), ("T2 (ms)", maps.t2_ms, "viridis"),
-              ("|M0| (a.u.)", np.abs(maps.m0), "gray"), ("quality", maps.quality, "cividis")]
-    if maps.t1_sd_ms is not None:
+              ("|M0| (a.u.)", np.abs(maps.m0), "gray")]
+    if maps.quality is not None:
+        panels.append(("quality", maps.quality, "cividis"))
+    if maps.t1_sd_ms is not None and maps.t2_sd_ms is not None:
         panels += [("T1 SD, sqrt(CRB) (ms)", maps.t1_sd_ms, "inferno"),
                    ("T2 SD, sqrt(CRB) (ms)", maps.t2_sd_ms, "inferno")]
-    mask = maps.mask.astype(bool)
+    mask = _fitted(maps)
     fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.2))
     for ax, (title, volume, cmap) in zip(np.atleast_1d(axes), panels, strict=True):
         values = np.asarray(volume, np.float64)
@@ -59,7 +66,7 @@ def _map_figure(maps: MapSet) -> bytes:
 def _histograms(maps: MapSet) -> bytes:
     import matplotlib.pyplot as plt
 
-    mask = maps.mask.astype(bool)
+    mask = _fitted(maps)
     fig, axes = plt.subplots(1, 2, figsize=(8, 3))
     for ax, (name, values) in zip(axes, (("T1 (ms)", maps.t1_ms), ("T2 (ms)", maps.t2_ms)),
                                   strict=True):
@@ -73,7 +80,7 @@ def _histograms(maps: MapSet) -> bytes:
 def _truth_figures(maps: MapSet, truth: dict[str, np.ndarray]) -> dict[str, bytes]:
     import matplotlib.pyplot as plt
 
-    keep = maps.mask.astype(bool)
+    keep = _fitted(maps)
     figures = {}
     fig, axes = plt.subplots(1, 2, figsize=(7, 3.2))
     for ax, name in zip(axes, ("t1", "t2"), strict=True):

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -106,7 +106,10 @@ class ReconResult:
     quality_deficit: float | None = None
 
 
-def voxel_view(data: np.ndarray) -> tuple[np.ndarray, str]:
+MemoryOrder = Literal["C", "F"]
+
+
+def voxel_view(data: np.ndarray) -> tuple[np.ndarray, MemoryOrder]:
     """``(nx, ny, nz, n_t)`` -> ``(n_voxels, n_t)`` without copying, and the voxel order."""
     n_t = data.shape[-1]
     if data.flags.f_contiguous and not data.flags.c_contiguous:
@@ -187,7 +190,7 @@ class Projection:
     coef: np.ndarray
     energy: np.ndarray
     coef_energy: np.ndarray
-    order: str
+    order: MemoryOrder
 
 
 def project_series(data: np.ndarray, basis: np.ndarray, *, chunk: int, n_threads: int,
@@ -231,7 +234,7 @@ def project_series(data: np.ndarray, basis: np.ndarray, *, chunk: int, n_threads
     return Projection(coef, energy, coef_energy, order)
 
 
-def fit_mask(coef_energy: np.ndarray, order: str, threshold: float,
+def fit_mask(coef_energy: np.ndarray, order: MemoryOrder, threshold: float,
              mask: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
     """The voxels to fit, flat in memory ``order``, and warnings.
 
@@ -268,6 +271,7 @@ class _Estimator:
             return self.atoms.tissue.t1_ms[best], self.atoms.tissue.t2_ms[best], m0, quality
         t1, t2 = self.model.predict_features(self.model.features.from_coefficients(c),
                                              self.method)
+        assert self.table is not None  # _estimator builds it where there are no atoms
         f = self.table.fingerprint_coefficients(t1, t2)
         ip = np.einsum("ij,ij->i", f.conj(), c)
         ff = np.einsum("ij,ij->i", f.view(np.float32), f.view(np.float32))
@@ -292,21 +296,27 @@ def default_dictionary(model: MrfModel, progress: ProgressFn | None = None) -> D
     return build_dictionary(model.sequence, rank=None, energy=None, progress=progress)
 
 
+def _span(lo: float, hi: float) -> tuple[float, float]:
+    """A (min, max) range in ms as plain floats."""
+    return float(lo), float(hi)
+
+
 def _estimator(model: MrfModel, options: ReconOptions, dictionary: Dictionary | None,
                table: SignalTable | None) -> _Estimator:
     """The method's estimator, and the signal table it (or the uncertainty maps) need."""
-    t1_range = tuple(map(float, model.scaling.t1_range_ms))
-    t2_range = tuple(map(float, model.scaling.t2_range_ms))
+    t1_range = _span(*model.scaling.t1_range_ms)
+    t2_range = _span(*model.scaling.t2_range_ms)
     atoms = None
     table_range = (t1_range, t2_range)
     if options.method is Method.MATCHING:
         atoms = _match_atoms(dictionary if dictionary is not None else
                              default_dictionary(model), model)
-        t1_range = (float(atoms.tissue.t1_ms.min()), float(atoms.tissue.t1_ms.max()))
-        t2_range = (float(atoms.tissue.t2_ms.min()), float(atoms.tissue.t2_ms.max()))
-        table_range = tuple((min(a[0], b[0]), max(a[1], b[1])) for a, b in
-                            ((t1_range, model.scaling.t1_range_ms),
-                             (t2_range, model.scaling.t2_range_ms)))
+        t1_range = _span(atoms.tissue.t1_ms.min(), atoms.tissue.t1_ms.max())
+        t2_range = _span(atoms.tissue.t2_ms.min(), atoms.tissue.t2_ms.max())
+        table_range = (_span(min(t1_range[0], model.scaling.t1_range_ms[0]),
+                             max(t1_range[1], model.scaling.t1_range_ms[1])),
+                       _span(min(t2_range[0], model.scaling.t2_range_ms[0]),
+                             max(t2_range[1], model.scaling.t2_range_ms[1])))
     if table is None and (atoms is None or options.uncertainty):
         table = cached_table(model.sequence, model.features.basis, model.features.project,
                              table_range[0], table_range[1], use_cache=options.use_cache)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import InputFileError, OutputExistsError
 from ..io import check_timepoints, list_acquisitions, read_acquisition, write_maps
-from ..io.maps import Layout, map_folder
+from ..io.maps import Layout, Units, map_folder
 from ..metrics import error_metrics
 from ..model import MrfModel, load_model
 from ..qc.metrics import MapSummary, read_truth_map, summarize
@@ -85,7 +85,7 @@ def read_mask(path: str | Path, shape: tuple[int, int, int]) -> np.ndarray:
 
 
 def run_maps(
-    input_path: str | Path | list[Path],
+    input_path: str | Path | Sequence[str | Path],
     model: MrfModel | str | Path,
     output_dir: str | Path,
     *,
@@ -93,7 +93,7 @@ def run_maps(
     mask_path: str | Path | None = None,
     truth_t1: str | Path | None = None,
     truth_t2: str | Path | None = None,
-    units: str = "s",
+    units: Units = "s",
     dicom: bool | None = None,
     overwrite: bool = False,
     report_dir: str | Path | None = None,
@@ -133,7 +133,7 @@ def run_maps(
     truth = None
     if (truth_t1 is None) != (truth_t2 is None):
         raise InputFileError("give both truth maps (T1 and T2), or neither")
-    if truth_t1 is not None:
+    if truth_t1 is not None and truth_t2 is not None:
         truth = {"t1": read_truth_map(truth_t1, acq.spatial_shape),
                  "t2": read_truth_map(truth_t2, acq.spatial_shape)}
     dictionary = None

@@ -7,7 +7,7 @@ fingerprint is a smooth function of ``ln T`` so the error falls as the square of
 With the default 96 x 80 grid over the jiang2015 range (T1 50-6000 ms, T2 5-3000 ms) the
 interpolated projections differ from exact EPG by < 5e-4 in relative norm (so M0 by < 5e-4) and
 the normalised inner product by < 1e-6 (measured on 3000 random points; checked at looser
-tolerance in ``tests/maps/test_recon_table.py``), far below the noise. The 32 x 28 CRB grid
+tolerance in ``tests/recon/test_core.py``), far below the noise. The 32 x 28 CRB grid
 interpolates sqrt(CRB) within 0.5 % (T1) and 2 % (T2).
 
 The sqrt(CRB) table (Zhao et al., IEEE TMI 2019;38:2190, doi:10.1109/TMI.2019.2899328, via
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,6 +168,15 @@ def table_key(sequence_sha256: str, basis: np.ndarray, t1_range_ms, t2_range_ms,
     return h.hexdigest()[:32]
 
 
+def _fits(table: SignalTable, shape: tuple[int, int], crb_shape: tuple[int, int],
+          rank: int) -> bool:
+    """Whether a cached table has the shapes asked for (the key fixes them) and finite values."""
+    return (table.coef.shape == (*shape, rank) and table.log_sd.shape == (*crb_shape, 2)
+            and (table.log_t1.size, table.log_t2.size) == tuple(shape)
+            and (table.crb_log_t1.size, table.crb_log_t2.size) == tuple(crb_shape)
+            and bool(np.isfinite(table.coef).all() and np.isfinite(table.log_sd).all()))
+
+
 def cached_table(sequence, basis: np.ndarray, project: Callable[[np.ndarray], np.ndarray],
                  t1_range_ms: tuple[float, float], t2_range_ms: tuple[float, float], *,
                  shape: tuple[int, int] = DEFAULT_SHAPE,
@@ -177,9 +187,11 @@ def cached_table(sequence, basis: np.ndarray, project: Callable[[np.ndarray], np
     path = cache_dir() / f"table-{key}.npz"
     if use_cache and path.is_file():
         try:
-            return SignalTable.from_bytes(path.read_bytes())
-        except (OSError, ValueError, KeyError):
-            pass  # a damaged cache entry: rebuild it
+            cached = SignalTable.from_bytes(path.read_bytes())
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            cached = None  # a damaged cache entry (truncated, garbage): rebuild it
+        if cached is not None and _fits(cached, shape, crb_shape, basis.shape[1]):
+            return cached
     table = build_table(sequence, project, t1_range_ms, t2_range_ms, shape=shape,
                         crb_shape=crb_shape, n_states=n_states)
     if use_cache:

@@ -95,7 +95,8 @@ def sequence_from_mapping(mapping: dict[str, Any], path: str | Path | None = Non
         if name not in mapping:
             raise SequenceError(f"field '{name}' is missing in '{source}'")
     # First pass: explicit arrays fix the length.
-    arrays: dict[str, np.ndarray | float] = {}
+    # per-TR arrays or scalars; a range mapping stays as given until the length is known
+    arrays: dict[str, Any] = {}
     te_spec = mapping.get("te_ms", None)
     for name in ("fa_deg", "tr_ms", "phase_deg"):
         spec = mapping.get(name, 0.0)

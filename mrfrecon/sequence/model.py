@@ -119,7 +119,7 @@ class Sequence:
     @property
     def sha256(self) -> str:
         """Identifies the resolved schedule (kind, per-TR arrays, inversion, slice profile)."""
-        payload = {
+        payload: dict[str, object] = {
             "kind": self.kind,
             "fa_deg": [float(v) for v in self.fa_deg],
             "tr_ms": [float(v) for v in self.tr_ms],

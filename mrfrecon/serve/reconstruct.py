@@ -77,6 +77,7 @@ def reconstruct_series(
         In the order of ``maps`` (Parametric Maps after the classic series).
     """
     from mrfrecon.io import check_timepoints, read_acquisition, write_maps
+    from mrfrecon.method import Method
     from mrfrecon.recon import ReconOptions, reconstruct
 
     work = output_dir.with_name(output_dir.name + ".tmp")
@@ -84,7 +85,8 @@ def reconstruct_series(
         shutil.rmtree(work)
     acq = read_acquisition(input_dir)
     check_timepoints(acq, model.n_timepoints)
-    recon = reconstruct(acq.data, model, options=ReconOptions(method=method, n_threads=threads),
+    options = ReconOptions(method=Method(method), n_threads=threads)  # checked by the config
+    recon = reconstruct(acq.data, model, options=options,
                         magnitude_only=acq.components == ("magnitude",))
     sidecar = {"EstimationAlgorithm": recon.method.description,
                "EstimationMethod": str(recon.method),

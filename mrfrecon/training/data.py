@@ -48,8 +48,8 @@ def sample_tissue(
         keep = t2 < t1
         t1_out = np.concatenate([t1_out, t1[keep]])
         t2_out = np.concatenate([t2_out, t2[keep]])
-    b1 = 1.0
-    df = 0.0
+    b1: float | np.ndarray = 1.0
+    df: float | np.ndarray = 0.0
     if sequence is not None and sequence.b1_range is not None:
         b1 = rng.uniform(sequence.b1_range.min, sequence.b1_range.max, n)
     if sequence is not None and sequence.df_range_hz is not None:

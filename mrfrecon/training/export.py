@@ -64,7 +64,7 @@ def qonnx_model(model: MrfModel):
         last = layer.out_frac is None
         out = "targets" if last else f"layer{i}_acc"
         nodes.append(helper.make_node("Add", [f"layer{i}_mm", b], [out]))
-        if not last:
+        if layer.out_frac is not None:  # a hidden layer
             nodes.append(helper.make_node("Relu", [out], [f"layer{i}_relu"]))
             quant(f"layer{i}_relu", f"layer{i}_q", layer.out_frac, layer.out_bits, False)
             h, frac = f"layer{i}_q", layer.out_frac

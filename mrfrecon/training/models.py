@@ -10,6 +10,8 @@ Outputs are the two scaled targets (log T1, log T2 mapped to [0, 1]).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -40,9 +42,10 @@ class FloatMLP(nn.Module):
 
 
 def float_weights(model: FloatMLP) -> FloatMLPWeights:
+    layers = cast(Sequence[nn.Linear], model.layers)  # a ModuleList is typed to hold Modules
     return FloatMLPWeights(
-        tuple(layer.weight.detach().cpu().numpy().astype(np.float32) for layer in model.layers),
-        tuple(layer.bias.detach().cpu().numpy().astype(np.float32) for layer in model.layers),
+        tuple(layer.weight.detach().cpu().numpy().astype(np.float32) for layer in layers),
+        tuple(layer.bias.detach().cpu().numpy().astype(np.float32) for layer in layers),
     )
 
 
@@ -93,7 +96,9 @@ class QuantMLP(nn.Module):
     def load_float(self, model: FloatMLP) -> None:
         """Start from a trained float network of the same widths."""
         with torch.no_grad():
-            for q, f in zip(self.linears, model.layers, strict=True):
+            # brevitas has no types; a ModuleList is typed to hold Modules
+            for q, f in zip(cast(Sequence[Any], self.linears),
+                            cast(Sequence[nn.Linear], model.layers), strict=True):
                 q.weight.copy_(f.weight)
                 q.bias.copy_(f.bias)
 
@@ -117,7 +122,7 @@ def to_integer(model: QuantMLP, sample: torch.Tensor) -> IntegerMLP:
     q_in = model.input_quant(sample)
     layers = []
     h = q_in
-    for i, linear in enumerate(model.linears):
+    for i, linear in enumerate(cast(Sequence[Any], model.linears)):  # brevitas has no types
         qw = linear.quant_weight()
         bias = linear.bias_quant(linear.bias, input=h, weight=qw)
         out_frac = None

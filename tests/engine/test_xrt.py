@@ -8,12 +8,12 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from fake_pyxrt import make_fake_pyxrt
 
 from mrfrecon.engine import FixedPointConfig, train_fixed
 from mrfrecon.engine import kernel as kernel_io
 from mrfrecon.engine.random_net import random_data, random_network
 from mrfrecon.errors import EngineRunError
+from tests.engine.fake_pyxrt import make_fake_pyxrt
 
 
 @pytest.fixture

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from mrfio_helpers import Stack, write_component_series, write_enhanced
 
 from mrfrecon.errors import AmbiguousInputError, InputFileError
 from mrfrecon.io import list_acquisitions, read_acquisition
 from mrfrecon.io.phase import SIEMENS_TO_RAD
 from mrfrecon.phantom import brain_phantom, simulate_series
+from tests.helpers import Stack, write_component_series, write_enhanced
 
 N_TIME = 8
 PEAK = 1000.0  # largest magnitude, data units

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from mrfio_helpers import OBLIQUE, assert_same_world_image
 
 from mrfrecon.io import read_acquisition
 from mrfrecon.io.dicom_series import write_mr_series
 from mrfrecon.phantom import write_phantom
+from tests.helpers import OBLIQUE, assert_same_world_image
 
 
 def test_phantom_nifti_and_dicom_hold_the_same_voxels_at_the_same_world_points(

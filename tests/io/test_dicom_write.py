@@ -10,17 +10,17 @@ import nibabel as nib
 import numpy as np
 import pydicom
 import pytest
-from mrfio_helpers import (
+from pydicom.sr.codedict import codes
+
+from mrfrecon.io import read_acquisition, write_maps
+from mrfrecon.io.dicom_write import quantize
+from tests.helpers import (
     OBLIQUE,
     assert_same_world_image,
     random_maps,
     random_series,
     write_classic_series,
 )
-from pydicom.sr.codedict import codes
-
-from mrfrecon.io import read_acquisition, write_maps
-from mrfrecon.io.dicom_write import quantize
 
 SHAPE = (5, 4, 3, 2)
 

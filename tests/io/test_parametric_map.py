@@ -11,7 +11,11 @@ import nibabel as nib
 import numpy as np
 import pydicom
 import pytest
-from mrfio_helpers import (
+from pydicom.sr.codedict import codes
+
+from mrfrecon.io import read_acquisition, write_maps
+from mrfrecon.io.geometry import LPS_TO_RAS
+from tests.helpers import (
     OBLIQUE,
     Stack,
     assert_same_world_image,
@@ -19,10 +23,6 @@ from mrfio_helpers import (
     random_series,
     write_classic_series,
 )
-from pydicom.sr.codedict import codes
-
-from mrfrecon.io import read_acquisition, write_maps
-from mrfrecon.io.geometry import LPS_TO_RAS
 
 SHAPE = (5, 4, 3, 2)
 THICK = Stack(orientation=OBLIQUE.orientation, slice_step=5.0)  # 5 mm slices

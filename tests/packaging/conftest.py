@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pkg_helpers import build_wheel, make_venv, pip_install
+
+from tests.helpers import build_wheel, make_venv, pip_install
 
 
 @pytest.fixture(scope="session")

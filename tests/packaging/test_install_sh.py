@@ -14,9 +14,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from pkg_helpers import ROOT, clean_env, run
 
 from mrfrecon import __version__
+from tests.helpers import ROOT, clean_env, run
 
 PACKAGING = ROOT / "packaging"
 PREFIX = "/opt/mrfrecon"

@@ -11,11 +11,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from pkg_helpers import COPY_IGNORE, ROOT, clean_env, run
 
 from mrfrecon import __version__
 from mrfrecon.engine.hdl_sim import RTL_FILES
 from mrfrecon.install_health import HW_BENCH_FILES
+from tests.helpers import COPY_IGNORE, ROOT, clean_env, run
 
 
 def test_wheel_carries_sequences_and_hw_sources(wheel):

@@ -1,4 +1,4 @@
-"""Fixtures for the serve tests: a small trained model and a 32x32 phantom DICOM series."""
+"""Fixtures for the serve tests: a 32x32 phantom DICOM series."""
 
 from __future__ import annotations
 
@@ -8,11 +8,6 @@ import pytest
 from typer.testing import CliRunner
 
 from mrfrecon.cli import app
-
-
-@pytest.fixture(autouse=True)
-def _table_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("MRFRECON_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "table-cache"))
 
 
 @pytest.fixture(scope="session")

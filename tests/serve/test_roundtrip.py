@@ -16,7 +16,12 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from peers import (
+from typer.testing import CliRunner
+
+from mrfrecon.cli import app
+from mrfrecon.recon.pipeline import file_sha256
+from mrfrecon.serve.uids import derived_uid
+from tests.serve.peers import (
     free_port,
     orthanc,
     orthanc_binary,
@@ -26,11 +31,6 @@ from peers import (
     wait_for,
     write_config,
 )
-from typer.testing import CliRunner
-
-from mrfrecon.cli import app
-from mrfrecon.recon.pipeline import file_sha256
-from mrfrecon.serve.uids import derived_uid
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("storescu") is None or orthanc_binary() is None,

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from peers import free_port, storescu
 
 from mrfrecon.serve.config import parse_config
 from mrfrecon.serve.node import Node
+from tests.serve.peers import free_port, storescu
 
 pytestmark = pytest.mark.skipif(shutil.which("storescu") is None,
                                 reason="dcmtk (storescu/echoscu) is not installed")

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
-from peers import free_port, recording_pacs
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
@@ -15,6 +14,7 @@ from mrfrecon.serve.models import ModelCache
 from mrfrecon.serve.spool import Spool
 from mrfrecon.serve.uids import derived_uid
 from mrfrecon.serve.worker import Worker
+from tests.serve.peers import free_port, recording_pacs
 
 SERIES = "1.2.826.0.1.3680043.8.498.7"
 

@@ -1,0 +1,238 @@
+"""CLI: mrfrecon maps and mrfrecon phantom (exit codes, JSON, outputs, one-line errors)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pydicom
+import pytest
+from numpy.testing import assert_allclose
+from typer.testing import CliRunner
+
+from mrfrecon.cli import app
+from mrfrecon.model import save_model
+from tests.helpers import add_localizer, as_scanner_export, save_series
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def phantom_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("phantom")
+    result = runner.invoke(app, ["phantom", "--sequence", "fisp_short400", "--output", str(out),
+                                 "--size", "32", "--noise", "0.002", "--dicom", "--json"])
+    assert result.exit_code == 0, result.output
+    return out, json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory, short_model):
+    path = tmp_path_factory.mktemp("model") / "model.h5"
+    save_model(short_model, path)
+    return path
+
+
+def _one_error_line(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith("Error:"), \
+        result.output
+    return lines[0]
+
+
+def test_phantom_match_recovers_truth_and_reports(phantom_dir, model_file, tmp_path):
+    folder, files = phantom_dir
+    out, report = tmp_path / "maps", tmp_path / "report"
+    result = runner.invoke(app, ["maps", files["series"], "--model", str(model_file), "--output",
+                                 str(out), "--method", "matching", "--truth-t1", files["truth_t1"],
+                                 "--truth-t2", files["truth_t2"], "--report", str(report),
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    metrics = payload["metrics"]
+    # default grid: T1 steps of 20 ms, T2 of 5-200 ms (CSF 1800 -> 1700/1900)
+    assert metrics["t1"]["mape"] < 3 and metrics["t2"]["mape"] < 6
+    assert abs(metrics["t1"]["mpe"]) < 2
+    assert set(metrics["t1"]) == {"n", "mape", "mpe", "rmse_ms", "rmse_over_crb"}
+    assert metrics["t1"]["rmse_over_crb"] > 0  # from the sqrt(CRB) maps
+    assert payload["summary"]["quality"]["median"] > 0.99
+    assert payload["summary"]["noise_method"] == "residual"
+    assert_allclose(payload["summary"]["noise_sigma"], 0.002, rtol=0.1)
+    anat = out / "sub-phantom" / "anat"  # bids layout: the input names a subject
+    t1 = nib.load(anat / "sub-phantom_T1map.nii.gz")
+    truth = nib.load(files["truth_t1"])
+    assert_allclose(t1.affine, truth.affine)
+    side = json.loads((anat / "sub-phantom_T1map.json").read_text())
+    assert side["Units"] == "s" and side["EstimationMethod"] == "matching"
+    assert len(side["ModelSha256"]) == 64 and len(side["SequenceSha256"]) == 64
+    assert side["ModelFile"] == str(model_file)
+    assert side["Sources"] == ["bids:input:sub-phantom_MRF.nii"]
+    assert side["MRFNumberOfTimepoints"] == 400 and side["RepetitionTimeExcitation"] < 0.1
+    assert (anat / "sub-phantom_desc-sd_T1map.nii.gz").is_file()
+    html = (report / "index.html").read_text()
+    assert "MAPE" in html and "Bland-Altman" in html and "reference work" in html
+    for png in ("maps.png", "histograms.png", "errors.png", "agreement.png"):
+        assert (report / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_dicom_input_writes_dicom_maps_in_ms(phantom_dir, model_file, tmp_path):
+    folder, files = phantom_dir
+    out = tmp_path / "maps"
+    result = runner.invoke(app, ["maps", files["dicom"], "--model", str(model_file), "--output",
+                                 str(out), "--units", "ms"])
+    assert result.exit_code == 0, result.output
+    side = json.loads(next(out.rglob("*_T1map.json")).read_text())
+    assert side["Units"] == "ms" and side["EstimationMethod"] == "quantized"
+    assert list((out / "dicom").glob("*_T1map/*.dcm"))
+
+
+def test_outputs_not_overwritten_without_flag(phantom_dir, model_file, tmp_path):
+    _, files = phantom_dir
+    out = tmp_path / "maps"
+    args = ["maps", files["series"], "--model", str(model_file), "--output", str(out)]
+    assert runner.invoke(app, args).exit_code == 0
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    line = _one_error_line(runner.invoke(app, args))
+    assert "exists" in line and "--overwrite" in line
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
+    assert runner.invoke(app, [*args, "--overwrite"]).exit_code == 0
+
+
+def test_mismatched_time_points_one_line(model_file, tmp_path):
+    path = save_series(tmp_path / "short.nii.gz", np.ones((4, 4, 1, 350), np.complex64))
+    line = _one_error_line(runner.invoke(app, ["maps", str(path), "--model", str(model_file),
+                                               "--output", str(tmp_path / "o")]))
+    assert "350" in line and "400" in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_given_mask_and_unknown_method(phantom_dir, model_file, tmp_path):
+    folder, files = phantom_dir
+    labels = nib.load(files["labels"])
+    mask = np.asarray(labels.dataobj) == 4  # grey matter
+    mask_path = tmp_path / "mask.nii.gz"
+    nib.save(nib.Nifti1Image(mask.astype(np.uint8), labels.affine), mask_path)
+    out = tmp_path / "maps"
+    result = runner.invoke(app, ["maps", files["series"], "--model", str(model_file), "--output",
+                                 str(out), "--mask", str(mask_path), "--method", "float",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["summary"]["n_voxels"] == int(mask.sum())
+    fitted_path = out / "sub-phantom" / "anat" / "sub-phantom_desc-fitted_mask.nii.gz"
+    fitted = np.asarray(nib.load(fitted_path).dataobj)
+    assert np.array_equal(fitted.astype(bool), mask)
+    bad = runner.invoke(app, ["maps", files["series"], "--model", str(model_file), "--output",
+                              str(out), "--method", "fit"])
+    assert bad.exit_code == 2  # a usage error, from typer's choices
+    assert "fit" in bad.stderr and "quantized" in bad.stderr and "matching" in bad.stderr
+
+
+def test_phantom_refuses_overwrite(phantom_dir):
+    folder, _ = phantom_dir
+    line = _one_error_line(runner.invoke(app, ["phantom", "--sequence", "fisp_short400",
+                                               "--output", str(folder), "--size", "32"]))
+    assert "exists" in line
+
+
+@pytest.mark.slow
+def test_scanner_export_two_acquisitions_paired_and_each_reconstructed(
+        phantom_dir, model_file, tmp_path):
+    _, files = phantom_dir
+    folder = tmp_path / "export"
+    as_scanner_export(Path(files["dicom"]), folder, (5, 6))
+    as_scanner_export(Path(files["dicom"]), folder, (7, 8))  # a repeat
+    add_localizer(folder / "5_M000_00000.dcm", folder / "loc")  # exported alongside
+    out = tmp_path / "maps"
+    common = ["--model", str(model_file), "--method", "matching", "--no-dicom"]
+    result = runner.invoke(app, ["maps", str(folder), *common, "--output", str(out),
+                                 "--truth-t1", files["truth_t1"], "--truth-t2",
+                                 files["truth_t2"], "--json"])
+    assert result.exit_code == 0, result.output
+    done = json.loads(result.stdout)["acquisitions"]
+    assert [d["acquisition"].split(";")[0] for d in done] == [
+        f"series {m} 'MRF FISP' (magnitude) + series {m + 1} 'MRF FISP' (phase)" for m in (5, 7)]
+    assert "series 1 'localizer' (magnitude): 3 time points, the model expects 400: not " \
+        "reconstructed" in done[0]["summary"]["warnings"]
+    for d in done:  # the pairing recovers the complex signal: maps as from the NIfTI
+        assert d["metrics"]["t1"]["mape"] < 3 and d["metrics"]["t2"]["mape"] < 6
+        assert d["summary"]["noise_method"] == "residual"
+    stems = {p.name.split("_T1map")[0] for p in out.rglob("*_T1map.nii.gz")
+             if "desc-" not in p.name}
+    assert stems == {"sub-MRFPHANTOM_acq-MRFFISP_run-5", "sub-MRFPHANTOM_acq-MRFFISP_run-7"}
+    side = json.loads(next(out.rglob("sub-MRFPHANTOM_acq-MRFFISP_run-7_T1map.json")).read_text())
+    assert len(side["SourceSeriesInstanceUIDs"]) == 2 and "series 7" in side["InputSeries"]
+
+    picked = tmp_path / "picked"
+    result = runner.invoke(app, ["maps", str(folder), *common, "--output", str(picked),
+                                 "--series", "8"])  # the phase series' number picks its pair
+    assert result.exit_code == 0, result.output
+    assert "series 7 'MRF FISP' (magnitude) + series 8" in " ".join(result.stderr.split())
+    assert {p.name for p in picked.rglob("*_T1map.nii.gz") if "desc-" not in p.name} == {
+        "sub-MRFPHANTOM_acq-MRFFISP_run-7_T1map.nii.gz"}  # the same name as beside series 5
+    line = _one_error_line(runner.invoke(app, ["maps", str(folder), *common, "--output",
+                                               str(tmp_path / "none"), "--series", "9"]))
+    assert "series '9'" in line and "--series NUMBER|UID" in line
+
+
+def test_series_option_picks_one_acquisition(short_fisp, tmp_path):
+    from mrfrecon.phantom import brain_phantom, simulate_series, write_dicom_series
+    from tests.helpers import make_model
+
+    sequence = short_fisp.with_timepoints(24)  # few files: this is about the option
+    write_dicom_series(simulate_series(sequence, brain_phantom(16), 0.003), tmp_path / "ph")
+    folder = tmp_path / "export"
+    as_scanner_export(tmp_path / "ph", folder, (5, 6))
+    as_scanner_export(tmp_path / "ph", folder, (7, 8))
+    model = tmp_path / "model.h5"
+    save_model(make_model(sequence, rank=6), model)
+    common = ["maps", str(folder), "--model", str(model), "--no-dicom", "--json"]
+    both = runner.invoke(app, [*common, "--output", str(tmp_path / "both")])
+    assert both.exit_code == 0, both.output
+    assert len(json.loads(both.stdout)["acquisitions"]) == 2
+    one = runner.invoke(app, [*common, "--output", str(tmp_path / "one"), "--series", "6"])
+    assert one.exit_code == 0, one.output
+    payload = json.loads(one.stdout)  # one acquisition: the single-result shape
+    assert payload["acquisition"].startswith("series 5 'MRF FISP' (magnitude) + series 6")
+    assert sorted(p.name for p in (tmp_path / "one").rglob("*_T1map.nii.gz")) == [
+        "sub-MRFPHANTOM_acq-MRFFISP_run-5_T1map.nii.gz",
+        "sub-MRFPHANTOM_acq-MRFFISP_run-5_desc-sd_T1map.nii.gz"]
+    line = _one_error_line(runner.invoke(app, [*common, "--output", str(tmp_path / "x"),
+                                               "--series", "1.2.3"]))
+    assert "no acquisitions match series '1.2.3'" in line and "--series NUMBER|UID" in line
+def test_bids_output_passes_the_bids_validator(phantom_dir, model_file, tmp_path, require_tool):
+    tool = require_tool("bids-validator-deno")
+    _, files = phantom_dir
+    out = tmp_path / "derivatives" / "mrfrecon"
+    result = runner.invoke(app, ["maps", files["series"], "--model", str(model_file), "--output",
+                                 str(out), "--dicom", "--patient-name", "Phantom^Brain"])
+    assert result.exit_code == 0, result.output
+    anat = out / "sub-phantom" / "anat"
+    assert (anat / "sub-phantom_desc-quality_M0map.nii.gz").is_file()
+    t1 = pydicom.dcmread(next((out / "dicom" / "sub-phantom_T1map").glob("*.dcm")))
+    assert (t1.PatientID, t1.PatientName) == ("sub-phantom", "Phantom^Brain")
+    check = subprocess.run([tool, str(out), "--json"], capture_output=True, text=True)
+    issues = json.loads(check.stdout)["issues"]["issues"]
+    errors = [(i["code"], i.get("location")) for i in issues if i["severity"] == "error"]
+    assert errors == [], errors
+    description = json.loads((out / "dataset_description.json").read_text())
+    assert description["DatasetType"] == "derivative" and description["GeneratedBy"]
+
+
+def test_flat_layout_and_parametric_maps_from_dicom(phantom_dir, model_file, tmp_path):
+    _, files = phantom_dir
+    out = tmp_path / "maps"
+    result = runner.invoke(app, ["maps", files["dicom"], "--model", str(model_file), "--output",
+                                 str(out), "--layout", "flat", "--parametric-map", "--json"])
+    assert result.exit_code == 0, result.output
+    outputs = json.loads(result.stdout)["outputs"]
+    assert any(p.endswith("_T1map.nii.gz") and os.path.dirname(p) == str(out) for p in outputs)
+    pmap = pydicom.dcmread(next((out / "dicom").glob("*_desc-sd_T1map_pmap.dcm")))
+    assert pmap.SOPClassUID == "1.2.840.10008.5.1.4.1.1.30"
+    line = _one_error_line(runner.invoke(app, ["maps", files["dicom"], "--model",
+                                               str(model_file), "--output", str(tmp_path / "o"),
+                                               "--patient-id", "X"]))
+    assert "patient" in line and "NIfTI inputs only" in line

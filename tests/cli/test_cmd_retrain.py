@@ -1,0 +1,106 @@
+"""CLI: retrain, evaluate and export end to end on the short schedule."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from mrfrecon.cli import app
+from mrfrecon.model import load_model
+
+runner = CliRunner()
+
+
+def test_retrain_evaluate_export(tmp_path):
+    model = tmp_path / "model.h5"
+    result = runner.invoke(
+        app,
+        [
+            "retrain",
+            "--sequence",
+            "fisp_short400",
+            "--output",
+            str(model),
+            "--epochs",
+            "2",
+            "--samples",
+            "3000",
+            "--seed",
+            "1",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["quant_widths"] == [16, 16, 16, 2] and summary["seed"] == 1
+    assert load_model(model).n_timepoints == 400
+
+    again = runner.invoke(
+        app,
+        [
+            "retrain",
+            "--sequence",
+            "fisp_short400",
+            "--output",
+            str(model),
+            "--epochs",
+            "1",
+            "--samples",
+            "1000",
+        ],
+    )
+    assert again.exit_code == 1 and "exists" in again.stderr
+
+    png = tmp_path / "err.png"
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--model",
+            str(model),
+            "--n",
+            "300",
+            "--noise",
+            "0.03",
+            "--plot",
+            str(png),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)
+    assert set(metrics["methods"]) == {"float", "quantized", "matching"}
+    for method in metrics["methods"].values():
+        for param in ("t1", "t2"):
+            assert set(method[param]) == {"n", "mape", "mpe", "rmse_ms", "rmse_over_crb"}
+            assert method[param]["rmse_over_crb"] >= 0.5  # nothing beats the bound by much
+    assert metrics["noise"] == 0.03 and metrics["n"] == 300
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+    onnx_path = tmp_path / "net.onnx"
+    result = runner.invoke(app, ["export", str(model), "--qonnx", str(onnx_path)])
+    assert result.exit_code == 0, result.output
+    assert onnx_path.stat().st_size > 500
+
+
+def test_retrain_bad_engine_and_device(tmp_path):
+    out = tmp_path / "m.h5"
+    # Values outside the vocabulary are usage errors (typer's choices, exit 2).
+    result = runner.invoke(
+        app, ["retrain", "-s", "fisp_short400", "-o", str(out), "--engine", "magic"]
+    )
+    assert result.exit_code == 2 and "'magic'" in result.stderr
+    result = runner.invoke(
+        app, ["retrain", "-s", "fisp_short400", "-o", str(out), "--device", "tpu"]
+    )
+    assert result.exit_code == 2 and "'tpu'" in result.stderr
+    # A device of the other engine is the library's one-line error, with the CLI's hint.
+    result = runner.invoke(
+        app, ["retrain", "-s", "fisp_short400", "-o", str(out), "--device", "emu"]
+    )
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 1 and len(lines) == 1
+    assert "unknown device 'emu' for the qat engine" in lines[0]
+    assert "--device" in lines[0] and "mrfrecon doctor" in lines[0]
+    assert not out.exists()
