@@ -53,6 +53,9 @@ def maps(
     dictionary: Path | None = typer.Option(None, "--dictionary", help="Dictionary (.h5) for "
                                            "--method matching (default: simulated)."),
     noise: str = typer.Option("auto", "--noise", help=NOISE_HELP),
+    b1_map: Path | None = typer.Option(None, "--b1-map", help="Measured B1 map (flip-angle "
+                                       "scale, 1 = nominal; NIfTI or DICOM, any geometry) for "
+                                       "models/dictionaries that span B1."),
     chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Voxels per chunk."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="Worker threads "
                                        "(default: all cores)."),
@@ -71,7 +74,7 @@ def maps(
         result = run_maps(input_path, model, output, options=options, mask_path=mask,
                           truth_t1=truth_t1, truth_t2=truth_t2, units=units, dicom=dicom,
                           overwrite=overwrite, report_dir=report, dictionary_path=dictionary,
-                          progress=bar)
+                          b1_map_path=b1_map, progress=bar)
     if as_json:
         print_json(result.to_dict())
         return
@@ -94,6 +97,9 @@ def render_summary(summary: MapSummary, metrics: dict | None) -> None:
     info(f"[bold]{summary.n_voxels} voxels[/bold] ({summary.method})")
     info(f"  T1 {fmt(summary.t1_ms)} ms; T2 {fmt(summary.t2_ms)} ms; "
          f"quality {fmt(summary.quality)}")
+    if summary.df_hz is not None:
+        sd = "" if summary.df_sd_hz is None else f"; SD (sqrt CRB) {fmt(summary.df_sd_hz)} Hz"
+        info(f"  off-resonance {fmt(summary.df_hz)} Hz{sd}")
     if summary.t1_sd_ms is not None and summary.t2_sd_ms is not None:
         info(f"  SD (sqrt CRB): T1 {fmt(summary.t1_sd_ms)} ms; T2 {fmt(summary.t2_sd_ms)} ms;"
              f" noise sigma {summary.noise_sigma:.4g} ({summary.noise_method})")

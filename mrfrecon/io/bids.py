@@ -8,11 +8,14 @@ Output names (``<stem>`` from :attr:`Acquisition.stem`)::
     <stem>_part-phase_M0map.nii.gz    arg(M0) in rad (only for complex M0)
     <stem>_desc-sd_T1map.nii.gz       standard deviation of T1, same unit as T1map (optional)
     <stem>_desc-sd_T2map.nii.gz       standard deviation of T2 (optional)
+    <stem>_desc-offres_fieldmap.nii.gz    off-resonance in Hz (estimated, bSSFP models)
+    <stem>_desc-offressd_fieldmap.nii.gz  its standard deviation (sqrt CRB) in Hz
     <stem>_desc-quality_statmap.nii.gz  fit quality (e.g. normalised inner product), unitless
     <stem>_desc-fitted_mask.nii.gz    1 where the voxel was fitted, else 0
 
 each with a ``.json`` sidecar. BIDS has no MRF-specific suffix; ``T1map``, ``T2map`` and
-``M0map`` are the BIDS quantitative-MRI suffixes (seconds for relaxation times).
+``M0map`` are the BIDS quantitative-MRI suffixes (seconds for relaxation times); the
+off-resonance follows the BIDS field-map convention (``fieldmap`` suffix, ``Units: Hz``).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ class _MapSpec:
     suffix: str  # file name after the stem, without extension
     label: str  # DICOM ImageType value 3 / NIfTI intent name
     description: str
-    kind: Literal["time", "m0", "phase", "unitless", "mask"]
+    kind: Literal["time", "m0", "phase", "unitless", "mask", "frequency"]
 
 
 _SPECS = (
@@ -35,6 +35,8 @@ _SPECS = (
     _MapSpec("m0", "part-phase_M0map", "M0PHASE", "M0 phase", "phase"),
     _MapSpec("t1_sd_ms", "desc-sd_T1map", "T1", "T1 SD", "time"),
     _MapSpec("t2_sd_ms", "desc-sd_T2map", "T2", "T2 SD", "time"),
+    _MapSpec("df_hz", "desc-offres_fieldmap", "OFFRES", "off-resonance map", "frequency"),
+    _MapSpec("df_sd_hz", "desc-offressd_fieldmap", "OFFRES", "off-resonance SD", "frequency"),
     _MapSpec("quality", "desc-quality_statmap", "QUALITY", "fit quality", "unitless"),
     _MapSpec("mask", "desc-fitted_mask", "MASK", "fitted voxels", "mask"),
 )
@@ -137,9 +139,8 @@ def _nifti_values(spec: _MapSpec, values: np.ndarray, units: Units) -> np.ndarra
 
 
 def _unit(spec: _MapSpec, units: Units) -> str:
-    return {"time": units, "m0": "arbitrary", "phase": "rad", "unitless": "1", "mask": "1"}[
-        spec.kind
-    ]
+    return {"time": units, "m0": "arbitrary", "phase": "rad", "unitless": "1", "mask": "1",
+            "frequency": "Hz"}[spec.kind]
 
 
 def _sidecar(
@@ -220,6 +221,7 @@ def _dicom_outputs(
         "time": ("ms", "millisecond", True),
         "m0": ("[arb'U]", "arbitrary unit", False),
         "unitless": ("1", "no units", False),
+        "frequency": ("Hz", "Hertz", False),
     }
     outputs: list[tuple[Path, Content]] = []
     number = base_number
@@ -235,7 +237,7 @@ def _dicom_outputs(
             unit_code=code,
             unit_meaning=meaning,
             integer_unit=integer_unit,
-            image_type_4="SD" if spec.suffix.startswith("desc-sd") else "MAP",
+            image_type_4="SD" if spec.description.endswith(" SD") else "MAP",
         )
         map_values = np.abs(values) if spec.kind == "m0" else np.asarray(values, dtype=float)
         if maps.mask is not None:
@@ -267,6 +269,7 @@ def _parametric_map_outputs(
         )
     units = {"time": ("ms", "millisecond"), "m0": ("[arb'U]", "arbitrary unit")}
     units["unitless"] = ("1", "no units")
+    units["frequency"] = ("Hz", "Hertz")
     number = int(reference.dicom.tags.get("SeriesNumber") or 0) * 100 + 50
     outputs: list[tuple[Path, Content]] = []
     for spec in _SPECS:

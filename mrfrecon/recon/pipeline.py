@@ -71,6 +71,7 @@ def run_maps(
     report_dir: str | Path | None = None,
     dictionary_path: str | Path | None = None,
     model_sha256: str | None = None,
+    b1_map_path: str | Path | None = None,
     progress: ProgressFn | None = None,
 ) -> MapsResult:
     """Reconstruct one acquisition (NIfTI file or DICOM series/folder) into ``output_dir``.
@@ -78,8 +79,10 @@ def run_maps(
     Maps are written by :func:`mrfrecon.io.write_maps` (BIDS names, sidecars with
     ``EstimationAlgorithm``, ``ModelSha256``, ``SequenceSha256``, ``NoiseSigma``); with truth
     maps (ms or s, see :func:`~mrfrecon.qc.metrics.read_truth_map`) MAPE/MPE/RMSE are computed;
-    ``report_dir`` gets the HTML report. Nothing is written if an output exists and
-    ``overwrite`` is false.
+    ``report_dir`` gets the HTML report. ``b1_map_path``: a measured B1 map (flip-angle
+    scale, NIfTI or DICOM, any geometry), resampled onto the acquisition by world coordinates
+    (:func:`mrfrecon.io.b1map.read_b1_map`); the sidecars' ``B1Source`` says whether it was used
+    or B1 was assumed 1. Nothing is written if an output exists and ``overwrite`` is false.
     """
     t0 = time.perf_counter()
     model_source = None
@@ -94,6 +97,11 @@ def run_maps(
     if first.exists() and not overwrite:
         raise OutputExistsError(f"Output exists already: '{first}'")
     mask = read_mask(mask_path, acq.spatial_shape) if mask_path is not None else None
+    b1 = None
+    if b1_map_path is not None:
+        from ..io.b1map import read_b1_map
+
+        b1 = read_b1_map(b1_map_path, acq)
     truth = None
     if (truth_t1 is None) != (truth_t2 is None):
         raise InputFileError("give both truth maps (T1 and T2), or neither")
@@ -107,7 +115,8 @@ def run_maps(
         dictionary = load_dictionary(dictionary_path)
     t_read = time.perf_counter() - t0
     recon = reconstruct(acq.data, model, options=options, mask=mask, dictionary=dictionary,
-                        magnitude_only=acq.components == ("magnitude",), progress=progress)
+                        magnitude_only=acq.components == ("magnitude",), b1=b1,
+                        progress=progress)
     summary = summarize(recon)
     if acq.components == ("magnitude",):
         summary.warnings.append("magnitude-only input: no phase, the fit and the noise "
@@ -126,7 +135,13 @@ def run_maps(
         "NoiseSigma": None if not np.isfinite(recon.noise_sigma) else recon.noise_sigma,
         "NoiseEstimation": recon.noise_method,
         "UncertaintyMethod": "sqrt(Cramer-Rao bound) at the estimate, noise sigma from the data",
+        "B1Source": {"map": f"B1 map '{b1_map_path}' resampled to the acquisition",
+                     "assumed 1": "assumed 1 (no B1 map given)",
+                     "not used": "not used by the estimator"}[recon.b1_source],
     }
+    if recon.maps.df_hz is not None:
+        sidecar["OffResonanceMethod"] = ("estimated with T1/T2 (trained range "
+                                         f"{_df_range_text(model)} Hz; aliased outside)")
     if model_source is not None:
         sidecar["Sources"] = [model_source]
     t_write = time.perf_counter()
@@ -143,6 +158,13 @@ def run_maps(
         report = written[-1]
     seconds["total"] = time.perf_counter() - t0
     return MapsResult(str(input_path), outputs, summary, metrics, recon, seconds, report)
+
+
+def _df_range_text(model: MrfModel) -> str:
+    """The off-resonance range of the networks (else the sequence's dictionary), Hz."""
+    if model.parameters.df_range_hz is not None:
+        return "{:.4g} to {:.4g}".format(*model.parameters.df_range_hz)
+    return str(model.sequence.df_range_hz)
 
 
 __all__ = ["MapsResult", "file_sha256", "read_mask", "run_maps"]
