@@ -78,18 +78,46 @@ def brain_phantom(n: int = DEFAULT_SIZE) -> Phantom:
     return Phantom(table[labels, 0], table[labels, 1], table[labels, 2], labels, names)
 
 
+def nuisance_fields(shape: tuple[int, int, int], b1_amplitude: float = 0.0,
+                    df_amplitude_hz: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Smooth B1 and off-resonance fields over the phantom grid, each ``shape`` float64.
+
+    B1 (flip-angle scale) ``1 + b1_amplitude * u`` and off-resonance (Hz)
+    ``df_amplitude_hz * v``, with ``u`` running linearly from -1 to 1 along x and ``v`` along
+    y (so a 0.3 amplitude is a +-30 % B1 field).
+    """
+    nx, ny, nz = shape
+    u = np.broadcast_to(np.linspace(-1, 1, nx)[:, None, None], shape)
+    v = np.broadcast_to(np.linspace(-1, 1, ny)[None, :, None], shape)
+    return 1.0 + b1_amplitude * u, df_amplitude_hz * v
+
+
 def simulate_series(sequence: Sequence, phantom: Phantom, noise_sigma: float = DEFAULT_NOISE,
-                    *, seed: int = 0, phase_rad: float = 1.0) -> np.ndarray:
-    """Complex series ``(n, n, 1, n_t)`` complex64 of the phantom under ``sequence``."""
-    table = np.array([TISSUES[k] for k in phantom.names])
-    fingerprints = simulate_fingerprints(sequence, Tissue.make(table[:, 0], table[:, 1]))
-    lookup = np.concatenate([np.zeros((1, sequence.n_timepoints), np.complex64),
-                             fingerprints.astype(np.complex64)])
+                    *, seed: int = 0, phase_rad: float = 1.0, b1: np.ndarray | None = None,
+                    df_hz: np.ndarray | None = None) -> np.ndarray:
+    """Complex series ``(n, n, 1, n_t)`` complex64 of the phantom under ``sequence``.
+
+    b1, df_hz: optional per-voxel B1 scale and off-resonance (Hz) fields, ``(n, n, 1)`` (see
+    :func:`nuisance_fields`); with them every tissue voxel is simulated on its own.
+    """
     nx, ny, nz = phantom.labels.shape
+    if b1 is None and df_hz is None:
+        table = np.array([TISSUES[k] for k in phantom.names])
+        fingerprints = simulate_fingerprints(sequence, Tissue.make(table[:, 0], table[:, 1]))
+        lookup = np.concatenate([np.zeros((1, sequence.n_timepoints), np.complex64),
+                                 fingerprints.astype(np.complex64)])
+        series = lookup[phantom.labels]
+    else:
+        inside = phantom.mask
+        tissue = Tissue.make(phantom.t1_ms[inside], phantom.t2_ms[inside],
+                             1.0 if b1 is None else np.asarray(b1)[inside],
+                             0.0 if df_hz is None else np.asarray(df_hz)[inside])
+        series = np.zeros((nx, ny, nz, sequence.n_timepoints), np.complex64)
+        series[inside] = simulate_fingerprints(sequence, tissue)
     x = np.linspace(-0.5, 0.5, nx)[:, None, None]
     y = np.linspace(-0.5, 0.5, ny)[None, :, None]
     weight = (phantom.m0 * np.exp(1j * phase_rad * (x + 0.5 * y))).astype(np.complex64)
-    series = lookup[phantom.labels] * weight[..., None]
+    series = series * weight[..., None]
     if noise_sigma > 0:
         rng = np.random.default_rng(seed)
         noise = rng.standard_normal((*series.shape, 2), dtype=np.float32) * np.float32(noise_sigma)
