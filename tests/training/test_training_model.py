@@ -127,3 +127,34 @@ def test_qonnx_export_runs_bit_exact(tiny_model, tmp_path):
     np.testing.assert_allclose(
         out, acc * 2.0**-frac, rtol=0, atol=1e-6 * np.abs(acc * 2.0**-frac).max()
     )
+
+
+@pytest.mark.parametrize("name", ["bssfp_ma2013", "fisp_short400_b1"], ids=["df", "b1"])
+def test_nuisance_parameters_threaded_through_training_and_files(name, tmp_path):
+    """Networks output df (bSSFP with a df range) or take B1 (a sequence with a B1 range);
+    the descriptor survives the model file and changes what the networks see."""
+    from mrfrecon.model import save_model
+    from mrfrecon.parameters import NetworkParameters
+    from mrfrecon.sequence import load_sequence, resolve_sequence_path
+
+    sequence = load_sequence(resolve_sequence_path(name)).with_timepoints(200)
+    config = RetrainConfig(n_train=1500, n_val=300, seconds=None, max_epochs=(2, 2, 1),
+                           patience=100, seed=3, rank=6, n_states=40)
+    result = retrain(sequence, config)
+    params = NetworkParameters.from_sequence(sequence)
+    model = load_model(save_model(result.model, tmp_path / "m.h5"))
+    assert model.parameters == params == result.model.parameters
+    assert result.summary["outputs"] == list(params.outputs)
+    assert model.float_net.widths[0] == model.int_net.widths[0] == 12 + params.n_extra_inputs
+    assert model.float_net.widths[-1] == model.int_net.widths[-1] == params.n_outputs
+    x = np.random.default_rng(0).standard_normal((20, 12)).astype(np.float32)
+    for method in ("float", "quantized"):
+        est = model.estimate_features(x, method)
+        assert (est.df_hz is not None) == params.estimates_df
+        if params.estimates_df:
+            lo, hi = params.df_range_hz
+            assert np.all((est.df_hz >= lo) & (est.df_hz <= hi))
+            assert "df_hz" in result.summary["validation"][method]
+        if params.takes_b1:  # B1 is an input the networks use
+            low = model.estimate_features(x, method, b1=np.full(20, 0.7))
+            assert not np.array_equal(low.t1_ms, est.t1_ms)
