@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -327,8 +327,9 @@ def default_dictionary(model: MrfModel, progress: ProgressFn | None = None) -> D
 
 
 def _estimator(model: MrfModel, options: ReconOptions, dictionary: Dictionary | None,
-               table: SignalTable | None) -> _Estimator:
-    """The method's estimator, and the signal table it (or the uncertainty maps) need."""
+               table: SignalTable | None, b1_given: bool = False) -> _Estimator:
+    """The method's estimator, and the signal table it (or the uncertainty maps) need: none
+    when fingerprints and bounds are simulated per voxel (estimated df, a measured B1)."""
     t1_range = tuple(map(float, model.scaling.t1_range_ms))
     t2_range = tuple(map(float, model.scaling.t2_range_ms))
     atoms = None
@@ -341,10 +342,14 @@ def _estimator(model: MrfModel, options: ReconOptions, dictionary: Dictionary | 
         table_range = tuple((min(a[0], b[0]), max(a[1], b[1])) for a, b in
                             ((t1_range, model.scaling.t1_range_ms),
                              (t2_range, model.scaling.t2_range_ms)))
-    if table is None and (atoms is None or options.uncertainty):
+    estimator = _Estimator(model, options.method, atoms, table,
+                           {"t1": t1_range, "t2": t2_range})
+    per_voxel = estimator.estimates_df or (estimator.uses_b1 and b1_given)
+    if table is None and not per_voxel and (atoms is None or options.uncertainty):
         table = cached_table(model.sequence, model.features.basis, model.features.project,
                              table_range[0], table_range[1], use_cache=options.use_cache)
-    return _Estimator(model, options.method, atoms, table, {"t1": t1_range, "t2": t2_range})
+        estimator = replace(estimator, table=table)
+    return estimator
 
 
 def _quality_deficit(coef_energy: np.ndarray, quality: np.ndarray, sigma: float,
@@ -422,7 +427,7 @@ def reconstruct(
     rank = model.features.rank
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    estimator = _estimator(model, options, dictionary, table)
+    estimator = _estimator(model, options, dictionary, table, b1 is not None)
     seconds["setup"] = time.perf_counter() - t0
 
     t_step = time.perf_counter()

@@ -29,7 +29,9 @@ def make_model(sequence: Sequence, *, rank: int = 10, hidden: int = 16, seed: in
     rng = np.random.default_rng(seed)
     t1 = np.exp(rng.uniform(np.log(T1_RANGE[0]), np.log(T1_RANGE[1]), 600))
     t2 = np.minimum(np.exp(rng.uniform(np.log(T2_RANGE[0]), np.log(T2_RANGE[1]), 600)), t1)
-    atoms = simulate_fingerprints(sequence, Tissue.make(t1, t2))
+    b1 = 1.0 if parameters.b1_range is None else rng.uniform(*parameters.b1_range, 600)
+    df = 0.0 if parameters.df_range_hz is None else rng.uniform(*parameters.df_range_hz, 600)
+    atoms = simulate_fingerprints(sequence, Tissue.make(t1, t2, b1, df))
     basis, _ = svd_basis(atoms, rank=rank)
     coef = atoms.astype(np.complex64) @ basis
     mean, std = fit_standardisation(unit_realimag(coef))
