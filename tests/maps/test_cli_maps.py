@@ -197,3 +197,24 @@ def test_offresonance_fieldmap_and_b1_map_in_another_geometry(ma_bssfp, tmp_path
     assert side["B1Source"] == "assumed 1 (no B1 map given)"
     t2 = nib.load(tmp_path / "without" / "sub-01_T2map.nii.gz").get_fdata() * 1e3
     assert 100 * np.mean(np.abs(t2 - phantom.t2_ms)[keep] / phantom.t2_ms[keep]) > 1.5 * t2_mape
+
+
+def test_phantom_writes_b1_and_offresonance_truth(tmp_path):
+    from mrfrecon.phantom import nuisance_fields
+
+    result = runner.invoke(app, ["phantom", "--sequence", "bssfp_ma2013", "--output",
+                                 str(tmp_path), "--size", "16", "--b1-amplitude", "0.3",
+                                 "--df-amplitude", "20", "--json"])
+    assert result.exit_code == 0, result.output
+    files = json.loads(result.stdout)
+    b1, df = nuisance_fields((16, 16, 1), 0.3, 20.0)
+    assert_allclose(nib.load(files["truth_b1"]).get_fdata(), b1, atol=1e-6)
+    assert_allclose(nib.load(files["truth_df"]).get_fdata(), df, atol=1e-5)
+    assert json.loads((tmp_path / "sub-phantom_desc-truth_fieldmap.json").read_text())[
+        "Units"] == "Hz"
+    series = nib.load(files["series"]).dataobj
+    plain = runner.invoke(app, ["phantom", "--sequence", "bssfp_ma2013", "--output",
+                                str(tmp_path / "plain"), "--size", "16", "--json"])
+    assert json.loads(plain.stdout)["truth_b1"] is None
+    other = nib.load(json.loads(plain.stdout)["series"]).dataobj
+    assert not np.allclose(np.asarray(series), np.asarray(other))  # the fields changed the data
