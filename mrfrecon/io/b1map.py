@@ -76,7 +76,11 @@ def read_b1_volume(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
         from mrfrecon.io.nifti import read_volume
 
-        return read_volume(path, label="B1 map"), np.asarray(nib.load(path).affine, np.float64)
+        values = read_volume(path, label="B1 map")  # checks the file, one-line errors
+        img = nib.load(path)
+        if not isinstance(img, nib.spatialimages.SpatialImage) or img.affine is None:
+            raise InputFileError(f"'{path}': the B1 map has no voxel-to-world affine")
+        return values, np.asarray(img.affine, np.float64)
     acq = read_acquisition(path)
     if acq.data.shape[3] != 1:
         raise InputFileError(f"'{path}': a B1 map has one image per slice, this series has "

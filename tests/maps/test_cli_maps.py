@@ -170,7 +170,7 @@ def test_offresonance_fieldmap_and_b1_map_in_another_geometry(ma_bssfp, tmp_path
             str(dictionary), "--noise", "0.001", "--json"]
 
     result = runner.invoke(app, [*args, "--output", str(tmp_path / "with"), "--b1-map",
-                                 str(tmp_path / "b1.nii.gz")])
+                                 str(tmp_path / "b1.nii.gz"), "--report", str(tmp_path / "qc")])
     assert result.exit_code == 0, result.output
     out = tmp_path / "with"
     df_map = nib.load(out / "sub-01_desc-offres_fieldmap.nii.gz").get_fdata()
@@ -189,6 +189,7 @@ def test_offresonance_fieldmap_and_b1_map_in_another_geometry(ma_bssfp, tmp_path
     payload = json.loads(result.stdout)
     assert payload["summary"]["df_hz"]["median"] is not None
     assert not any("B1" in w for w in payload["summary"]["warnings"])
+    assert "off-resonance (Hz)" in (tmp_path / "qc" / "index.html").read_text()
 
     result = runner.invoke(app, [*args, "--output", str(tmp_path / "without")])
     assert result.exit_code == 0, result.output
