@@ -279,15 +279,33 @@ class MatchAtoms:
         norm[norm == 0] = 1.0
         return cls((atoms / norm[:, None]).conj().T.astype(np.complex64), norm, tissue)
 
-    def match_block(self, block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def match_block(
+        self, block: np.ndarray, b1: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Best atom for each row of ``block`` (complex ``(n, n_coef)``).
 
+        b1: measured B1 scale per row, ``(n,)``: each row is matched only within the atoms of
+        the dictionary's B1 value nearest to it (its B1 slice); ``None`` matches all atoms.
         Returns ``(index, m0, quality)``: int64, complex64 (signal ~ m0 * atom) and float32
         normalised inner products in [0, 1], each ``(n,)``. Memory: ``n x n_atoms``.
         """
-        ip = block @ self.unit_conj  # (n, n_atoms)
-        best = np.argmax(ip.real**2 + ip.imag**2, axis=1)
-        best_ip = ip[np.arange(block.shape[0]), best]
+        n = block.shape[0]
+        if b1 is None:
+            ip = block @ self.unit_conj  # (n, n_atoms)
+            best = np.argmax(ip.real**2 + ip.imag**2, axis=1)
+            best_ip = ip[np.arange(n), best]
+        else:
+            values, slice_of_atom = np.unique(self.tissue.b1, return_inverse=True)
+            nearest = np.argmin(np.abs(np.asarray(b1, np.float64)[:, None] - values), axis=1)
+            best = np.zeros(n, np.int64)
+            best_ip = np.zeros(n, np.complex64)
+            for k in np.unique(nearest):
+                rows = np.flatnonzero(nearest == k)
+                atoms = np.flatnonzero(slice_of_atom == k)
+                ip = block[rows] @ self.unit_conj[:, atoms]
+                local = np.argmax(ip.real**2 + ip.imag**2, axis=1)
+                best[rows] = atoms[local]
+                best_ip[rows] = ip[np.arange(rows.size), local]
         norm = np.linalg.norm(block, axis=1)
         quality = np.abs(best_ip) / np.where(norm > 0, norm, 1)
         return best, (best_ip / self.norm[best]).astype(np.complex64), quality.astype(np.float32)
@@ -299,11 +317,14 @@ def match(
     *,
     compressed: bool = True,
     chunk_size: int = 4096,
+    b1: np.ndarray | None = None,
     progress: ProgressFn | None = None,
 ) -> MatchResult:
     """Match fingerprints (complex, ``(n_signals, n_timepoints)``) to the dictionary.
 
     ``compressed`` uses the SVD basis when the dictionary has one (else the full atoms).
+    ``b1``: measured B1 per signal, ``(n_signals,)``: match within the nearest B1 slice of a
+    dictionary that spans B1 (see :meth:`MatchAtoms.match_block`).
     Memory is bounded by ``chunk_size x n_atoms``.
     """
     signals = np.asarray(signals)
@@ -325,7 +346,8 @@ def match(
         if basis is not None:
             block = block @ basis
         stop = start + block.shape[0]
-        index[start:stop], m0[start:stop], quality[start:stop] = atoms.match_block(block)
+        rows_b1 = None if b1 is None or not dictionary.has_b1 else b1[start:stop]
+        index[start:stop], m0[start:stop], quality[start:stop] = atoms.match_block(block, rows_b1)
         if progress is not None:
             progress(min(start + chunk_size, n), n)
     t = dictionary.tissue

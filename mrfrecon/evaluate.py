@@ -5,6 +5,12 @@ simulated through the model's sequence (float64 EPG, default 300 states), comple
 ``noise`` per channel added to the *un-normalised* signal. Methods: the float network, the
 quantised network (integer path) and dictionary matching on the sequence's default grid.
 Per method and parameter: MAPE and MPE (%), RMSE (ms), and RMSE / sqrt(mean CRB).
+
+Nuisance parameters (:class:`~mrfrecon.parameters.NetworkParameters` of the model): an
+estimated off-resonance is drawn uniformly over the trained range and reported as ``df_hz``
+(:func:`~mrfrecon.metrics.offset_error_metrics`, Hz; the CRB then has df as a third unknown);
+a B1 input is drawn uniformly over its range (or fixed, ``b1=``) and given to every method as
+a measured map would be (matching within the dictionary's nearest B1 slice).
 """
 
 from __future__ import annotations
@@ -17,10 +23,11 @@ import numpy as np
 
 from .dictionary import build_dictionary, match
 from .method import Method
-from .metrics import error_metrics
+from .metrics import error_metrics, offset_error_metrics
 from .model import MrfModel
+from .parameters import NetworkParameters
 from .physics import Tissue, simulate_fingerprints
-from .physics.crb import crb_sd
+from .physics.crb import crb_sds
 from .sequence import Sequence
 from .training.data import sample_tissue
 
@@ -35,6 +42,7 @@ class TestSet:
     signals: np.ndarray  # (n, n_t) complex, noisy, M0 = 1 units
     crb_t1_ms: np.ndarray
     crb_t2_ms: np.ndarray  # sqrt(CRB) per point, ms
+    crb_df_hz: np.ndarray | None = None  # sqrt(CRB) of the off-resonance, Hz, when estimated
 
 
 def make_test_set(
@@ -43,18 +51,33 @@ def make_test_set(
     noise: float,
     seed: int = 12345,
     progress: Callable[[int, int], None] | None = None,
+    parameters: NetworkParameters = NetworkParameters(),
+    b1: float | None = None,
 ) -> TestSet:
-    """Draw a fresh test set (see the module docstring)."""
+    """Draw a fresh test set (see the module docstring); ``b1`` fixes B1 instead of drawing it."""
     rng = np.random.default_rng(seed)
     tissue = sample_tissue(rng, n, T1_TEST_MS, T2_TEST_MS)
+    if parameters.takes_b1 or parameters.estimates_df or b1 is not None:
+        if b1 is None and parameters.b1_range is not None:
+            b1_values = rng.uniform(*parameters.b1_range, n)
+        else:
+            b1_values = np.full(n, 1.0 if b1 is None else b1)
+        df = np.zeros(n)
+        if parameters.df_range_hz is not None:
+            df = rng.uniform(*parameters.df_range_hz, n)
+        tissue = Tissue.make(tissue.t1_ms, tissue.t2_ms, b1_values, df)
     clean = simulate_fingerprints(
         sequence, tissue, dtype=np.float64, progress=progress
     )
     noisy = clean + noise * (
         rng.standard_normal(clean.shape) + 1j * rng.standard_normal(clean.shape)
     )
-    sd1, sd2 = crb_sd(sequence, tissue, noise) if noise > 0 else (np.zeros(n), np.zeros(n))
-    return TestSet(tissue, noisy.astype(np.complex64), sd1, sd2)
+    if noise > 0:
+        sd = crb_sds(sequence, tissue, noise, estimate_df=parameters.estimates_df)
+    else:
+        sd = {k: np.zeros(n) for k in ("t1_ms", "t2_ms", "df_hz")}
+    return TestSet(tissue, noisy.astype(np.complex64), sd["t1_ms"], sd["t2_ms"],
+                   sd.get("df_hz") if parameters.estimates_df else None)
 
 
 @dataclass(frozen=True)
@@ -63,6 +86,7 @@ class Evaluation:
 
     metrics: per method, ``{"t1": ..., "t2": ...}`` from :func:`~mrfrecon.metrics.error_metrics`.
     estimates: per method, (T1, T2) in ms, each ``(n,)``; test: the test set (truth, sqrt(CRB)).
+    df_estimates: per method, off-resonance in Hz ``(n,)`` when the model estimates it.
     """
 
     metrics: dict[Method, dict[str, dict[str, Any]]]
@@ -71,10 +95,19 @@ class Evaluation:
     noise: float
     n: int
     seed: int
+    df_estimates: dict[Method, np.ndarray] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``methods.{float,quantized,matching}.{t1,t2}``, the test set, the CRB."""
+        """JSON-ready: ``methods.{float,quantized,matching}.{t1,t2[,df_hz]}``, the test set,
+        the CRB (``df_sd_rms_hz`` when the off-resonance is estimated)."""
         truth = self.test.tissue
+        crb = {
+            "t1_rel_sd_mean_pct": float(100 * np.mean(self.test.crb_t1_ms / truth.t1_ms)),
+            "t2_rel_sd_mean_pct": float(100 * np.mean(self.test.crb_t2_ms / truth.t2_ms)),
+        }
+        if self.test.crb_df_hz is not None:
+            crb["df_sd_rms_hz"] = float(np.sqrt(np.mean(self.test.crb_df_hz**2)))
+        b1 = truth.b1
         return {
             "methods": {m.value: v for m, v in self.metrics.items()},
             "noise": self.noise,
@@ -82,10 +115,9 @@ class Evaluation:
             "seed": self.seed,
             "t1_range_ms": list(T1_TEST_MS),
             "t2_range_ms": list(T2_TEST_MS),
-            "crb": {
-                "t1_rel_sd_mean_pct": float(100 * np.mean(self.test.crb_t1_ms / truth.t1_ms)),
-                "t2_rel_sd_mean_pct": float(100 * np.mean(self.test.crb_t2_ms / truth.t2_ms)),
-            },
+            "b1_range": [float(b1.min()), float(b1.max())],
+            "df_range_hz": [float(truth.df_hz.min()), float(truth.df_hz.max())],
+            "crb": crb,
         }
 
 
@@ -96,28 +128,45 @@ def evaluate(
     n: int = 20000,
     seed: int = 12345,
     methods: tuple[Method | str, ...] = METHODS,
+    b1: float | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Evaluation:
-    """Reconstruct a fresh test set with each method and measure the errors."""
+    """Reconstruct a fresh test set with each method and measure the errors.
+
+    b1: for a model with a B1 input, the test set's B1 (default: uniform over the range).
+    """
     chosen = [Method(m) for m in methods]
-    test = make_test_set(model.sequence, n, noise, seed, progress)
+    params = model.parameters
+    test = make_test_set(model.sequence, n, noise, seed, progress, params, b1)
     truth = test.tissue
+    measured_b1 = truth.b1 if params.takes_b1 else None
     estimates: dict[Method, tuple[np.ndarray, np.ndarray]] = {}
+    df_estimates: dict[Method, np.ndarray] = {}
     x = model.features(test.signals)
     for method in METHODS:  # a fixed order, whatever the order asked for
         if method not in chosen:
             continue
         if method is Method.MATCHING:
-            result = match(build_dictionary(model.sequence), test.signals, compressed=False)
+            result = match(build_dictionary(model.sequence), test.signals, compressed=False,
+                           b1=measured_b1)
             estimates[method] = (result.t1_ms, result.t2_ms)
+            df_estimates[method] = result.df_hz
         else:
-            estimates[method] = model.predict_features(x, method)
+            est = model.estimate_features(x, method, measured_b1)
+            estimates[method] = (est.t1_ms, est.t2_ms)
+            if est.df_hz is not None:
+                df_estimates[method] = est.df_hz
     metrics = {
         method: {"t1": error_metrics(t1, truth.t1_ms, crb_sd_ms=test.crb_t1_ms),
                  "t2": error_metrics(t2, truth.t2_ms, crb_sd_ms=test.crb_t2_ms)}
         for method, (t1, t2) in estimates.items()
     }
-    return Evaluation(metrics, estimates, test, noise, n, seed)
+    if params.estimates_df:
+        for method, df in df_estimates.items():
+            metrics[method]["df_hz"] = offset_error_metrics(df, truth.df_hz,
+                                                            crb_sd=test.crb_df_hz)
+    return Evaluation(metrics, estimates, test, noise, n, seed,
+                      df_estimates if params.estimates_df else None)
 
 
 def plot_errors(result: Evaluation, fh, n_bins: int = 6) -> None:

@@ -25,6 +25,8 @@ class MapSet:
         True where a voxel was fitted.
     t1_sd_ms, t2_sd_ms
         Standard deviations (e.g. from the Cramer-Rao bound) in ms.
+    df_hz, df_sd_hz
+        Off-resonance and its standard deviation in Hz, when estimated (bSSFP).
     """
 
     t1_ms: np.ndarray
@@ -34,10 +36,13 @@ class MapSet:
     mask: np.ndarray | None = None
     t1_sd_ms: np.ndarray | None = None
     t2_sd_ms: np.ndarray | None = None
+    df_hz: np.ndarray | None = None
+    df_sd_hz: np.ndarray | None = None
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The maps that are set, by field name."""
-        names = ("t1_ms", "t2_ms", "m0", "quality", "mask", "t1_sd_ms", "t2_sd_ms")
+        names = ("t1_ms", "t2_ms", "m0", "quality", "mask", "t1_sd_ms", "t2_sd_ms", "df_hz",
+                 "df_sd_hz")
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
     def check_shape(self, shape: tuple[int, int, int]) -> None:

@@ -53,9 +53,47 @@ def error_metrics(
                 "rmse_over_crb": None if crb_sd_ms is None else nan}
     rel = (e - t) / t
     rmse = float(np.sqrt(np.mean((e - t) ** 2)))
-    ratio = None
-    if crb_sd_ms is not None:
-        bound = float(np.sqrt(np.mean(np.asarray(crb_sd_ms, np.float64)[keep] ** 2)))
-        ratio = rmse / bound if bound > 0 else float("nan")
+    ratio = _over_crb(rmse, crb_sd_ms, keep)
     return {"n": int(e.size), "mape": float(100 * np.mean(np.abs(rel))),
             "mpe": float(100 * np.mean(rel)), "rmse_ms": rmse, "rmse_over_crb": ratio}
+
+
+OFFSET_METRIC_KEYS = ("n", "mae", "bias", "rmse", "rmse_over_crb")
+
+
+def offset_error_metrics(
+    estimate: np.ndarray,
+    truth: np.ndarray,
+    *,
+    mask: np.ndarray | None = None,
+    crb_sd: np.ndarray | None = None,
+) -> dict[str, float | int | None]:
+    """Absolute errors of a parameter that is centred near 0 (off-resonance ``df_hz``, Hz).
+
+    Relative errors mean nothing there, so: ``mae = mean(|e - t|)``, ``bias = mean(e - t)``,
+    ``rmse = sqrt(mean((e - t)^2))`` in the parameter's unit, ``rmse_over_crb`` as in
+    :func:`error_metrics`. Points where the truth or the estimate is not finite are left out.
+    JSON keys: ``n``, ``mae``, ``bias``, ``rmse``, ``rmse_over_crb``.
+    """
+    estimate = np.asarray(estimate, np.float64)
+    truth = np.asarray(truth, np.float64)
+    keep = np.isfinite(truth) & np.isfinite(estimate)
+    if mask is not None:
+        keep &= np.asarray(mask, bool)
+    err = estimate[keep] - truth[keep]
+    if err.size == 0:
+        nan = float("nan")
+        return {"n": 0, "mae": nan, "bias": nan, "rmse": nan,
+                "rmse_over_crb": None if crb_sd is None else nan}
+    rmse = float(np.sqrt(np.mean(err**2)))
+    ratio = _over_crb(rmse, crb_sd, keep)
+    return {"n": int(err.size), "mae": float(np.mean(np.abs(err))),
+            "bias": float(np.mean(err)), "rmse": rmse, "rmse_over_crb": ratio}
+
+
+def _over_crb(rmse: float, crb_sd: np.ndarray | None, keep: np.ndarray) -> float | None:
+    """``rmse / sqrt(mean(CRB))`` over the kept points (None without a bound)."""
+    if crb_sd is None:
+        return None
+    bound = float(np.sqrt(np.mean(np.asarray(crb_sd, np.float64)[keep] ** 2)))
+    return rmse / bound if bound > 0 else float("nan")

@@ -23,6 +23,7 @@ from .atomic import atomic_write
 from .errors import ModelError, ModelMismatchError
 from .features import FeatureMap
 from .method import NETWORK_METHODS, Method
+from .parameters import NetworkParameters
 from .quantized import IntegerLayer, IntegerMLP
 from .sequence import Sequence, sequence_from_dict
 
@@ -83,11 +84,20 @@ class FloatMLPWeights:
 
 
 @dataclass(frozen=True)
+class Estimates:
+    """A network's estimates, each ``(n,)``: T1, T2 in ms; off-resonance in Hz (or None)."""
+
+    t1_ms: np.ndarray
+    t2_ms: np.ndarray
+    df_hz: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
 class MrfModel:
-    """Everything needed to go from fingerprints to T1/T2 (ms).
+    """Everything needed to go from fingerprints to T1/T2 (ms) [and off-resonance, Hz].
 
     sequence: the resolved sequence the model was trained for (parsed once, in
-    :func:`load_model`).
+    :func:`load_model`).  parameters: the networks' extra outputs (df) and inputs (B1).
     """
 
     sequence: Sequence
@@ -97,6 +107,7 @@ class MrfModel:
     int_net: IntegerMLP
     metrics: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
+    parameters: NetworkParameters = NetworkParameters()
 
     @property
     def sequence_sha256(self) -> str:
@@ -133,15 +144,27 @@ class MrfModel:
         return self.predict_features(self.features(signals), method)
 
     def predict_features(
-        self, x: np.ndarray, method: Method | str = Method.QUANTIZED
+        self, x: np.ndarray, method: Method | str = Method.QUANTIZED,
+        b1: np.ndarray | float | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Network inputs ``(n, n_features)`` -> (T1, T2) in ms, each ``(n,)``."""
+        """Fingerprint features ``(n, 2K)`` -> (T1, T2) in ms, each ``(n,)``."""
+        est = self.estimate_features(x, method, b1)
+        return est.t1_ms, est.t2_ms
+
+    def estimate_features(
+        self, x: np.ndarray, method: Method | str = Method.QUANTIZED,
+        b1: np.ndarray | float | None = None,
+    ) -> Estimates:
+        """Fingerprint features ``(n, 2K)`` [+ B1 scale, ``(n,)``, default 1] -> estimates."""
         method = Method(method)
         if method not in NETWORK_METHODS:
             raise ValueError(f"method '{method}' is not a network (expected "
                              f"{', '.join(m.value for m in NETWORK_METHODS)})")
         net = self.int_net if method is Method.QUANTIZED else self.float_net
-        return self.scaling.decode(net.forward(x))
+        y = net.forward(self.parameters.with_extra(x, b1))
+        t1, t2 = self.scaling.decode(y)
+        df = self.parameters.decode_df(y) if self.parameters.estimates_df else None
+        return Estimates(t1, t2, df)
 
 
 # --------------------------------------------------------------------------------------------
@@ -169,7 +192,7 @@ def _datasets(model: MrfModel) -> dict[str, np.ndarray]:
             -9999 if layer.out_frac is None else layer.out_frac, np.int64
         )
         out[f"quantized/layer{i}/out_bits"] = np.asarray(layer.out_bits, np.int64)
-    return out
+    return out | model.parameters.to_datasets()
 
 
 def _digest(datasets: dict[str, np.ndarray], attrs: dict[str, str]) -> str:
@@ -205,7 +228,7 @@ def save_model(model: MrfModel, path: str | Path, *, overwrite: bool = False) ->
             f.attrs["format_version"] = FORMAT_VERSION
             f.attrs["mrfrecon_version"] = __version__
             f.attrs["sequence_sha256"] = model.sequence_sha256
-            f.attrs["units"] = "T1 and T2 in ms; features unitless"
+            f.attrs["units"] = "T1 and T2 in ms; df_hz in Hz; B1 unitless; features unitless"
             f.attrs["content_sha256"] = _digest(datasets, attrs)
 
     return atomic_write(path, write, overwrite=overwrite)
@@ -280,4 +303,5 @@ def _from_datasets(d: dict[str, np.ndarray], attrs: dict[str, str]) -> MrfModel:
         int_net=int_net,
         metrics=json.loads(attrs["metrics_json"]),
         provenance=json.loads(attrs["provenance_json"]),
+        parameters=NetworkParameters.from_datasets(d),
     )

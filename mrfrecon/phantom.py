@@ -78,18 +78,46 @@ def brain_phantom(n: int = DEFAULT_SIZE) -> Phantom:
     return Phantom(table[labels, 0], table[labels, 1], table[labels, 2], labels, names)
 
 
+def nuisance_fields(shape: tuple[int, int, int], b1_amplitude: float = 0.0,
+                    df_amplitude_hz: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Smooth B1 and off-resonance fields over the phantom grid, each ``shape`` float64.
+
+    B1 (flip-angle scale) ``1 + b1_amplitude * u`` and off-resonance (Hz)
+    ``df_amplitude_hz * v``, with ``u`` running linearly from -1 to 1 along x and ``v`` along
+    y (so a 0.3 amplitude is a +-30 % B1 field).
+    """
+    nx, ny, nz = shape
+    u = np.broadcast_to(np.linspace(-1, 1, nx)[:, None, None], shape)
+    v = np.broadcast_to(np.linspace(-1, 1, ny)[None, :, None], shape)
+    return 1.0 + b1_amplitude * u, df_amplitude_hz * v
+
+
 def simulate_series(sequence: Sequence, phantom: Phantom, noise_sigma: float = DEFAULT_NOISE,
-                    *, seed: int = 0, phase_rad: float = 1.0) -> np.ndarray:
-    """Complex series ``(n, n, 1, n_t)`` complex64 of the phantom under ``sequence``."""
-    table = np.array([TISSUES[k] for k in phantom.names])
-    fingerprints = simulate_fingerprints(sequence, Tissue.make(table[:, 0], table[:, 1]))
-    lookup = np.concatenate([np.zeros((1, sequence.n_timepoints), np.complex64),
-                             fingerprints.astype(np.complex64)])
+                    *, seed: int = 0, phase_rad: float = 1.0, b1: np.ndarray | None = None,
+                    df_hz: np.ndarray | None = None) -> np.ndarray:
+    """Complex series ``(n, n, 1, n_t)`` complex64 of the phantom under ``sequence``.
+
+    b1, df_hz: optional per-voxel B1 scale and off-resonance (Hz) fields, ``(n, n, 1)`` (see
+    :func:`nuisance_fields`); with them every tissue voxel is simulated on its own.
+    """
     nx, ny, nz = phantom.labels.shape
+    if b1 is None and df_hz is None:
+        table = np.array([TISSUES[k] for k in phantom.names])
+        fingerprints = simulate_fingerprints(sequence, Tissue.make(table[:, 0], table[:, 1]))
+        lookup = np.concatenate([np.zeros((1, sequence.n_timepoints), np.complex64),
+                                 fingerprints.astype(np.complex64)])
+        series = lookup[phantom.labels]
+    else:
+        inside = phantom.mask
+        tissue = Tissue.make(phantom.t1_ms[inside], phantom.t2_ms[inside],
+                             1.0 if b1 is None else np.asarray(b1)[inside],
+                             0.0 if df_hz is None else np.asarray(df_hz)[inside])
+        series = np.zeros((nx, ny, nz, sequence.n_timepoints), np.complex64)
+        series[inside] = simulate_fingerprints(sequence, tissue)
     x = np.linspace(-0.5, 0.5, nx)[:, None, None]
     y = np.linspace(-0.5, 0.5, ny)[None, :, None]
     weight = (phantom.m0 * np.exp(1j * phase_rad * (x + 0.5 * y))).astype(np.complex64)
-    series = lookup[phantom.labels] * weight[..., None]
+    series = series * weight[..., None]
     if noise_sigma > 0:
         rng = np.random.default_rng(seed)
         noise = rng.standard_normal((*series.shape, 2), dtype=np.float32) * np.float32(noise_sigma)
@@ -109,21 +137,28 @@ class PhantomFiles:
     description: Path
     dicom: Path | None
     files: list[Path]
+    truth_b1: Path | None = None  # B1 field (flip-angle scale), when one was simulated
+    truth_df: Path | None = None  # off-resonance field (Hz), when one was simulated
 
     def to_dict(self) -> dict:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in {
             "series": self.series, "truth_t1": self.truth_t1, "truth_t2": self.truth_t2,
             "truth_m0": self.truth_m0, "labels": self.labels, "description": self.description,
-            "dicom": self.dicom}.items()} | {"n_files": len(self.files)}
+            "dicom": self.dicom, "truth_b1": self.truth_b1, "truth_df": self.truth_df}.items()
+            } | {"n_files": len(self.files)}
 
 
 def write_phantom(sequence: Sequence, output_dir: str | Path, *, noise_sigma: float = DEFAULT_NOISE,
                   size: int = DEFAULT_SIZE, dicom: bool = False, seed: int = 0,
                   overwrite: bool = False, stem: str = "sub-phantom",
+                  b1_amplitude: float = 0.0, df_amplitude_hz: float = 0.0,
                   progress: Callable[[int, int], None] | None = None) -> PhantomFiles:
     """Simulate the phantom and write it: the series (uncompressed NIfTI, complex64), truth maps
     (NIfTI in BIDS seconds with sidecars; M0; tissue labels), ``phantom.json`` and, with
     ``dicom``, a classic MR magnitude + phase DICOM series under ``dicom/``.
+    ``b1_amplitude``, ``df_amplitude_hz``: smooth B1 and off-resonance fields
+    (:func:`nuisance_fields`), written as ``desc-truth_TB1map`` (flip-angle scale, usable as
+    ``maps --b1-map``) and ``desc-truth_fieldmap`` (Hz) when non-zero.
 
     Nothing is written if an output exists and ``overwrite`` is false.
     """
@@ -142,13 +177,20 @@ def write_phantom(sequence: Sequence, output_dir: str | Path, *, noise_sigma: fl
              "t2": output_dir / f"{stem}_desc-truth_T2map.nii.gz",
              "m0": output_dir / f"{stem}_desc-truth_M0map.nii.gz",
              "labels": output_dir / f"{stem}_desc-tissue_dseg.nii.gz"}
+    b1_field, df_field = nuisance_fields(phantom.labels.shape, b1_amplitude, df_amplitude_hz)
+    if b1_amplitude:
+        truth["b1"] = output_dir / f"{stem}_desc-truth_TB1map.nii.gz"
+    if df_amplitude_hz:
+        truth["df"] = output_dir / f"{stem}_desc-truth_fieldmap.nii.gz"
     description = output_dir / "phantom.json"
     dicom_dir = output_dir / "dicom" if dicom else None
     planned = [series_path, description, *truth.values(),
                *(sidecar_path(p) for p in truth.values())]
     check_outputs_free(planned + ([dicom_dir] if dicom_dir else []), overwrite=overwrite)
     output_dir.mkdir(parents=True, exist_ok=True)
-    series = simulate_series(sequence, phantom, noise_sigma, seed=seed)
+    series = simulate_series(sequence, phantom, noise_sigma, seed=seed,
+                             b1=b1_field if b1_amplitude else None,
+                             df_hz=df_field if df_amplitude_hz else None)
 
     img = nib.Nifti1Image(series, affine)
     img.set_sform(affine, code="scanner")
@@ -156,7 +198,9 @@ def write_phantom(sequence: Sequence, output_dir: str | Path, *, noise_sigma: fl
     img.header.set_xyzt_units(xyz="mm", t="unknown")
     files = [atomic_write(series_path, img.to_bytes(), overwrite=overwrite)]
     maps = {"t1": (phantom.t1_ms * 1e-3, "s", "T1"), "t2": (phantom.t2_ms * 1e-3, "s", "T2"),
-            "m0": (phantom.m0, "arbitrary", "M0"), "labels": (phantom.labels, "1", "LABEL")}
+            "m0": (phantom.m0, "arbitrary", "M0"), "labels": (phantom.labels, "1", "LABEL"),
+            "b1": (b1_field, "1", "B1"), "df": (df_field, "Hz", "OFFRES")}
+    maps = {k: v for k, v in maps.items() if k in truth}
     for key, (values, unit, label) in maps.items():
         data = values.astype(np.uint8 if key == "labels" else np.float32)
         files.append(atomic_write(truth[key], nifti_map_bytes(
@@ -172,13 +216,14 @@ def write_phantom(sequence: Sequence, output_dir: str | Path, *, noise_sigma: fl
     info = {"tissues": {k: {"t1_ms": v[0], "t2_ms": v[1], "m0": v[2]} for k, v in TISSUES.items()},
             "noise_sigma": noise_sigma, "size": size, "seed": seed, "voxel_mm": list(VOXEL_MM),
             "sequence": sequence.name, "sequence_sha256": sequence.sha256,
-            "n_timepoints": sequence.n_timepoints}
+            "n_timepoints": sequence.n_timepoints, "b1_amplitude": b1_amplitude,
+            "df_amplitude_hz": df_amplitude_hz}
     files.append(atomic_write(description, json_bytes(info), overwrite=overwrite))
     if dicom_dir is not None:
         files += write_dicom_series(series, dicom_dir, overwrite=overwrite, affine=affine,
                                     progress=progress)
     return PhantomFiles(series_path, truth["t1"], truth["t2"], truth["m0"], truth["labels"],
-                        description, dicom_dir, files)
+                        description, dicom_dir, files, truth.get("b1"), truth.get("df"))
 
 
 def phantom_affine(size: int) -> np.ndarray:

@@ -34,6 +34,7 @@ from mrfrecon.features import FeatureMap, fit_standardisation, unit_realimag
 from mrfrecon.mapset import MapSet
 from mrfrecon.method import Method
 from mrfrecon.model import FloatMLPWeights, MrfModel, OutputScaling
+from mrfrecon.parameters import NetworkParameters
 from mrfrecon.physics import Tissue, simulate_fingerprints
 from mrfrecon.quantized import IntegerLayer, IntegerMLP
 from mrfrecon.recon.core import ReconResult
@@ -400,34 +401,38 @@ T1_RANGE = (100.0, 4000.0)
 T2_RANGE = (10.0, 1500.0)
 
 
-def make_model(sequence: Sequence, *, rank: int = 10, hidden: int = 16, seed: int = 0
-               ) -> MrfModel:
+def make_model(sequence: Sequence, *, rank: int = 10, hidden: int = 16, seed: int = 0,
+               parameters: NetworkParameters = NetworkParameters()) -> MrfModel:
     """A model with the real feature map of ``sequence`` and arbitrary small networks.
 
     The networks' outputs are meaningless: use it for plumbing, or ``method="matching"``.
+    ``parameters``: the networks' extra outputs (df) and inputs (B1).
     """
     rng = np.random.default_rng(seed)
     t1 = np.exp(rng.uniform(np.log(T1_RANGE[0]), np.log(T1_RANGE[1]), 600))
     t2 = np.minimum(np.exp(rng.uniform(np.log(T2_RANGE[0]), np.log(T2_RANGE[1]), 600)), t1)
-    atoms = simulate_fingerprints(sequence, Tissue.make(t1, t2))
+    b1 = 1.0 if parameters.b1_range is None else rng.uniform(*parameters.b1_range, 600)
+    df = 0.0 if parameters.df_range_hz is None else rng.uniform(*parameters.df_range_hz, 600)
+    atoms = simulate_fingerprints(sequence, Tissue.make(t1, t2, b1, df))
     basis, _ = svd_basis(atoms, rank=rank)
     coef = atoms.astype(np.complex64) @ basis
     mean, std = fit_standardisation(unit_realimag(coef))
     features = FeatureMap(basis, mean, std)
-    n_in = 2 * rank
+    n_in, n_out = 2 * rank + parameters.n_extra_inputs, parameters.n_outputs
     w1 = rng.normal(0, 1 / np.sqrt(n_in), (hidden, n_in)).astype(np.float32)
-    w2 = rng.normal(0, 1 / np.sqrt(hidden), (2, hidden)).astype(np.float32)
+    w2 = rng.normal(0, 1 / np.sqrt(hidden), (n_out, hidden)).astype(np.float32)
     float_net = FloatMLPWeights((w1, w2), (np.zeros(hidden, np.float32),
-                                           np.full(2, 0.5, np.float32)))
+                                           np.full(n_out, 0.5, np.float32)))
     int_net = IntegerMLP(5, (
         IntegerLayer(rng.integers(-60, 60, (hidden, n_in)), rng.integers(-500, 500, hidden),
                      weight_frac=6, out_frac=4),
-        IntegerLayer(rng.integers(-60, 60, (2, hidden)), np.array([2**9, 2**9]),
+        IntegerLayer(rng.integers(-60, 60, (n_out, hidden)), np.full(n_out, 2**9),
                      weight_frac=6, out_frac=None),
     ))
     return MrfModel(sequence=sequence, features=features,
                     scaling=OutputScaling(T1_RANGE, T2_RANGE), float_net=float_net,
-                    int_net=int_net, metrics={}, provenance={"test": True})
+                    int_net=int_net, metrics={}, provenance={"test": True},
+                    parameters=parameters)
 
 
 def make_recon_result(with_sd: bool) -> ReconResult:

@@ -14,6 +14,7 @@ from mrfrecon.dictionary import (
     save_dictionary,
 )
 from mrfrecon.errors import DictionaryError, ModelMismatchError, OutputExistsError
+from mrfrecon.physics import Tissue, simulate_fingerprints
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +91,21 @@ def test_bad_inputs(small_dict, tmp_path):
     (tmp_path / "text.h5").write_text("hello")
     with pytest.raises(DictionaryError, match="cannot read dictionary"):
         load_dictionary(tmp_path / "text.h5")
+
+
+def test_matching_within_the_measured_b1_slice(short_fisp):
+    """With a B1 map, each signal is matched only among the atoms of the nearest B1 value."""
+    seq = short_fisp.with_timepoints(200)
+    dictionary = build_dictionary(
+        seq, make_grid(seq, "400:1600:100", "40:120:20", b1="0.8:1.2:0.2"), rank=None,
+        energy=None, n_states=60)
+    truth = Tissue.make([700.0, 1200.0, 900.0], [60.0, 100.0, 40.0], [0.8, 1.2, 1.0])
+    signals = simulate_fingerprints(seq, truth, n_states=60)
+    exact = match(dictionary, signals, b1=truth.b1 + 0.03)  # measured B1, slightly off-grid
+    np.testing.assert_allclose(exact.b1, truth.b1, rtol=1e-12)
+    np.testing.assert_array_equal(exact.t1_ms, truth.t1_ms)
+    np.testing.assert_array_equal(exact.t2_ms, truth.t2_ms)
+    wrong = match(dictionary, signals, b1=np.full(3, 1.2))  # a wrong map restricts the search
+    np.testing.assert_allclose(wrong.b1, 1.2, rtol=1e-12)
+    other = ~np.isclose(truth.b1, 1.2)
+    assert np.all(wrong.quality[other] < exact.quality[other])

@@ -31,15 +31,20 @@ class _Model:
     """What evaluate uses of an MrfModel; its networks answer fixed estimates (ms)."""
 
     def __init__(self, sequence, answers):
+        from mrfrecon.parameters import NetworkParameters
+
         self.sequence = sequence
         self.answers = answers
+        self.parameters = NetworkParameters()  # T1/T2 only
 
     def features(self, signals):
         return signals
 
-    def predict_features(self, x, method):
-        assert x.shape[0] == TRUTH_T1_MS.size
-        return self.answers[method]
+    def estimate_features(self, x, method, b1=None):
+        from mrfrecon.model import Estimates
+
+        assert x.shape[0] == TRUTH_T1_MS.size and b1 is None
+        return Estimates(*self.answers[method])
 
 
 @pytest.fixture
@@ -107,3 +112,35 @@ def test_model_sequence_is_parsed_and_evaluation_is_a_dataclass(short_model, sho
     png = io.BytesIO()
     plot_errors(result, png, n_bins=3)
     assert png.getvalue().startswith(b"\x89PNG")
+
+
+def test_evaluation_reports_df_and_uses_the_b1_input(ma_bssfp, short_fisp):
+    """A df model: every method reports ``df_hz`` (Hz) beside the t1/t2 keys, with the CRB of
+    df as a third unknown; a B1 model draws B1 over its range unless it is fixed."""
+    from dataclasses import replace
+
+    from mrfrecon.metrics import OFFSET_METRIC_KEYS
+    from mrfrecon.parameters import NetworkParameters
+    from mrfrecon.sequence import ParameterRange
+    from tests.helpers import make_model
+
+    seq = ma_bssfp.with_timepoints(200)
+    params = NetworkParameters.from_sequence(seq)
+    result = evaluate(make_model(seq, rank=12, parameters=params), noise=0.01, n=30)
+    payload = json.loads(json.dumps(result.to_dict()))
+    assert list(payload["methods"]) == ["float", "quantized", "matching"]
+    for name, m in payload["methods"].items():
+        assert tuple(m["t1"]) == METRIC_KEYS and tuple(m["df_hz"]) == OFFSET_METRIC_KEYS, name
+        assert m["df_hz"]["rmse_over_crb"] > 0
+    lo, hi = params.df_range_hz
+    assert lo <= payload["df_range_hz"][0] < payload["df_range_hz"][1] <= hi
+    assert payload["crb"]["df_sd_rms_hz"] > 0
+
+    b1_seq = replace(short_fisp.with_timepoints(200), b1_range=ParameterRange("0.7:1.3:0.1"))
+    b1_model = make_model(b1_seq, parameters=NetworkParameters.from_sequence(b1_seq))
+    drawn = evaluate(b1_model, n=30, methods=("float",)).to_dict()
+    assert 0.7 <= drawn["b1_range"][0] < drawn["b1_range"][1] <= 1.3
+    assert "df_hz" not in drawn["methods"]["float"] and "df_sd_rms_hz" not in drawn["crb"]
+    fixed = evaluate(b1_model, n=30, methods=("float",), b1=1.0).to_dict()
+    assert fixed["b1_range"] == [1.0, 1.0]
+    assert fixed["methods"]["float"]["t1"]["mape"] != drawn["methods"]["float"]["t1"]["mape"]

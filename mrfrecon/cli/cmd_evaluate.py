@@ -26,12 +26,16 @@ def evaluate_command(
     n: int = typer.Option(20000, "--n", min=10, help="Test points (fresh draw)."),
     seed: int = typer.Option(12345, "--seed", help="Seed of the test set."),
     no_matching: bool = typer.Option(False, "--no-matching", help="Skip dictionary matching."),
+    b1: float | None = typer.Option(None, "--b1", min=0.1, max=3.0,
+                                    help="Fixed B1 of the test set (flip-angle scale; default: "
+                                    "uniform over the model's B1 range, or 1)."),
     plot: Path | None = typer.Option(None, "--plot", help="PNG of MAPE per (T1, T2) bin."),
     as_json: bool = JsonOption,
     overwrite: bool = OverwriteOption,
 ) -> None:
     """MAPE/MPE (%), RMSE (ms) and RMSE/sqrt(CRB) of the float and quantised networks and of
-    dictionary matching on a fresh test set (T1 100-3000 ms, T2 10-300 ms)."""
+    dictionary matching on a fresh test set (T1 100-3000 ms, T2 10-300 ms); for models that
+    estimate the off-resonance also its RMSE (Hz) and RMSE/sqrt(CRB) (``df_hz``)."""
     from ..evaluate import evaluate, plot_errors
     from ..model import load_model
 
@@ -41,7 +45,7 @@ def evaluate_command(
     methods = tuple(m for m in Method if not (no_matching and m is Method.MATCHING))
     with progress_bar("Simulating test set", enabled=not as_json) as progress:
         result = evaluate(
-            mrf_model, noise=noise, n=n, seed=seed, methods=methods, progress=progress
+            mrf_model, noise=noise, n=n, seed=seed, methods=methods, b1=b1, progress=progress
         )
     if plot is not None:
         atomic_write(plot, lambda fh: plot_errors(result, fh), overwrite=overwrite)
@@ -63,5 +67,10 @@ def evaluate_command(
             f"{name:<10} {a['mape']:8.2f} {a['mpe']:7.2f} {a['rmse_ms']:8.1f} {a['rmse_over_crb']:6.2f}   "
             f"{b['mape']:8.2f} {b['mpe']:7.2f} {b['rmse_ms']:8.1f} {b['rmse_over_crb']:6.2f}"
         )
+    for name, m in payload["methods"].items():
+        if "df_hz" in m:
+            d = m["df_hz"]
+            info(f"{name:<10} df RMSE {d['rmse']:.3g} Hz (bias {d['bias']:.3g} Hz), "
+                 f"RMSE/sqrt(CRB) {d['rmse_over_crb']:.3g}")
     if plot is not None:
         info(f"plot: {plot}")

@@ -68,6 +68,9 @@ def maps(
                                            "--method matching (default: simulated)."),
     noise: str = typer.Option("auto", "--noise", help=NOISE_HELP),
     series: str | None = typer.Option(None, "--series", metavar="NUMBER|UID", help=SERIES_HELP),
+    b1_map: Path | None = typer.Option(None, "--b1-map", help="Measured B1 map (flip-angle "
+                                       "scale, 1 = nominal; NIfTI or DICOM, any geometry) for "
+                                       "models/dictionaries that span B1."),
     chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Voxels per chunk."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="Worker threads "
                                        "(default: all cores)."),
@@ -90,7 +93,8 @@ def maps(
                                 units=units, dicom=dicom, overwrite=overwrite,
                                 report_dir=report, dictionary_path=dictionary, progress=bar,
                                 layout=layout, parametric_map=parametric_map,
-                                patient_id=patient_id, patient_name=patient_name)
+                                patient_id=patient_id, patient_name=patient_name,
+                                b1_map_path=b1_map)
     if as_json:
         if len(results) == 1:
             print_json(results[0].to_dict())
@@ -119,6 +123,9 @@ def render_summary(summary: MapSummary, metrics: dict | None) -> None:
     info(f"[bold]{summary.n_voxels} voxels[/bold] ({summary.method})")
     info(f"  T1 {fmt(summary.t1_ms)} ms; T2 {fmt(summary.t2_ms)} ms; "
          f"quality {fmt(summary.quality)}")
+    if summary.df_hz is not None:
+        sd = "" if summary.df_sd_hz is None else f"; SD (sqrt CRB) {fmt(summary.df_sd_hz)} Hz"
+        info(f"  off-resonance {fmt(summary.df_hz)} Hz{sd}")
     if summary.t1_sd_ms is not None and summary.t2_sd_ms is not None:
         info(f"  SD (sqrt CRB): T1 {fmt(summary.t1_sd_ms)} ms; T2 {fmt(summary.t2_sd_ms)} ms;"
              f" noise sigma {summary.noise_sigma:.4g} ({summary.noise_method})")

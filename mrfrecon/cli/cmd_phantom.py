@@ -25,6 +25,11 @@ def phantom(
     size: int = typer.Option(DEFAULT_SIZE, "--size", min=16, help="Matrix size (n x n, 1 slice)."),
     dicom: bool = typer.Option(False, "--dicom", help="Also write a DICOM magnitude+phase series."),
     seed: int = typer.Option(0, "--seed", help="Noise seed."),
+    b1_amplitude: float = typer.Option(0.0, "--b1-amplitude", min=0.0, max=0.9,
+                                       help="B1 field 1 +- this along x (0.3: +-30 %), written "
+                                       "as a truth B1 map for maps --b1-map."),
+    df_amplitude: float = typer.Option(0.0, "--df-amplitude", min=0.0,
+                                       help="Off-resonance field +- this many Hz along y."),
     as_json: bool = JsonOption,
     overwrite: bool = OverwriteOption,
 ) -> None:
@@ -36,7 +41,8 @@ def phantom(
     seq = read_sequence(sequence)
     with progress_bar("Writing DICOM", enabled=not as_json and dicom) as bar:
         files = write_phantom(seq, output, noise_sigma=noise, size=size, dicom=dicom, seed=seed,
-                              overwrite=overwrite, progress=bar)
+                              overwrite=overwrite, b1_amplitude=b1_amplitude,
+                              df_amplitude_hz=df_amplitude, progress=bar)
     if as_json:
         print_json(files.to_dict() | {"sequence": seq.name, "noise_sigma": noise})
         return

@@ -10,13 +10,17 @@ Output names (``<stem>`` from :attr:`Acquisition.stem`, e.g. ``sub-01_ses-1_acq-
     <stem>_desc-sd_T2map.nii.gz       standard deviation of T2 (optional)
     <stem>_desc-quality_M0map.nii.gz  fit quality (normalised inner product of the fit), unitless
     <stem>_desc-fitted_mask.nii.gz    1 where the voxel was fitted, else 0
+    <stem>_desc-offres_fieldmap.nii.gz    off-resonance in Hz (estimated, bSSFP models)
+    <stem>_desc-offressd_fieldmap.nii.gz  its standard deviation (sqrt CRB) in Hz
 
 each with a ``.json`` sidecar. BIDS has no MRF-specific suffix and no suffix for a fit quality
 or an uncertainty: ``T1map``, ``T2map`` and ``M0map`` are the BIDS quantitative-MRI suffixes
 (seconds for relaxation times) and the ``desc-`` entity tells the SD, phase and quality maps
-apart (the fit quality goes with M0, the scale of the same fit). In the ``bids`` layout the
-files go to ``sub-<label>/[ses-<label>/]anat/``. Entities, their order and which ones a
-parametric map may carry come from the BIDS schema (bidsschematools), not from lists here.
+apart (the fit quality goes with M0, the scale of the same fit). The off-resonance follows the
+BIDS field-map convention (``fieldmap`` suffix, ``Units: Hz``). In the ``bids`` layout the
+files go to ``sub-<label>/[ses-<label>/]anat/`` (field maps to ``fmap/``). Entities, their
+order and which ones a parametric map may carry come from the BIDS schema (bidsschematools),
+not from lists here.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ class _MapSpec:
     field: str
     name: str  # BIDS ``[desc-<label>_]<suffix>``: the file name after ``<stem>_``
     description: str
-    kind: Literal["time", "m0", "phase", "unitless", "mask"]
+    kind: Literal["time", "m0", "phase", "unitless", "mask", "frequency"]
     dicom_label: str | None = None  # DICOM ImageType value 4 / LUT label; None: no DICOM
     image_type_3: str = "OTHER"  # MR ImageType value 3 (a defined term of the standard)
     quantity: str | None = None  # pydicom ``codes.DCM`` name of the quantity
@@ -52,14 +52,19 @@ _SPECS = (
     _MapSpec("m0", "desc-phase_M0map", "M0 phase", "phase"),
     _MapSpec("t1_sd_ms", "desc-sd_T1map", "T1 SD", "time", "T1_SD", quantity="T1", sd=True),
     _MapSpec("t2_sd_ms", "desc-sd_T2map", "T2 SD", "time", "T2_SD", quantity="T2", sd=True),
+    _MapSpec("df_hz", "desc-offres_fieldmap", "off-resonance", "frequency", "OFFRES"),
+    _MapSpec("df_sd_hz", "desc-offressd_fieldmap", "off-resonance SD", "frequency",
+             "OFFRES_SD", sd=True),
     _MapSpec("quality", "desc-quality_M0map", "fit quality", "unitless", "QUALITY"),
     _MapSpec("mask", "desc-fitted_mask", "fitted voxels", "mask"),
 )
 #: Names of the maps written as DICOM series (``dicom/<stem>_<name>/``), in order.
 DICOM_MAP_NAMES = tuple(s.name for s in _SPECS if s.dicom_label is not None)
 #: Finest stored step of a DICOM map, in its unit: T1/T2 in whole ms (as vendors ship them),
-#: SDs in 0.01 ms (a T2 SD of a few ms must keep its decimals), others scaled to 16 bits.
-_RESOLUTION = {"T1": 1.0, "T2": 1.0, "T1_SD": 0.01, "T2_SD": 0.01}
+#: SDs in 0.01 ms (a T2 SD of a few ms must keep its decimals), off-resonance in 0.01 Hz,
+#: others scaled to 16 bits.
+_RESOLUTION = {"T1": 1.0, "T2": 1.0, "T1_SD": 0.01, "T2_SD": 0.01, "OFFRES": 0.01,
+               "OFFRES_SD": 0.01}
 
 Content = bytes | Callable[[BinaryIO], None]
 
@@ -294,9 +299,8 @@ def _nifti_values(spec: _MapSpec, values: np.ndarray, units: Units) -> np.ndarra
 
 
 def _unit(spec: _MapSpec, units: Units) -> str:
-    return {"time": units, "m0": "arbitrary", "phase": "rad", "unitless": "1", "mask": "1"}[
-        spec.kind
-    ]
+    return {"time": units, "m0": "arbitrary", "phase": "rad", "unitless": "1", "mask": "1",
+            "frequency": "Hz"}[spec.kind]
 
 
 def _sidecar(spec: _MapSpec, base: dict[str, Any], unit: str, uris: list[str]) -> dict[str, Any]:
@@ -337,7 +341,10 @@ def _nifti_outputs(
         values = getattr(maps, spec.field)
         if values is None or (spec.kind == "phase" and not np.iscomplexobj(values)):
             continue
-        path = folder / f"{stem}_{spec.name}.nii.gz"
+        # BIDS keeps field maps (Hz) in fmap/, beside anat/
+        here = folder.parent / "fmap" if spec.kind == "frequency" and folder.name == "anat" \
+            else folder
+        path = here / f"{stem}_{spec.name}.nii.gz"
         unit = _unit(spec, units)
         image = nifti_map_bytes(
             _nifti_values(spec, values, units),
@@ -363,7 +370,7 @@ def _dicom_kind(spec: _MapSpec) -> DicomMapKind:
     from mrfrecon.io.dicom_write import DicomMapKind
 
     unit = {"time": codes.UCUM.Millisecond, "m0": codes.UCUM.ArbitraryUnit,
-            "unitless": codes.UCUM.NoUnits}[spec.kind]
+            "unitless": codes.UCUM.NoUnits, "frequency": codes.UCUM.Hertz}[spec.kind]
     assert spec.dicom_label is not None
     return DicomMapKind(
         label=spec.dicom_label,

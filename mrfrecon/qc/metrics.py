@@ -73,6 +73,8 @@ class MapSummary:
     t2_sd_ms: Stats | None = None
     t1_relative_sd_median: float | None = None
     warnings: list[str] = field(default_factory=list)
+    df_hz: Stats | None = None  # off-resonance (Hz), when estimated
+    df_sd_hz: Stats | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; the sqrt(CRB) entries only when the uncertainty maps exist."""
@@ -87,6 +89,9 @@ class MapSummary:
             out["t1_sd_ms"] = self.t1_sd_ms.to_dict()
             out["t2_sd_ms"] = self.t2_sd_ms.to_dict()
             out["t1_relative_sd_median"] = self.t1_relative_sd_median
+        for name in ("df_hz", "df_sd_hz"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name).to_dict()
         out["warnings"] = list(self.warnings)
         return out
 
@@ -117,6 +122,9 @@ def summarize(result: Any) -> MapSummary:
         summary.t2_sd_ms = Stats.of(maps.t2_sd_ms[mask])
         rel = maps.t1_sd_ms[mask] / np.maximum(maps.t1_ms[mask], 1e-9)
         summary.t1_relative_sd_median = float(np.median(rel)) if rel.size else None
+    for name in ("df_hz", "df_sd_hz"):
+        if getattr(maps, name, None) is not None:
+            setattr(summary, name, Stats.of(getattr(maps, name)[mask]))
     warnings = summary.warnings
     warnings.extend(result.warnings)
     if summary.n_voxels == 0:

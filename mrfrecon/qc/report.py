@@ -48,14 +48,19 @@ def _map_figure(maps: MapSet) -> bytes:
     if maps.t1_sd_ms is not None and maps.t2_sd_ms is not None:
         panels += [("T1 SD, sqrt(CRB) (ms)", maps.t1_sd_ms, "inferno"),
                    ("T2 SD, sqrt(CRB) (ms)", maps.t2_sd_ms, "inferno")]
+    if maps.df_hz is not None:
+        panels.append(("off-resonance (Hz)", maps.df_hz, "coolwarm"))
     mask = _fitted(maps)
     fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.2))
     for ax, (title, volume, cmap) in zip(np.atleast_1d(axes), panels, strict=True):
         values = np.asarray(volume, np.float64)
         inside = values[mask]
+        signed = cmap == "coolwarm"  # off-resonance: symmetric about 0 Hz
+        inside = np.abs(inside) if signed else inside
         vmax = float(np.percentile(inside, 99)) if inside.size else 1.0
-        image = ax.imshow(_slice(np.where(mask, values, np.nan)), cmap=cmap, vmin=0,
-                          vmax=vmax or 1.0, origin="lower")
+        image = ax.imshow(_slice(np.where(mask, values, np.nan)), cmap=cmap,
+                          vmin=-(vmax or 1.0) if signed else 0, vmax=vmax or 1.0,
+                          origin="lower")
         ax.set_title(title, fontsize=9)
         ax.axis("off")
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
@@ -165,6 +170,8 @@ def write_report(report_dir: str | Path, maps: MapSet, summary: MapSummary, *,
              ("quality", fmt(summary.quality))]
     if summary.t1_sd_ms is not None and summary.t2_sd_ms is not None:
         items += [("T1 SD (ms)", fmt(summary.t1_sd_ms)), ("T2 SD (ms)", fmt(summary.t2_sd_ms))]
+    if summary.df_hz is not None:
+        items.append(("off-resonance (Hz)", fmt(summary.df_hz)))
     sigma = summary.noise_sigma
     items.append(("noise sigma", "-" if sigma is None else
                   f"{sigma:.4g} ({summary.noise_method})"))

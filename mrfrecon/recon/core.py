@@ -16,6 +16,13 @@ Per voxel ``d`` (``(n_t,)`` complex):
 4. Noise sigma per channel (real and imaginary), see :func:`estimate_noise`;
    ``T1sd, T2sd = sqrt(CRB(T1, T2)) * sigma / |M0|`` from the table.
 
+Nuisance parameters (:class:`~mrfrecon.parameters.NetworkParameters`): a model that estimates
+the off-resonance (bSSFP) also gives a df map (Hz) and its sqrt(CRB) with df as a third unknown;
+a model (or a matching dictionary) that spans B1 takes the measured B1 per voxel (``b1``, from
+``maps --b1-map``; assumed 1, with a warning, without one) and matching searches the B1 slice
+nearest it. Then the fingerprint at the estimate and the CRB are simulated per voxel
+(:mod:`mrfrecon.recon.nuisance`) instead of read from the B1 = 1, df = 0 tables.
+
 Memory: pass 1 streams the series in chunks of ``chunk_size`` voxels (a memory-mapped NIfTI is
 only paged in chunk by chunk) and keeps ``rank + 1`` numbers per voxel; pass 2 works on those.
 Chunks run on ``n_threads`` threads with one BLAS thread each.
@@ -29,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -40,6 +47,7 @@ from ..errors import ModelMismatchError, MrfreconError
 from ..mapset import MapSet
 from ..method import Method
 from ..model import MrfModel
+from .nuisance import crb_maps, fingerprint_coefficients, voxel_tissue
 from .table import SignalTable, cached_table
 
 ProgressFn = Callable[[int, int], None]
@@ -104,6 +112,7 @@ class ReconResult:
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     quality_deficit: float | None = None
+    b1_source: str = "not used"  # "map", "assumed 1" or "not used" (the estimator has no B1)
 
 
 MemoryOrder = Literal["C", "F"]
@@ -264,19 +273,44 @@ class _Estimator:
     table: SignalTable | None
     range_ms: dict[str, tuple[float, float]]
 
-    def __call__(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``c``: complex64 ``(n, rank)`` -> T1, T2 (ms), M0 (complex), quality, each ``(n,)``."""
+    @property
+    def uses_b1(self) -> bool:
+        """The estimate depends on B1: a B1-input network or a dictionary spanning B1."""
         if self.atoms is not None:
-            best, m0, quality = self.atoms.match_block(c)
-            return self.atoms.tissue.t1_ms[best], self.atoms.tissue.t2_ms[best], m0, quality
-        t1, t2 = self.model.predict_features(self.model.features.from_coefficients(c),
-                                             self.method)
-        assert self.table is not None  # _estimator builds it where there are no atoms
-        f = self.table.fingerprint_coefficients(t1, t2)
+            return bool(np.ptp(self.atoms.tissue.b1) > 0)
+        return self.model.parameters.takes_b1
+
+    @property
+    def estimates_df(self) -> bool:
+        if self.atoms is not None:
+            return bool(np.ptp(self.atoms.tissue.df_hz) > 0)
+        return self.model.parameters.estimates_df
+
+    def __call__(self, c: np.ndarray, b1: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """``c``: complex64 ``(n, rank)``, measured ``b1`` ``(n,)`` or None (1) -> T1, T2 (ms),
+        M0 (complex), quality, each ``(n,)``, and df (Hz) or None."""
+        if self.atoms is not None:
+            if b1 is None and self.uses_b1:
+                b1 = np.ones(c.shape[0])
+            best, m0, quality = self.atoms.match_block(c, b1 if self.uses_b1 else None)
+            tissue = self.atoms.tissue
+            return (tissue.t1_ms[best], tissue.t2_ms[best], m0, quality,
+                    tissue.df_hz[best] if self.estimates_df else None)
+        est = self.model.estimate_features(self.model.features.from_coefficients(c),
+                                           self.method, b1)
+        t1, t2, df = est.t1_ms, est.t2_ms, est.df_hz
+        if df is None and b1 is None:
+            assert self.table is not None  # _estimator builds it unless simulating per voxel
+            f = self.table.fingerprint_coefficients(t1, t2)
+        else:
+            f = fingerprint_coefficients(self.model.sequence, self.model.features.project,
+                                         voxel_tissue(t1, t2, b1, df))
         ip = np.einsum("ij,ij->i", f.conj(), c)
         ff = np.einsum("ij,ij->i", f.view(np.float32), f.view(np.float32))
         scale = np.linalg.norm(c, axis=1) * np.sqrt(ff)
-        return t1, t2, ip / np.where(ff > 0, ff, 1), np.abs(ip) / np.where(scale > 0, scale, 1)
+        return (t1, t2, ip / np.where(ff > 0, ff, 1), np.abs(ip) / np.where(scale > 0, scale, 1),
+                df)
 
 
 def _match_atoms(dictionary: Dictionary, model: MrfModel) -> MatchAtoms:
@@ -302,8 +336,9 @@ def _span(lo: float, hi: float) -> tuple[float, float]:
 
 
 def _estimator(model: MrfModel, options: ReconOptions, dictionary: Dictionary | None,
-               table: SignalTable | None) -> _Estimator:
-    """The method's estimator, and the signal table it (or the uncertainty maps) need."""
+               table: SignalTable | None, b1_given: bool = False) -> _Estimator:
+    """The method's estimator, and the signal table it (or the uncertainty maps) need: none
+    when fingerprints and bounds are simulated per voxel (estimated df, a measured B1)."""
     t1_range = _span(*model.scaling.t1_range_ms)
     t2_range = _span(*model.scaling.t2_range_ms)
     atoms = None
@@ -317,10 +352,14 @@ def _estimator(model: MrfModel, options: ReconOptions, dictionary: Dictionary | 
                              max(t1_range[1], model.scaling.t1_range_ms[1])),
                        _span(min(t2_range[0], model.scaling.t2_range_ms[0]),
                              max(t2_range[1], model.scaling.t2_range_ms[1])))
-    if table is None and (atoms is None or options.uncertainty):
+    estimator = _Estimator(model, options.method, atoms, table,
+                           {"t1": t1_range, "t2": t2_range})
+    per_voxel = estimator.estimates_df or (estimator.uses_b1 and b1_given)
+    if table is None and not per_voxel and (atoms is None or options.uncertainty):
         table = cached_table(model.sequence, model.features.basis, model.features.project,
                              table_range[0], table_range[1], use_cache=options.use_cache)
-    return _Estimator(model, options.method, atoms, table, {"t1": t1_range, "t2": t2_range})
+        estimator = replace(estimator, table=table)
+    return estimator
 
 
 def _quality_deficit(coef_energy: np.ndarray, quality: np.ndarray, sigma: float,
@@ -345,6 +384,7 @@ def reconstruct(
     dictionary: Dictionary | None = None,
     table: SignalTable | None = None,
     magnitude_only: bool = False,
+    b1: np.ndarray | None = None,
     progress: ProgressFn | None = None,
 ) -> ReconResult:
     """Reconstruct T1/T2/M0/quality (and sqrt(CRB)) maps from an MRF series.
@@ -366,6 +406,10 @@ def reconstruct(
         Precomputed :class:`SignalTable` (default: cached per model).
     magnitude_only
         The data carry no phase (changes the noise estimator, see :func:`estimate_noise`).
+    b1
+        Measured B1 (flip-angle scale, 1 = nominal) on the data's grid, float ``(nx, ny, nz)``;
+        NaN voxels (outside the B1 map) are taken as 1. Used when the model or the matching
+        dictionary spans B1; otherwise B1 is assumed 1 (with a warning if it matters).
     progress
         ``progress(done, total)`` over both passes.
 
@@ -393,7 +437,7 @@ def reconstruct(
     rank = model.features.rank
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    estimator = _estimator(model, options, dictionary, table)
+    estimator = _estimator(model, options, dictionary, table, b1 is not None)
     seconds["setup"] = time.perf_counter() - t0
 
     t_step = time.perf_counter()
@@ -406,16 +450,21 @@ def reconstruct(
     flat_mask, warnings = fit_mask(proj.coef_energy, proj.order, options.mask_threshold, mask)
     index = np.flatnonzero(flat_mask)
     n_fit = int(index.size)
+    b1_fit, b1_source = _voxel_b1(b1, spatial, proj.order, index, estimator.uses_b1, warnings)
 
     t_step = time.perf_counter()
     t1_out = np.zeros(n_fit, np.float64)
     t2_out = np.zeros(n_fit, np.float64)
     m0_out = np.zeros(n_fit, np.complex64)
     q_out = np.zeros(n_fit, np.float32)
+    df_out = np.zeros(n_fit, np.float64) if estimator.estimates_df else None
 
     def infer(start: int, stop: int) -> None:
-        t1_out[start:stop], t2_out[start:stop], m0_out[start:stop], q_out[start:stop] = \
-            estimator(proj.coef[index[start:stop]])
+        part_b1 = None if b1_fit is None else b1_fit[start:stop]
+        t1_out[start:stop], t2_out[start:stop], m0_out[start:stop], q_out[start:stop], df = \
+            estimator(proj.coef[index[start:stop]], part_b1)
+        if df_out is not None:
+            df_out[start:stop] = df
 
     with threadpool_limits(limits=1, user_api="blas"):
         _run_chunks(n_fit, chunk, n_threads, infer, progress, n_vox, n_vox + n_fit)
@@ -426,9 +475,12 @@ def reconstruct(
                                              options.noise, magnitude_only)
     else:
         sigma, noise_method = float(options.noise), "given"
-    sd1 = sd2 = None
+    sd1 = sd2 = sd_df = None
     if options.uncertainty and not np.isfinite(sigma):
         warnings.append("the noise level could not be estimated: no uncertainty maps")
+    elif options.uncertainty and n_fit and (df_out is not None or b1_fit is not None):
+        sd1, sd2, sd_df = _nuisance_crb(model, t1_out, t2_out, b1_fit, df_out, sigma,
+                                        np.abs(m0_out), chunk, n_threads)
     elif options.uncertainty and n_fit and estimator.table is not None:
         sd1, sd2 = estimator.table.crb_sd(t1_out, t2_out, sigma, np.abs(m0_out))
 
@@ -445,6 +497,8 @@ def reconstruct(
         mask=flat_mask.reshape(spatial, order=proj.order),
         t1_sd_ms=None if sd1 is None else volume(sd1, np.float64),
         t2_sd_ms=None if sd2 is None else volume(sd2, np.float64),
+        df_hz=None if df_out is None else volume(df_out, np.float64),
+        df_sd_hz=None if sd_df is None else volume(sd_df, np.float64),
     )
     at_limit = {
         "t1": _fraction_at_limits(t1_out, estimator.range_ms["t1"]),
@@ -453,7 +507,51 @@ def reconstruct(
     seconds["total"] = time.perf_counter() - t0
     return ReconResult(maps, options.method, sigma, noise_method, n_fit, estimator.range_ms,
                        at_limit, seconds, warnings,
-                       _quality_deficit(proj.coef_energy[index], q_out, sigma, rank))
+                       _quality_deficit(proj.coef_energy[index], q_out, sigma, rank), b1_source)
+
+
+def _voxel_b1(b1: np.ndarray | None, spatial: tuple[int, ...], order: MemoryOrder, index: np.ndarray,
+              uses_b1: bool, warnings: list[str]) -> tuple[np.ndarray | None, str]:
+    """The measured B1 of the fitted voxels ``(n_fit,)`` (None: assumed 1) and its source."""
+    if not uses_b1:
+        if b1 is not None:
+            warnings.append("the B1 map was not used: neither the model nor the dictionary "
+                            "spans B1")
+        return None, "not used"
+    if b1 is None:
+        warnings.append("no B1 map given: B1 assumed 1 (nominal flip angles) in every voxel")
+        return None, "assumed 1"
+    if tuple(b1.shape) != tuple(spatial):
+        raise MrfreconError(f"the B1 map has shape {tuple(b1.shape)}, the data {tuple(spatial)}")
+    values = np.asarray(b1, np.float64).reshape(-1, order=order)[index]
+    outside = ~np.isfinite(values)
+    if outside.any():
+        warnings.append(f"{int(outside.sum())} fitted voxels lie outside the B1 map: B1 "
+                        "assumed 1 there")
+    return np.where(outside, 1.0, values), "map"
+
+
+CRB_CHUNK = 512  # voxels per direct CRB simulation (7 fingerprints each, complex128)
+
+
+def _nuisance_crb(model: MrfModel, t1: np.ndarray, t2: np.ndarray, b1: np.ndarray | None,
+                  df: np.ndarray | None, sigma: float, m0_abs: np.ndarray, chunk: int,
+                  n_threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """sqrt(CRB) of T1, T2 (ms) [and df, Hz] simulated at each voxel's estimate."""
+    n = t1.shape[0]
+    sd = {k: np.zeros(n) for k in ("t1_ms", "t2_ms", "df_hz")}
+
+    def work(start: int, stop: int) -> None:
+        part = voxel_tissue(t1[start:stop], t2[start:stop],
+                            None if b1 is None else b1[start:stop],
+                            None if df is None else df[start:stop])
+        for key, values in crb_maps(model.sequence, part, sigma, m0_abs[start:stop],
+                                    estimate_df=df is not None).items():
+            sd[key][start:stop] = values
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        _run_chunks(n, min(chunk, CRB_CHUNK), n_threads, work, None, 0, n)
+    return sd["t1_ms"], sd["t2_ms"], None if df is None else sd["df_hz"]
 
 
 def _fraction_at_limits(values: np.ndarray, limits: tuple[float, float]) -> float:

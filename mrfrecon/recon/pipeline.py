@@ -99,6 +99,7 @@ def run_maps(
     report_dir: str | Path | None = None,
     dictionary_path: str | Path | None = None,
     model_sha256: str | None = None,
+    b1_map_path: str | Path | None = None,
     progress: ProgressFn | None = None,
     series: str | int | None = None,
     layout: Layout | None = None,
@@ -116,6 +117,9 @@ def run_maps(
     several (SeriesNumber or SeriesInstanceUID; :func:`run_maps_each` does them all).
     ``layout``, ``parametric_map``, ``patient_id`` and ``patient_name`` are passed to
     :func:`~mrfrecon.io.write_maps` (``layout`` None: ``bids`` when the input names a subject).
+    ``b1_map_path``: a measured B1 map (flip-angle scale, NIfTI or DICOM, any geometry),
+    resampled onto the acquisition by world coordinates (:func:`mrfrecon.io.b1map.read_b1_map`);
+    the sidecars' ``B1Source`` says whether it was used or B1 was assumed 1.
     """
     t0 = time.perf_counter()
     model_source = None
@@ -130,6 +134,11 @@ def run_maps(
     if first.exists() and not overwrite:
         raise OutputExistsError(f"Output exists already: '{first}'")
     mask = read_mask(mask_path, acq.spatial_shape) if mask_path is not None else None
+    b1 = None
+    if b1_map_path is not None:
+        from ..io.b1map import read_b1_map
+
+        b1 = read_b1_map(b1_map_path, acq)
     truth = None
     if (truth_t1 is None) != (truth_t2 is None):
         raise InputFileError("give both truth maps (T1 and T2), or neither")
@@ -143,7 +152,8 @@ def run_maps(
         dictionary = load_dictionary(dictionary_path)
     t_read = time.perf_counter() - t0
     recon = reconstruct(acq.data, model, options=options, mask=mask, dictionary=dictionary,
-                        magnitude_only=acq.components == ("magnitude",), progress=progress)
+                        magnitude_only=acq.components == ("magnitude",), b1=b1,
+                        progress=progress)
     summary = summarize(recon)
     summary.warnings.extend(acq.notes)
     if acq.components == ("magnitude",):
@@ -164,7 +174,13 @@ def run_maps(
         "NoiseEstimation": recon.noise_method,
         "UncertaintyMethod": "sqrt(Cramer-Rao bound) at the estimate, noise sigma from the data",
         **acquisition_sidecar(model.sequence),
+        "B1Source": {"map": f"B1 map '{b1_map_path}' resampled to the acquisition",
+                     "assumed 1": "assumed 1 (no B1 map given)",
+                     "not used": "not used by the estimator"}[recon.b1_source],
     }
+    if recon.maps.df_hz is not None:
+        sidecar["OffResonanceMethod"] = ("estimated with T1/T2 (trained range "
+                                         f"{_df_range_text(model)} Hz; aliased outside)")
     if model_source is not None:
         sidecar["ModelFile"] = model_source  # not a BIDS source: the fitted model
     if acq.dicom is not None:  # the series combined (e.g. magnitude + phase); Sources holds URIs
@@ -236,4 +252,12 @@ def run_maps_each(
     return results
 
 
-__all__ = ["MapsResult", "acquisition_sidecar", "file_sha256", "read_mask", "run_maps", "run_maps_each"]
+def _df_range_text(model: MrfModel) -> str:
+    """The off-resonance range of the networks (else the sequence's dictionary), Hz."""
+    if model.parameters.df_range_hz is not None:
+        return "{:.4g} to {:.4g}".format(*model.parameters.df_range_hz)
+    return str(model.sequence.df_range_hz)
+
+
+__all__ = ["MapsResult", "acquisition_sidecar", "file_sha256", "read_mask", "run_maps",
+           "run_maps_each"]

@@ -62,7 +62,8 @@ from mrfrecon.errors import MrfreconError
 
 #: Derived series names: :data:`mrfrecon.io.maps.DICOM_MAP_NAMES` (not imported: the config
 #: loads without numpy; tests/serve checks they agree).
-MAP_NAMES = ("T1map", "T2map", "M0map", "desc-sd_T1map", "desc-sd_T2map", "desc-quality_M0map")
+MAP_NAMES = ("T1map", "T2map", "M0map", "desc-sd_T1map", "desc-sd_T2map",
+             "desc-offres_fieldmap", "desc-offressd_fieldmap", "desc-quality_M0map")
 METHODS = ("quantized", "float", "matching")
 _AET = re.compile(r"^[\x21-\x5b\x5d-\x7e]([\x20-\x5b\x5d-\x7e]{0,14}[\x21-\x5b\x5d-\x7e])?$")
 _HEX = re.compile(r"^[0-9a-f]{8,64}$")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..dictionary import svd_basis
+from ..parameters import NetworkParameters
 from ..physics import Tissue, simulate_fingerprints
 from ..physics.epg import DEFAULT_N_STATES
 from ..sequence import Sequence, parse_ranges
@@ -39,7 +40,8 @@ def parameter_ranges(sequence: Sequence, t1_range_ms=None, t2_range_ms=None):
 def sample_tissue(
     rng: np.random.Generator, n: int, t1_range_ms, t2_range_ms, sequence: Sequence | None = None
 ) -> Tissue:
-    """``n`` log-uniform (T1, T2) points with T2 < T1 (rejection), plus B1 / df when declared."""
+    """``n`` log-uniform (T1, T2) points with T2 < T1 (rejection), plus uniform B1 / df over the
+    ranges the sequence's networks use (:class:`~mrfrecon.parameters.NetworkParameters`)."""
     t1_out, t2_out = np.empty(0), np.empty(0)
     while t1_out.size < n:
         m = 2 * (n - t1_out.size) + 16
@@ -50,10 +52,11 @@ def sample_tissue(
         t2_out = np.concatenate([t2_out, t2[keep]])
     b1: float | np.ndarray = 1.0
     df: float | np.ndarray = 0.0
-    if sequence is not None and sequence.b1_range is not None:
-        b1 = rng.uniform(sequence.b1_range.min, sequence.b1_range.max, n)
-    if sequence is not None and sequence.df_range_hz is not None:
-        df = rng.uniform(sequence.df_range_hz.min, sequence.df_range_hz.max, n)
+    params = NetworkParameters() if sequence is None else NetworkParameters.from_sequence(sequence)
+    if params.b1_range is not None:
+        b1 = rng.uniform(*params.b1_range, n)
+    if params.df_range_hz is not None:  # the trained range: one period of the bSSFP response
+        df = rng.uniform(*params.df_range_hz, n)
     return Tissue.make(t1_out[:n], t2_out[:n], b1, df)
 
 

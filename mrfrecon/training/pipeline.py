@@ -16,8 +16,9 @@ import torch
 from .. import __version__
 from ..errors import EngineUnavailableError
 from ..features import FeatureMap, fit_standardisation, unit_realimag
-from ..metrics import error_metrics
+from ..metrics import error_metrics, offset_error_metrics
 from ..model import MrfModel, OutputScaling
+from ..parameters import NetworkParameters
 from ..quantized import IntegerMLP
 from ..sequence import Sequence
 from .config import ENGINE_DEVICES, ENGINES, RetrainConfig
@@ -69,6 +70,7 @@ def retrain(
     rng = np.random.default_rng(config.seed)
     t1_range, t2_range = parameter_ranges(sequence, config.t1_range_ms, config.t2_range_ms)
     scaling = OutputScaling(t1_range, t2_range)
+    params = NetworkParameters.from_sequence(sequence)
 
     basis, train, val = simulate_pools(
         sequence,
@@ -87,11 +89,11 @@ def retrain(
     mean, std = fit_standardisation(unit_realimag(add_noise(train.coef, sample_sigma, rng)))
     features = FeatureMap(basis, mean, std)
     val_sigma = levels[rng.integers(len(levels), size=val.n)]
-    val_x = torch.tensor(
-        features.from_coefficients(add_noise(val.coef, val_sigma, rng)), device=device
-    )
-    val_y = torch.tensor(scaling.encode(val.tissue.t1_ms, val.tissue.t2_ms), device=device)
-    data = _tensors(train, scaling, levels, mean, std, device)
+    val_x = torch.tensor(params.with_extra(
+        features.from_coefficients(add_noise(val.coef, val_sigma, rng)), val.tissue.b1
+    ), device=device)
+    val_y = torch.tensor(targets(scaling, params, val.tissue), device=device)
+    data = _tensors(train, scaling, params, levels, mean, std, device)
     generator = torch.Generator(device=device)
     generator.manual_seed(config.seed)
 
@@ -110,22 +112,24 @@ def retrain(
         )  # fmt: skip
         return net
 
-    n_in = features.n_features
-    float_net = train_stage(0, "float", "float", FloatMLP(n_in, config.float_widths).to(device),
+    n_in, n_out = features.n_features + params.n_extra_inputs, params.n_outputs
+    float_net = train_stage(0, "float", "float",
+                            FloatMLP(n_in, config.float_widths, n_out).to(device),
                             config.learning_rate)
     small = train_stage(1, "float_small", "float (FPGA size)",
-                        FloatMLP(n_in, config.quant_widths).to(device), config.learning_rate)
-    quant = QuantMLP(n_in, config.quant_widths).to(device)
+                        FloatMLP(n_in, config.quant_widths, n_out).to(device),
+                        config.learning_rate)
+    quant = QuantMLP(n_in, config.quant_widths, n_out).to(device)
     quant.load_float(small)  # QAT starts from the trained float network of the same size
     train_stage(2, "qat", "quantisation-aware", quant, config.qat_learning_rate)
     int_net = to_integer(quant.cpu(), val_x[:256].cpu())
     if fixed_device is not None:
         int_net, stages["fixed"] = _train_fixed(
-            int_net, train, features, scaling, levels, config, fixed_device, rng, report
+            int_net, train, features, scaling, params, levels, config, fixed_device, rng, report
         )
 
     metrics = _validate(
-        features, scaling, {"float": float_net, "float_small": small}, int_net, val, rng
+        features, scaling, params, {"float": float_net, "float_small": small}, int_net, val, rng
     )
     model = MrfModel(
         sequence=sequence,
@@ -149,6 +153,7 @@ def retrain(
             "torch": torch.__version__,
             "host": platform.node(),
         },
+        parameters=params,
     )
     summary = {
         "sequence": sequence.name,
@@ -159,6 +164,10 @@ def retrain(
         "quant_widths": list(int_net.widths),
         "t1_range_ms": list(t1_range),
         "t2_range_ms": list(t2_range),
+        "outputs": list(params.outputs),
+        "extra_inputs": list(params.extra_inputs),
+        "df_range_hz": None if params.df_range_hz is None else list(params.df_range_hz),
+        "b1_range": None if params.b1_range is None else list(params.b1_range),
         "validation": metrics,
         "stages": {k: vars(v) for k, v in stages.items()},
         "seconds_simulation": round(t_sim, 3),
@@ -170,9 +179,18 @@ def retrain(
     return RetrainResult(model, summary)
 
 
+def targets(scaling: OutputScaling, params: NetworkParameters, tissue) -> np.ndarray:
+    """Network targets ``(n, n_outputs)`` float32 of ``tissue`` (scaled T1, T2[, df])."""
+    y = scaling.encode(tissue.t1_ms, tissue.t2_ms)
+    if params.estimates_df:
+        y = np.concatenate([y, params.encode_df(tissue.df_hz)[:, None]], axis=1)
+    return y
+
+
 def _tensors(
     pool: Pool,
     scaling: OutputScaling,
+    params: NetworkParameters,
     levels: np.ndarray,
     mean: np.ndarray,
     std: np.ndarray,
@@ -181,24 +199,29 @@ def _tensors(
     return TrainTensors(
         coef_re=torch.tensor(pool.coef.real.astype(np.float32), device=device),
         coef_im=torch.tensor(pool.coef.imag.astype(np.float32), device=device),
-        targets=torch.tensor(scaling.encode(pool.tissue.t1_ms, pool.tissue.t2_ms), device=device),
+        targets=torch.tensor(targets(scaling, params, pool.tissue), device=device),
         noise_levels=torch.tensor(levels.astype(np.float32), device=device),
         mean=torch.tensor(mean, device=device),
         std=torch.tensor(std, device=device),
+        extra=torch.tensor(params.extra_features(pool.n, pool.tissue.b1), device=device)
+        if params.n_extra_inputs else None,
     )
 
 
 def _validate(
     features: FeatureMap,
     scaling: OutputScaling,
+    params: NetworkParameters,
     float_nets: dict[str, FloatMLP],
     int_net: IntegerMLP,
     val: Pool,
     rng: np.random.Generator,
 ) -> dict[str, Any]:
     """Error metrics (:func:`~mrfrecon.metrics.error_metrics`) of T1/T2 on the validation pool
-    at noise 0.01 for every network: ``{name: {"t1": {...}, "t2": {...}}}``."""
-    x = features.from_coefficients(add_noise(val.coef, np.full(val.n, VALIDATION_NOISE), rng))
+    at noise 0.01 for every network: ``{name: {"t1": {...}, "t2": {...}[, "df_hz": {...}]}}``
+    (off-resonance by :func:`~mrfrecon.metrics.offset_error_metrics`, Hz)."""
+    x = params.with_extra(features.from_coefficients(
+        add_noise(val.coef, np.full(val.n, VALIDATION_NOISE), rng)), val.tissue.b1)
     outputs = {}
     with torch.no_grad():
         for name, net in float_nets.items():
@@ -209,6 +232,8 @@ def _validate(
         t1, t2 = scaling.decode(y)
         out[name] = {"t1": error_metrics(t1, val.tissue.t1_ms),
                      "t2": error_metrics(t2, val.tissue.t2_ms)}
+        if params.estimates_df:
+            out[name]["df_hz"] = offset_error_metrics(params.decode_df(y), val.tissue.df_hz)
     return out
 
 
@@ -223,15 +248,17 @@ def _check_fixed_engine(device: str) -> str:
 
 
 def _train_fixed(
-    int_net, train: Pool, features, scaling, levels, config: RetrainConfig, device, rng, report
+    int_net, train: Pool, features, scaling, params, levels, config: RetrainConfig, device, rng,
+    report,
 ):
     """Continue training the QAT network's integer datapath on the fixed-point engine."""
     from ..engine import FixedPointConfig, train_fixed
 
     n = train.n if config.fixed_samples is None else min(train.n, config.fixed_samples)
     sigma = levels[rng.integers(len(levels), size=n)]
-    x = features.from_coefficients(add_noise(train.coef[:n], sigma, rng))
-    y = scaling.encode(train.tissue.t1_ms[:n], train.tissue.t2_ms[:n])
+    x = params.with_extra(features.from_coefficients(add_noise(train.coef[:n], sigma, rng)),
+                          train.tissue.b1[:n])
+    y = targets(scaling, params, train.tissue[:n])
     start = time.perf_counter()
     result = train_fixed(
         int_net,

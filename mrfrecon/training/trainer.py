@@ -21,10 +21,11 @@ class TrainTensors:
 
     coef_re: torch.Tensor  # (n, K)
     coef_im: torch.Tensor  # (n, K)
-    targets: torch.Tensor  # (n, 2)
+    targets: torch.Tensor  # (n, n_outputs)
     noise_levels: torch.Tensor  # (n_levels,)
     mean: torch.Tensor  # (2K,)
     std: torch.Tensor  # (2K,)
+    extra: torch.Tensor | None = None  # (n, n_extra_inputs) noise-free inputs (B1), or None
 
 
 @dataclass
@@ -72,6 +73,8 @@ def fit(
             x = noisy_features(
                 data.coef_re[idx], data.coef_im[idx], sigma[idx], data.mean, data.std, generator
             )
+            if data.extra is not None:
+                x = torch.cat([x, data.extra[idx]], dim=1)
             loss = torch.mean((model(x) - data.targets[idx]) ** 2)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()

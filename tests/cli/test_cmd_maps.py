@@ -236,3 +236,94 @@ def test_flat_layout_and_parametric_maps_from_dicom(phantom_dir, model_file, tmp
                                                str(model_file), "--output", str(tmp_path / "o"),
                                                "--patient-id", "X"]))
     assert "patient" in line and "NIfTI inputs only" in line
+
+
+def test_offresonance_fieldmap_and_b1_map_in_another_geometry(ma_bssfp, tmp_path):
+    """bSSFP with a df range and a B1 range: maps writes the df field map (Hz) and its SD,
+    takes a B1 map in a rotated 1 mm geometry, and says when B1 was assumed 1."""
+    from dataclasses import replace
+
+    from scipy.spatial.transform import Rotation
+
+    from mrfrecon.dictionary import build_dictionary, make_grid, save_dictionary
+    from mrfrecon.parameters import NetworkParameters
+    from mrfrecon.phantom import brain_phantom, nuisance_fields, simulate_series
+    from mrfrecon.sequence import ParameterRange
+    from tests.helpers import make_model
+
+    seq = replace(ma_bssfp.with_timepoints(300), b1_range=ParameterRange("0.8:1.2:0.05"))
+    model = save_model(make_model(seq, rank=16, parameters=NetworkParameters.from_sequence(seq)),
+                       tmp_path / "model.h5")
+    dictionary = save_dictionary(build_dictionary(
+        seq, make_grid(seq, "300:1400:50", "40:120:10", b1="0.8:1.2:0.05", df_hz="-22:22:2"),
+        rank=None, energy=None), tmp_path / "dict.h5")
+    phantom = brain_phantom(24)
+    b1, df = nuisance_fields(phantom.labels.shape, 0.2, 20.0)
+    data = simulate_series(seq, phantom, 0.001, seed=2, b1=b1, df_hz=df)
+    affine = np.diag([1.5, 1.5, 4.0, 1.0])
+    series = save_series(tmp_path / "sub-01_MRF.nii", data, affine)
+    # the B1 map: the same linear field on a 50 x 50 x 3 grid of 1 mm voxels rotated 30 degrees
+    # about the acquisition's centre
+    b1_affine = np.eye(4)
+    b1_affine[:3, :3] = Rotation.from_euler("z", 30, degrees=True).as_matrix()
+    b1_affine[:3, 3] = np.array([17.25, 17.25, 0.0]) - b1_affine[:3, :3] @ [24.5, 24.5, 1.0]
+    ijk = np.stack(np.meshgrid(np.arange(50.0), np.arange(50.0), np.arange(3.0),
+                               indexing="ij"), -1)
+    x_mm = (ijk @ b1_affine[:3, :3].T + b1_affine[:3, 3])[..., 0]
+    b1_values = 1 + 0.2 * (-1 + 2 * x_mm / (1.5 * 23))  # nuisance_fields' ramp along x
+    img = nib.Nifti1Image(b1_values.astype(np.float32), b1_affine)
+    img.set_sform(b1_affine, code="scanner")
+    nib.save(img, tmp_path / "b1.nii.gz")
+    args = ["maps", str(series), "--model", str(model), "--method", "matching", "--dictionary",
+            str(dictionary), "--noise", "0.001", "--json", "--layout", "flat"]
+
+    result = runner.invoke(app, [*args, "--output", str(tmp_path / "with"), "--b1-map",
+                                 str(tmp_path / "b1.nii.gz"), "--report", str(tmp_path / "qc")])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "with"
+    df_map = nib.load(out / "sub-01_desc-offres_fieldmap.nii.gz").get_fdata()
+    fitted = nib.load(out / "sub-01_desc-fitted_mask.nii.gz").get_fdata() > 0
+    keep = fitted & phantom.mask & (phantom.t1_ms < 3000)
+    assert keep.sum() > 150
+    # the 2 Hz dictionary grid (B1 and T1/T2 off the grid bias a few voxels further)
+    assert np.median(np.abs(df_map - df)[keep]) <= 1.0 + 1e-6
+    side = json.loads((out / "sub-01_desc-offres_fieldmap.json").read_text())
+    assert side["Units"] == "Hz" and side["B1Source"].startswith("B1 map")
+    sd = nib.load(out / "sub-01_desc-offressd_fieldmap.nii.gz").get_fdata()
+    assert np.all(sd[keep] > 0)
+    t2 = nib.load(out / "sub-01_T2map.nii.gz").get_fdata() * 1e3
+    t2_mape = 100 * np.mean(np.abs(t2 - phantom.t2_ms)[keep] / phantom.t2_ms[keep])
+    assert t2_mape < 6  # the 10 ms T2 grid (WM 65 ms)
+    payload = json.loads(result.stdout)
+    assert payload["summary"]["df_hz"]["median"] is not None
+    assert not any("B1" in w for w in payload["summary"]["warnings"])
+    assert "off-resonance (Hz)" in (tmp_path / "qc" / "index.html").read_text()
+
+    result = runner.invoke(app, [*args, "--output", str(tmp_path / "without")])
+    assert result.exit_code == 0, result.output
+    assert any("B1 assumed 1" in w for w in json.loads(result.stdout)["summary"]["warnings"])
+    side = json.loads((tmp_path / "without" / "sub-01_T2map.json").read_text())
+    assert side["B1Source"] == "assumed 1 (no B1 map given)"
+    t2 = nib.load(tmp_path / "without" / "sub-01_T2map.nii.gz").get_fdata() * 1e3
+    assert 100 * np.mean(np.abs(t2 - phantom.t2_ms)[keep] / phantom.t2_ms[keep]) > 1.5 * t2_mape
+
+
+def test_phantom_writes_b1_and_offresonance_truth(tmp_path):
+    from mrfrecon.phantom import nuisance_fields
+
+    result = runner.invoke(app, ["phantom", "--sequence", "bssfp_ma2013", "--output",
+                                 str(tmp_path), "--size", "16", "--b1-amplitude", "0.3",
+                                 "--df-amplitude", "20", "--json"])
+    assert result.exit_code == 0, result.output
+    files = json.loads(result.stdout)
+    b1, df = nuisance_fields((16, 16, 1), 0.3, 20.0)
+    assert_allclose(nib.load(files["truth_b1"]).get_fdata(), b1, atol=1e-6)
+    assert_allclose(nib.load(files["truth_df"]).get_fdata(), df, atol=1e-5)
+    assert json.loads((tmp_path / "sub-phantom_desc-truth_fieldmap.json").read_text())[
+        "Units"] == "Hz"
+    series = nib.load(files["series"]).dataobj
+    plain = runner.invoke(app, ["phantom", "--sequence", "bssfp_ma2013", "--output",
+                                str(tmp_path / "plain"), "--size", "16", "--json"])
+    assert json.loads(plain.stdout)["truth_b1"] is None
+    other = nib.load(json.loads(plain.stdout)["series"]).dataobj
+    assert not np.allclose(np.asarray(series), np.asarray(other))  # the fields changed the data

@@ -175,3 +175,87 @@ def test_uncertainty_matches_spread_of_noisy_reconstructions(short_fisp, short_m
         predicted = np.median(sd[inside])
         print(f"empirical SD {empirical:.3f} ms, predicted {predicted:.3f} ms")
         assert 0.8 < empirical / predicted < 1.2, (empirical, predicted)
+
+
+# --- nuisance parameters: a phantom with an off-resonance field and a B1 field ---------------
+
+
+def _phantom_with_fields(sequence, *, b1_amplitude=0.0, df_amplitude_hz=0.0, noise=0.002,
+                         size=24):
+    from mrfrecon.phantom import brain_phantom, nuisance_fields, simulate_series
+
+    phantom = brain_phantom(size)
+    b1, df = nuisance_fields(phantom.labels.shape, b1_amplitude, df_amplitude_hz)
+    data = simulate_series(sequence, phantom, noise, seed=4, b1=b1, df_hz=df)
+    keep = (phantom.mask & (phantom.t1_ms < 3000))  # CSF (T1 4000 ms) is outside the grids
+    return phantom, b1, df, data, keep
+
+
+def test_phantom_df_field_is_mapped_with_its_crb(ma_bssfp):
+    from mrfrecon.parameters import NetworkParameters
+    from tests.helpers import make_model
+
+    seq = ma_bssfp.with_timepoints(300)
+    params = NetworkParameters.from_sequence(seq)
+    model = make_model(seq, rank=16, parameters=params)
+    phantom, _, df, data, keep = _phantom_with_fields(seq, df_amplitude_hz=25.0)
+    dictionary = build_dictionary(seq, make_grid(seq, "300:1400:50", "40:120:10",
+                                                 df_hz="-26:26:1"), rank=None, energy=None)
+    result = reconstruct(data, model, options=ReconOptions(method="matching", noise=0.002),
+                         dictionary=dictionary, mask=phantom.mask)
+    maps = result.maps
+    assert maps.df_hz is not None and maps.df_sd_hz is not None
+    assert np.max(np.abs(maps.df_hz - df)[keep]) <= 1.0  # the 1 Hz grid
+    assert np.all(maps.df_sd_hz[keep] > 0) and np.all(np.isfinite(maps.df_sd_hz[keep]))
+    plain = reconstruct(data, model, options=ReconOptions(method="matching", noise=0.002),
+                        dictionary=build_dictionary(seq, make_grid(seq, "300:1400:50",
+                                                                   "40:120:10", df_hz="0"),
+                                                    rank=None, energy=None), mask=phantom.mask)
+    assert plain.maps.df_hz is None and plain.maps.df_sd_hz is None  # a df = 0 dictionary
+    # networks: a df output too (the test model's weights are arbitrary: range only)
+    net = reconstruct(data, model, options=ReconOptions(method="float", noise=0.002),
+                      mask=phantom.mask)
+    lo, hi = params.df_range_hz
+    inside = net.maps.df_hz[phantom.mask]
+    assert np.all((inside >= lo) & (inside <= hi)) and net.maps.df_sd_hz is not None
+
+
+def test_phantom_b1_field_with_and_without_its_map(short_fisp):
+    from dataclasses import replace
+
+    from mrfrecon.parameters import NetworkParameters
+    from mrfrecon.sequence import ParameterRange
+    from tests.helpers import make_model
+
+    seq = replace(short_fisp.with_timepoints(200), b1_range=ParameterRange("0.7:1.3:0.05"))
+    model = make_model(seq, parameters=NetworkParameters.from_sequence(seq))
+    phantom, b1, _, data, keep = _phantom_with_fields(seq, b1_amplitude=0.3)
+    dictionary = build_dictionary(seq, make_grid(seq, "300:1400:20", "40:120:5"),
+                                  rank=None, energy=None, n_states=60)
+    options = ReconOptions(method="matching", noise=0.002)
+    with_map = reconstruct(data, model, options=options, dictionary=dictionary,
+                           mask=phantom.mask, b1=b1)
+    without = reconstruct(data, model, options=options, dictionary=dictionary,
+                          mask=phantom.mask)
+    assert with_map.b1_source == "map" and without.b1_source == "assumed 1"
+    assert any("B1 assumed 1" in w for w in without.warnings)
+    assert not any("B1" in w for w in with_map.warnings)
+
+    def mape(result, name):
+        truth = getattr(phantom, name)[keep]
+        return 100 * np.mean(np.abs(getattr(result.maps, name)[keep] - truth) / truth)
+
+    # FISP T2 is the B1-sensitive one (T1 moves less): ~2 % with the map, ~14 % without
+    assert mape(with_map, "t2_ms") < 3.0 < 3.0 * 3 < mape(without, "t2_ms")
+    assert mape(with_map, "t1_ms") < mape(without, "t1_ms")
+    # the CRB is evaluated at the measured B1 (not at 1) and the estimates
+    from mrfrecon.physics.crb import crb_sds
+
+    idx = np.flatnonzero((keep & (np.abs(b1 - 1) > 0.2)).ravel())[:6]
+    maps = with_map.maps
+    m0 = np.abs(maps.m0.ravel()[idx])
+    t1, t2 = maps.t1_ms.ravel()[idx], maps.t2_ms.ravel()[idx]
+    at_b1 = crb_sds(seq, Tissue.make(t1, t2, b1.ravel()[idx]), 0.002, m0)
+    at_one = crb_sds(seq, Tissue.make(t1, t2), 0.002, m0)
+    assert_allclose(maps.t2_sd_ms.ravel()[idx], at_b1["t2_ms"], rtol=1e-6)
+    assert np.all(np.abs(at_one["t2_ms"] / at_b1["t2_ms"] - 1) > 0.05)

@@ -127,3 +127,73 @@ def test_qonnx_export_runs_bit_exact(tiny_model, tmp_path):
     np.testing.assert_allclose(
         out, acc * 2.0**-frac, rtol=0, atol=1e-6 * np.abs(acc * 2.0**-frac).max()
     )
+
+
+@pytest.mark.parametrize("name", ["bssfp_ma2013", "fisp_short400_b1"], ids=["df", "b1"])
+def test_nuisance_parameters_threaded_through_training_and_files(name, tmp_path):
+    """Networks output df (bSSFP with a df range) or take B1 (a sequence with a B1 range);
+    the descriptor survives the model file and changes what the networks see."""
+    from mrfrecon.model import save_model
+    from mrfrecon.parameters import NetworkParameters
+    from mrfrecon.sequence import load_sequence, resolve_sequence_path
+
+    sequence = load_sequence(resolve_sequence_path(name)).with_timepoints(200)
+    config = RetrainConfig(n_train=1500, n_val=300, seconds=None, max_epochs=(2, 2, 1),
+                           patience=100, seed=3, rank=6, n_states=40)
+    result = retrain(sequence, config)
+    params = NetworkParameters.from_sequence(sequence)
+    model = load_model(save_model(result.model, tmp_path / "m.h5"))
+    assert model.parameters == params == result.model.parameters
+    assert result.summary["outputs"] == list(params.outputs)
+    assert model.float_net.widths[0] == model.int_net.widths[0] == 12 + params.n_extra_inputs
+    assert model.float_net.widths[-1] == model.int_net.widths[-1] == params.n_outputs
+    x = np.random.default_rng(0).standard_normal((20, 12)).astype(np.float32)
+    for method in ("float", "quantized"):
+        est = model.estimate_features(x, method)
+        assert (est.df_hz is not None) == params.estimates_df
+        if params.estimates_df:
+            lo, hi = params.df_range_hz
+            assert np.all((est.df_hz >= lo) & (est.df_hz <= hi))
+            assert "df_hz" in result.summary["validation"][method]
+        if params.takes_b1:  # B1 is an input the networks use
+            low = model.estimate_features(x, method, b1=np.full(20, 0.7))
+            assert not np.array_equal(low.t1_ms, est.t1_ms)
+
+
+def _evaluate_trained(name: str, seconds: float, **evaluate_options):
+    from mrfrecon.evaluate import evaluate
+    from mrfrecon.sequence import load_sequence, resolve_sequence_path
+
+    config = RetrainConfig(n_train=30000, n_val=3000, seconds=seconds, seed=1)
+    model = retrain(load_sequence(resolve_sequence_path(name)), config).model
+    return model, evaluate(model, noise=0.01, n=1000, methods=("float", "quantized"),
+                           **evaluate_options).to_dict()
+
+
+@pytest.mark.slow
+def test_b1_map_keeps_t1_t2_accuracy():
+    """Goal (issue 12): with a +-30 % B1 field and its map given to the networks, T1/T2 MAPE
+    within 1.2x of the B1 = 1 case (measured with the default 50 s training: 1.04-1.11x)."""
+    model, drawn = _evaluate_trained("fisp_short400_b1", 30.0)
+    from mrfrecon.evaluate import evaluate
+
+    nominal = evaluate(model, noise=0.01, n=1000, methods=("float", "quantized"),
+                       b1=1.0).to_dict()
+    assert drawn["b1_range"][0] < 0.72 and drawn["b1_range"][1] > 1.28
+    for method in ("float", "quantized"):
+        for name in ("t1", "t2"):
+            ratio = drawn["methods"][method][name]["mape"] / nominal["methods"][method][name]["mape"]
+            assert ratio <= 1.2, (method, name, ratio)
+
+
+@pytest.mark.slow
+def test_df_network_accuracy_against_the_crb():
+    """The networks learn the off-resonance: RMSE a few Hz over the 81 Hz trained range.
+    The issue's goal, RMSE <= 1.5 sqrt(CRB) (~0.24 Hz at noise 0.01), is not reached: the
+    default 50 s training gives 4.4x (float) and 8.9x (quantised), as the same networks' T1/T2
+    errors are 3-36x their bounds (see the report)."""
+    _, result = _evaluate_trained("bssfp_ma2013", 30.0)
+    for method in ("float", "quantized"):
+        df = result["methods"][method]["df_hz"]
+        assert df["rmse"] < 4.0 and abs(df["bias"]) < 1.0, (method, df)
+        assert df["rmse_over_crb"] > 0 and df["n"] == 1000
