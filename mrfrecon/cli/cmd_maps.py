@@ -91,7 +91,8 @@ def render_summary(summary: MapSummary, metrics: dict | None) -> None:
             return "-"
         return f"{stats.median:.4g} (IQR {stats.q1:.4g}-{stats.q3:.4g})"
 
-    info(f"[bold]{summary.n_voxels} voxels[/bold] ({summary.method})")
+    info(f"[bold]{summary.n_voxels} voxels[/bold] ({summary.method}, "
+         f"{summary.input_representation} input)")
     info(f"  T1 {fmt(summary.t1_ms)} ms; T2 {fmt(summary.t2_ms)} ms; "
          f"quality {fmt(summary.quality)}")
     if summary.t1_sd_ms is not None and summary.t2_sd_ms is not None:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputFileError, OutputExistsError
+from ..features import Representation
 from ..io import check_timepoints, read_acquisition, write_maps
 from ..metrics import error_metrics
 from ..model import MrfModel, load_model
@@ -75,8 +76,11 @@ def run_maps(
 ) -> MapsResult:
     """Reconstruct one acquisition (NIfTI file or DICOM series/folder) into ``output_dir``.
 
+    The networks (and dictionary) follow the input: complex data (complex, magnitude + phase,
+    real + imaginary) use the complex ones, magnitude-only data the magnitude ones.
     Maps are written by :func:`mrfrecon.io.write_maps` (BIDS names, sidecars with
-    ``EstimationAlgorithm``, ``ModelSha256``, ``SequenceSha256``, ``NoiseSigma``); with truth
+    ``EstimationAlgorithm``, ``InputRepresentation``, ``ModelSha256``, ``SequenceSha256``,
+    ``NoiseSigma``); with truth
     maps (ms or s, see :func:`~mrfrecon.qc.metrics.read_truth_map`) MAPE/MPE/RMSE are computed;
     ``report_dir`` gets the HTML report. Nothing is written if an output exists and
     ``overwrite`` is false.
@@ -89,6 +93,7 @@ def run_maps(
         model = load_model(model)
     acq = read_acquisition(input_path)
     check_timepoints(acq, model.n_timepoints)
+    model.for_representation(acq.kind)  # an old model and magnitude data: fail before the work
     output_dir = Path(output_dir)
     first = output_dir / f"{acq.stem}_T1map.nii.gz"
     if first.exists() and not overwrite:
@@ -107,11 +112,8 @@ def run_maps(
         dictionary = load_dictionary(dictionary_path)
     t_read = time.perf_counter() - t0
     recon = reconstruct(acq.data, model, options=options, mask=mask, dictionary=dictionary,
-                        magnitude_only=acq.components == ("magnitude",), progress=progress)
+                        magnitude_only=acq.kind is Representation.MAGNITUDE, progress=progress)
     summary = summarize(recon)
-    if acq.components == ("magnitude",):
-        summary.warnings.append("magnitude-only input: no phase, the fit and the noise "
-                                   "estimate are approximate")
     metrics = None
     if truth is not None:
         metrics = {name: error_metrics(getattr(recon.maps, f"{name}_ms"), truth[name],
@@ -121,6 +123,7 @@ def run_maps(
     sidecar = {
         "EstimationAlgorithm": recon.method.description,
         "EstimationMethod": recon.method.value,
+        "InputRepresentation": str(recon.representation),
         "ModelSha256": model_sha256,
         "SequenceSha256": model.sequence_sha256,
         "NoiseSigma": None if not np.isfinite(recon.noise_sigma) else recon.noise_sigma,

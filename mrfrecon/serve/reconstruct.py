@@ -85,9 +85,10 @@ def reconstruct_series(
     acq = read_acquisition(input_dir)
     check_timepoints(acq, model.n_timepoints)
     recon = reconstruct(acq.data, model, options=ReconOptions(method=method, n_threads=threads),
-                        magnitude_only=acq.components == ("magnitude",))
+                        magnitude_only=acq.kind == "magnitude")
     sidecar = {"EstimationAlgorithm": recon.method.description,
                "EstimationMethod": str(recon.method),
+               "InputRepresentation": str(recon.representation),
                "ModelSha256": model_sha256, "SequenceSha256": model.sequence_sha256}
     write_maps(recon.maps, acq, work / "all", units="ms", dicom=True, sidecar=sidecar,
                stem=STEM, parametric_map=parametric_map)
