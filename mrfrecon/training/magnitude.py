@@ -7,7 +7,7 @@ the SVD coefficients: the noisy magnitude is formed per time point from the pool
 fingerprints (rebuilt from their complex coefficients, ``s ~ c V^H``, > 99.99 % of the energy)
 and projected on a real basis ``U`` of magnitude fingerprints. That pass over 1000 time points
 costs more than a training epoch, so ``N_REALISATIONS`` noisy copies of the pool are made once
-and every epoch draws one copy per sample.
+(each with its own noise levels) and every epoch draws one copy per sample.
 
 Basis: rank ``2K`` (the complex path's ``2K`` reals, so the same FPGA-sized network) keeps
 99.997 % of the magnitude fingerprints' energy on ``fisp_jiang2015`` (the magnitude has a kink
@@ -52,21 +52,35 @@ def noisy_magnitude_coefficients(
     rng: np.random.Generator,
 ) -> np.ndarray:
     """``|c V^H + n| U`` per row: complex coefficients ``(n, K)`` on ``basis`` (``(n_t, K)``),
-    complex noise of per-row SD ``sigma`` (``(n,)``, per channel, M0 = 1 units) -> float32
-    ``(n, rank)``; with ``magnitude_basis_=None`` the noisy magnitudes ``(n, n_t)`` themselves."""
+    complex Gaussian noise of SD ``sigma`` per channel (M0 = 1 units) -> float32 ``(n, rank)``;
+    with ``magnitude_basis_=None`` the noisy magnitudes ``(n, n_t)`` themselves.
+
+    ``sigma``: ``(n,)`` for one noisy copy, or ``(n_copies, n)`` for several, returned as
+    ``(n_copies, n, width)``. Copies share the drawn unit noise, paired with other rows of the
+    chunk (rolled), which costs one draw instead of ``n_copies`` (drawing dominates).
+    """
+    sigma = np.asarray(sigma, np.float32)
+    copies = sigma[None] if sigma.ndim == 1 else sigma
     basis_h = np.ascontiguousarray(basis.conj().T, np.complex64)
     n = coef.shape[0]
     width = basis.shape[0] if magnitude_basis_ is None else magnitude_basis_.shape[1]
-    out = np.empty((n, width), np.float32)
+    out = np.empty((copies.shape[0], n, width), np.float32)
     for start in range(0, n, CHUNK):
         stop = min(start + CHUNK, n)
         signal = np.asarray(coef[start:stop], np.complex64) @ basis_h
-        sd = np.asarray(sigma[start:stop], np.float32)[:, None]
-        re = signal.real + sd * rng.standard_normal(signal.shape, dtype=np.float32)
-        im = signal.imag + sd * rng.standard_normal(signal.shape, dtype=np.float32)
-        magnitude = np.hypot(re, im)
-        out[start:stop] = magnitude if magnitude_basis_ is None else magnitude @ magnitude_basis_
-    return out
+        noise_re = rng.standard_normal(signal.shape, dtype=np.float32)
+        noise_im = rng.standard_normal(signal.shape, dtype=np.float32)
+        for r, sd in enumerate(copies[:, start:stop, None]):
+            shift = r * max(1, (stop - start) // copies.shape[0])
+            re = signal.real + sd * np.roll(noise_re, shift, axis=0)
+            im = signal.imag + sd * np.roll(noise_im, shift, axis=0)
+            re *= re
+            im *= im
+            re += im
+            magnitude = np.sqrt(re, out=re)
+            out[r, start:stop] = (magnitude if magnitude_basis_ is None
+                                  else magnitude @ magnitude_basis_)
+    return out[0] if sigma.ndim == 1 else out
 
 
 @dataclass
@@ -121,10 +135,8 @@ def prepare_magnitude(
     training/validation features; noise SDs drawn from ``levels`` per sample and copy."""
     clean = np.abs(train.coef[:20000] @ basis.conj().T)  # 20k span the space, as the complex SVD
     mag_basis = magnitude_basis(clean, rank)
-    copies = []
-    for _ in range(n_realisations):
-        sigma = levels[rng.integers(len(levels), size=train.n)]
-        copies.append(noisy_magnitude_coefficients(train.coef, basis, mag_basis, sigma, rng))
+    sigma = levels[rng.integers(len(levels), size=(n_realisations, train.n))]
+    copies = noisy_magnitude_coefficients(train.coef, basis, mag_basis, sigma, rng)
     mean, std = fit_standardisation(unit_real(copies[0]))
     features = MagnitudeFeatureMap(mag_basis, mean, std)
     stacked = np.stack([features.from_coefficients(c) for c in copies])
