@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .. import __version__
-from ..errors import EngineUnavailableError
+from ..errors import EngineUnavailableError, MrfreconError
 from ..features import FeatureMap, Representation, fit_standardisation, unit_realimag
 from ..metrics import error_metrics
 from ..model import MagnitudePath, MrfModel, OutputScaling
@@ -57,6 +57,10 @@ def retrain(
     report = progress or (lambda stage, done, total: None)
     if config.engine not in ENGINES:
         raise EngineUnavailableError(f"unknown engine '{config.engine}' (qat or fixed)")
+    if Representation.COMPLEX not in config.representations or not set(
+        config.representations) <= set(Representation):
+        raise MrfreconError(f"representations {config.representations}: 'complex', optionally "
+                            "with 'magnitude'")
     fixed_device = None
     if config.engine == "fixed":
         fixed_device = _check_fixed_engine(config.device)
