@@ -82,7 +82,7 @@ def fit_standardisation(unit_features: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 @dataclass(frozen=True)
-class MagnitudeFeatureMap:
+class MagnitudeFeatureMap(FeatureMap):
     """Network inputs from magnitude fingerprints: ``((|s| U) / |(|s| U)| - mean) / std``.
 
     basis: float32 ``(n_timepoints, rank)``, orthonormal right singular vectors of magnitude
@@ -94,18 +94,7 @@ class MagnitudeFeatureMap:
     tables) works unchanged.
     """
 
-    basis: np.ndarray
-    mean: np.ndarray
-    std: np.ndarray
     representation = Representation.MAGNITUDE
-
-    @property
-    def rank(self) -> int:
-        return int(self.basis.shape[1])
-
-    @property
-    def n_timepoints(self) -> int:
-        return int(self.basis.shape[0])
 
     @property
     def n_features(self) -> int:
@@ -118,9 +107,6 @@ class MagnitudeFeatureMap:
     def from_coefficients(self, coef: np.ndarray) -> np.ndarray:
         """Magnitude coefficients ``(n, rank)`` -> standardised features ``(n, rank)``."""
         return (unit_real(coef) - self.mean) / self.std
-
-    def __call__(self, signals: np.ndarray) -> np.ndarray:
-        return self.from_coefficients(self.project(signals))
 
 
 def unit_real(coef: np.ndarray) -> np.ndarray:

@@ -106,7 +106,7 @@ class MrfModel:
     """
 
     sequence: Sequence
-    features: FeatureMap | MagnitudeFeatureMap
+    features: FeatureMap  # a MagnitudeFeatureMap in the magnitude view
     scaling: OutputScaling
     float_net: FloatMLPWeights
     int_net: IntegerMLP
@@ -207,7 +207,7 @@ def _datasets(model: MrfModel) -> dict[str, np.ndarray]:
     return out
 
 
-def _path_datasets(prefix: str, features: FeatureMap | MagnitudeFeatureMap,
+def _path_datasets(prefix: str, features: FeatureMap,
                    float_net: FloatMLPWeights, int_net: IntegerMLP) -> dict[str, np.ndarray]:
     """Standardisation, float and integer networks of one representation under ``prefix``."""
     out: dict[str, np.ndarray] = {
