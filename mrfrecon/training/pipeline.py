@@ -24,7 +24,7 @@ from .config import ENGINE_DEVICES, ENGINES, RetrainConfig
 from .data import Pool, add_noise, parameter_ranges, simulate_pools
 from .magnitude import prepare_magnitude
 from .models import FloatMLP, QuantMLP, float_weights, to_integer
-from .trainer import StageResult, TrainTensors, fit
+from .trainer import BatchSource, StageResult, TrainTensors, fit
 
 StageProgress = Callable[[str, int, int], None]
 VALIDATION_NOISE = 0.01
@@ -118,7 +118,9 @@ def retrain(
     # One loop over the input representations: the same three stages for each, on its own
     # features and noise (magnitude: Rician, see training/magnitude.py); the time budget is
     # per representation.
-    sources = {Representation.COMPLEX: (features, data, val_x)}
+    sources: dict[Representation, tuple[FeatureMap, BatchSource, torch.Tensor]] = {
+        Representation.COMPLEX: (features, data, val_x)
+    }
     if Representation.MAGNITUDE in config.representations:
         report("magnitude data", 0, 1)
         mag_rng = np.random.default_rng([config.seed, 1])  # the complex path's draws unchanged
