@@ -113,7 +113,7 @@ def summarize(result: Any) -> MapSummary:
         noise_method=result.noise_method,
         range_ms=dict(result.range_ms),
         fraction_at_range_limits=dict(result.at_range_limit),
-        input_representation=str(getattr(result, "representation", "complex")),
+        input_representation=str(result.representation),
     )
     if maps.t1_sd_ms is not None:
         summary.t1_sd_ms = Stats.of(maps.t1_sd_ms[mask])

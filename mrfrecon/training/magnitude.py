@@ -41,7 +41,7 @@ def magnitude_basis(magnitudes: np.ndarray, rank: int) -> np.ndarray:
     pivot = basis[np.abs(basis).argmax(axis=0), np.arange(basis.shape[1])]
     real = (basis * (np.abs(pivot) / pivot)).real
     real *= np.where(real.sum(axis=0) < 0, -1.0, 1.0)
-    return real.astype(np.float32)
+    return np.ascontiguousarray(real, np.float32)  # as stored: same BLAS summation order
 
 
 def noisy_magnitude_coefficients(
