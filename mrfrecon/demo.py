@@ -26,7 +26,7 @@ DemoProgress = Callable[[str, int, int], None]
 
 # Which inputs ``maps`` takes and how each is handled (shown by the demo, as in the README).
 SUPPORTED_INPUTS = {
-    "complex": "complex NIfTI; magnitude + phase (NIfTI with --phase, DICOM M/P series); "
+    "complex": "complex NIfTI; magnitude + phase (DICOM M/P series; NIfTI pair in the API); "
                "real + imaginary DICOM; signed real NIfTI -> complex networks and dictionary",
     "magnitude": "magnitude only (non-negative real NIfTI without phase, DICOM magnitude "
                  "series alone) -> magnitude networks trained on Rician noise, matching "
