@@ -11,17 +11,23 @@ estimated off-resonance is drawn uniformly over the trained range and reported a
 (:func:`~mrfrecon.metrics.offset_error_metrics`, Hz; the CRB then has df as a third unknown);
 a B1 input is drawn uniformly over its range (or fixed, ``b1=``) and given to every method as
 a measured map would be (matching within the dictionary's nearest B1 slice).
+``representation="magnitude"`` evaluates magnitude-only data on the same noisy test set: the
+magnitude of the noisy complex signal (Rician noise), the model's magnitude networks, and
+matching of ``|x|`` against the magnitude atoms ``|D|`` (uncompressed, as the complex matching).
+The sqrt(CRB) stays the complex data's: for these sequences the signal is real up to a global
+phase, so at high SNR the magnitude carries the same T1/T2 information.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from .dictionary import build_dictionary, match
+from .features import Representation
 from .method import Method
 from .metrics import error_metrics, offset_error_metrics
 from .model import MrfModel
@@ -96,6 +102,7 @@ class Evaluation:
     n: int
     seed: int
     df_estimates: dict[Method, np.ndarray] | None = None
+    representation: Representation = Representation.COMPLEX
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``methods.{float,quantized,matching}.{t1,t2[,df_hz]}``, the test set,
@@ -110,6 +117,7 @@ class Evaluation:
         b1 = truth.b1
         return {
             "methods": {m.value: v for m, v in self.metrics.items()},
+            "representation": str(self.representation),
             "noise": self.noise,
             "n": self.n,
             "seed": self.seed,
@@ -129,30 +137,39 @@ def evaluate(
     seed: int = 12345,
     methods: tuple[Method | str, ...] = METHODS,
     b1: float | None = None,
+    representation: Representation | str = Representation.COMPLEX,
     progress: Callable[[int, int], None] | None = None,
 ) -> Evaluation:
     """Reconstruct a fresh test set with each method and measure the errors.
 
     b1: for a model with a B1 input, the test set's B1 (default: uniform over the range).
+    representation: ``complex``, or ``magnitude`` for magnitude-only data (see the module
+    docstring); a model without magnitude networks raises ``ModelMismatchError``.
     """
     chosen = [Method(m) for m in methods]
+    representation = Representation(representation)
+    net_model = model.for_representation(representation)  # before minutes of simulation
     params = model.parameters
     test = make_test_set(model.sequence, n, noise, seed, progress, params, b1)
     truth = test.tissue
     measured_b1 = truth.b1 if params.takes_b1 else None
+    magnitude = representation is Representation.MAGNITUDE
+    signals = np.abs(test.signals) if magnitude else test.signals
     estimates: dict[Method, tuple[np.ndarray, np.ndarray]] = {}
     df_estimates: dict[Method, np.ndarray] = {}
-    x = model.features(test.signals)
+    x = net_model.features(signals)
     for method in METHODS:  # a fixed order, whatever the order asked for
         if method not in chosen:
             continue
         if method is Method.MATCHING:
-            result = match(build_dictionary(model.sequence), test.signals, compressed=False,
-                           b1=measured_b1)
+            dictionary = build_dictionary(model.sequence, energy=None)
+            if magnitude:
+                dictionary = replace(dictionary, atoms=np.abs(dictionary.atoms))
+            result = match(dictionary, signals, compressed=False, b1=measured_b1)
             estimates[method] = (result.t1_ms, result.t2_ms)
             df_estimates[method] = result.df_hz
         else:
-            est = model.estimate_features(x, method, measured_b1)
+            est = net_model.estimate_features(x, method, measured_b1)
             estimates[method] = (est.t1_ms, est.t2_ms)
             if est.df_hz is not None:
                 df_estimates[method] = est.df_hz
@@ -166,7 +183,7 @@ def evaluate(
             metrics[method]["df_hz"] = offset_error_metrics(df, truth.df_hz,
                                                             crb_sd=test.crb_df_hz)
     return Evaluation(metrics, estimates, test, noise, n, seed,
-                      df_estimates if params.estimates_df else None)
+                      df_estimates if params.estimates_df else None, representation)
 
 
 def plot_errors(result: Evaluation, fh, n_bins: int = 6) -> None:

@@ -6,13 +6,28 @@ coordinates of a fingerprint row ``s`` (``(n_t,)`` complex) in the orthonormal S
 noise outside the basis; dividing by the phase of the first (dominant) coefficient removes the
 global phase. The result has ``2K`` reals: real parts, then imaginary parts. The imaginary part
 of the first coefficient is zero after phase removal but is kept so every model has ``2K`` inputs.
+
+Magnitude-only data (:class:`MagnitudeFeatureMap`) use a real basis ``U`` of magnitude
+fingerprints instead: ``features = ((|s| U) / ||s| U| - mean) / std``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
+
+
+class Representation(StrEnum):
+    """Which part of the signal a network or dictionary sees.
+
+    ``complex``: complex data (complex NIfTI, magnitude + phase, real + imaginary);
+    ``magnitude``: magnitude images only (no phase), whose noise is Rician.
+    """
+
+    COMPLEX = "complex"
+    MAGNITUDE = "magnitude"
 
 
 @dataclass(frozen=True)
@@ -22,6 +37,7 @@ class FeatureMap:
     basis: np.ndarray
     mean: np.ndarray
     std: np.ndarray
+    representation = Representation.COMPLEX
 
     @property
     def rank(self) -> int:
@@ -63,3 +79,38 @@ def fit_standardisation(unit_features: np.ndarray) -> tuple[np.ndarray, np.ndarr
     mean = unit_features.mean(axis=0).astype(np.float32)
     std = unit_features.std(axis=0).astype(np.float32)
     return mean, np.maximum(std, 1e-6).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class MagnitudeFeatureMap(FeatureMap):
+    """Network inputs from magnitude fingerprints: ``((|s| U) / |(|s| U)| - mean) / std``.
+
+    basis: float32 ``(n_timepoints, rank)``, orthonormal right singular vectors of magnitude
+    fingerprints; mean, std: float32 ``(rank,)``. The magnitude is phase-free, so no phase
+    removal; dividing by the norm makes the features independent of M0 (a magnitude scales with
+    ``|M0|``). With ``rank = 2K`` the network has the ``2K`` inputs of the complex path.
+    Same interface as :class:`FeatureMap`; coefficients are returned as complex64 with zero
+    imaginary part so that code written for the complex path (M0 by least squares, matching,
+    tables) works unchanged.
+    """
+
+    representation = Representation.MAGNITUDE
+
+    @property
+    def n_features(self) -> int:
+        return self.rank
+
+    def project(self, signals: np.ndarray) -> np.ndarray:
+        """Fingerprints ``(n, n_t)`` (any phase) -> ``|signals| U`` ``(n, rank)`` (complex64)."""
+        return (np.abs(signals).astype(np.float32) @ self.basis).astype(np.complex64)
+
+    def from_coefficients(self, coef: np.ndarray) -> np.ndarray:
+        """Magnitude coefficients ``(n, rank)`` -> standardised features ``(n, rank)``."""
+        return (unit_real(coef) - self.mean) / self.std
+
+
+def unit_real(coef: np.ndarray) -> np.ndarray:
+    """Real parts of coefficients divided by their norm: ``(n, K)`` -> ``(n, K)`` float32."""
+    real = np.real(coef).astype(np.float32)
+    norm = np.linalg.norm(real, axis=1, keepdims=True)
+    return real / np.where(norm > 0, norm, 1)

@@ -4,6 +4,9 @@ A model file is HDF5 (see the README, "Model files"): the resolved sequence and 
 feature map (SVD basis, input standardisation), output scaling, float network weights, the
 integer network (int8 weights, int32 biases, fractional bits = shift amounts) the FPGA runs,
 training metrics and provenance. An integrity hash over every dataset is checked on load.
+Optionally (models from ``retrain`` since magnitude support) a ``magnitude/`` group holds the
+same for magnitude-only data: a magnitude feature map and networks trained on Rician-noisy
+magnitude fingerprints. Files without it load; magnitude input then asks for a new ``retrain``.
 Inference needs numpy only: torch and brevitas are for training.
 """
 
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,7 @@ import numpy as np
 from . import __version__
 from .atomic import atomic_write
 from .errors import ModelError, ModelMismatchError
-from .features import FeatureMap
+from .features import FeatureMap, MagnitudeFeatureMap, Representation
 from .method import NETWORK_METHODS, Method
 from .parameters import NetworkParameters
 from .quantized import IntegerLayer, IntegerMLP
@@ -93,21 +96,64 @@ class Estimates:
 
 
 @dataclass(frozen=True)
+class MagnitudePath:
+    """The networks for magnitude-only data: feature map, float and integer networks."""
+
+    features: MagnitudeFeatureMap
+    float_net: FloatMLPWeights
+    int_net: IntegerMLP
+
+
+@dataclass(frozen=True)
 class MrfModel:
     """Everything needed to go from fingerprints to T1/T2 (ms) [and off-resonance, Hz].
 
     sequence: the resolved sequence the model was trained for (parsed once, in
-    :func:`load_model`).  parameters: the networks' extra outputs (df) and inputs (B1).
+    :func:`load_model`).  parameters: the networks' extra outputs (df) and inputs (B1), the
+    same for both representations. features, float_net, int_net: the networks of this model's
+    representation (``features.representation``, complex for a model as trained);
+    magnitude: the magnitude-only networks (``None`` in files from before magnitude support,
+    and in the view :meth:`for_representation` returns).
     """
 
     sequence: Sequence
-    features: FeatureMap
+    features: FeatureMap  # a MagnitudeFeatureMap in the magnitude view
     scaling: OutputScaling
     float_net: FloatMLPWeights
     int_net: IntegerMLP
     metrics: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     parameters: NetworkParameters = NetworkParameters()
+    magnitude: MagnitudePath | None = None
+
+    @property
+    def representation(self) -> Representation:
+        return Representation(self.features.representation)
+
+    @property
+    def representations(self) -> tuple[Representation, ...]:
+        """The inputs this model has networks for."""
+        extra = (Representation.MAGNITUDE,) if self.magnitude is not None else ()
+        return (self.representation, *extra)
+
+    def for_representation(self, representation: Representation | str) -> MrfModel:
+        """The model with the networks for ``representation`` (``self`` if it has them already).
+
+        Raises
+        ------
+        ModelMismatchError
+            Magnitude asked of a model file without magnitude networks.
+        """
+        representation = Representation(representation)
+        if representation is self.representation:
+            return self
+        if representation is Representation.MAGNITUDE and self.magnitude is not None:
+            m = self.magnitude
+            return replace(self, features=m.features, float_net=m.float_net, int_net=m.int_net,
+                           magnitude=None)
+        raise ModelMismatchError(
+            f"the model has no {representation} networks (it was trained before magnitude-only "
+            "input was supported): retrain it to reconstruct magnitude-only data")
 
     @property
     def sequence_sha256(self) -> str:
@@ -174,25 +220,38 @@ class MrfModel:
 def _datasets(model: MrfModel) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {
         "features/basis": model.features.basis.astype(np.complex64),
-        "features/mean": model.features.mean.astype(np.float32),
-        "features/std": model.features.std.astype(np.float32),
+        **_path_datasets("", model.features, model.float_net, model.int_net),
         "scaling/t1_range_ms": np.asarray(model.scaling.t1_range_ms, np.float64),
         "scaling/t2_range_ms": np.asarray(model.scaling.t2_range_ms, np.float64),
-        "quantized/input_frac": np.asarray(model.int_net.input_frac, np.int64),
-        "quantized/input_bits": np.asarray(model.int_net.input_bits, np.int64),
     }
-    for i, (w, b) in enumerate(zip(model.float_net.weights, model.float_net.biases, strict=True)):
-        out[f"float/layer{i}/weight"] = w.astype(np.float32)
-        out[f"float/layer{i}/bias"] = b.astype(np.float32)
-    for i, layer in enumerate(model.int_net.layers):
-        out[f"quantized/layer{i}/weight"] = layer.weight.astype(np.int8)
-        out[f"quantized/layer{i}/bias"] = layer.bias.astype(np.int32)
-        out[f"quantized/layer{i}/weight_frac"] = np.asarray(layer.weight_frac, np.int64)
-        out[f"quantized/layer{i}/out_frac"] = np.asarray(
+    if model.magnitude is not None:
+        m = model.magnitude
+        out["magnitude/features/basis"] = m.features.basis.astype(np.float32)
+        out |= _path_datasets("magnitude/", m.features, m.float_net, m.int_net)
+    return out | model.parameters.to_datasets()
+
+
+def _path_datasets(prefix: str, features: FeatureMap,
+                   float_net: FloatMLPWeights, int_net: IntegerMLP) -> dict[str, np.ndarray]:
+    """Standardisation, float and integer networks of one representation under ``prefix``."""
+    out: dict[str, np.ndarray] = {
+        f"{prefix}features/mean": features.mean.astype(np.float32),
+        f"{prefix}features/std": features.std.astype(np.float32),
+        f"{prefix}quantized/input_frac": np.asarray(int_net.input_frac, np.int64),
+        f"{prefix}quantized/input_bits": np.asarray(int_net.input_bits, np.int64),
+    }
+    for i, (w, b) in enumerate(zip(float_net.weights, float_net.biases, strict=True)):
+        out[f"{prefix}float/layer{i}/weight"] = w.astype(np.float32)
+        out[f"{prefix}float/layer{i}/bias"] = b.astype(np.float32)
+    for i, layer in enumerate(int_net.layers):
+        out[f"{prefix}quantized/layer{i}/weight"] = layer.weight.astype(np.int8)
+        out[f"{prefix}quantized/layer{i}/bias"] = layer.bias.astype(np.int32)
+        out[f"{prefix}quantized/layer{i}/weight_frac"] = np.asarray(layer.weight_frac, np.int64)
+        out[f"{prefix}quantized/layer{i}/out_frac"] = np.asarray(
             -9999 if layer.out_frac is None else layer.out_frac, np.int64
         )
-        out[f"quantized/layer{i}/out_bits"] = np.asarray(layer.out_bits, np.int64)
-    return out | model.parameters.to_datasets()
+        out[f"{prefix}quantized/layer{i}/out_bits"] = np.asarray(layer.out_bits, np.int64)
+    return out
 
 
 def _digest(datasets: dict[str, np.ndarray], attrs: dict[str, str]) -> str:
@@ -211,6 +270,8 @@ def _digest(datasets: dict[str, np.ndarray], attrs: dict[str, str]) -> str:
 
 def save_model(model: MrfModel, path: str | Path, *, overwrite: bool = False) -> Path:
     """Write ``model`` atomically as HDF5 (``--overwrite`` semantics via ``overwrite``)."""
+    if model.representation is not Representation.COMPLEX:
+        raise ValueError("save the model itself, not its for_representation() view")
     datasets = _datasets(model)
     attrs = {
         "sequence_json": json.dumps(model.sequence.to_full_dict()),
@@ -271,28 +332,42 @@ def load_model(path: str | Path) -> MrfModel:
         raise ModelError(f"'{path}' is incomplete or malformed: {err}") from None
 
 
-def _from_datasets(d: dict[str, np.ndarray], attrs: dict[str, str]) -> MrfModel:
-    n_float = len({k.split("/")[1] for k in d if k.startswith("float/")})
-    n_int = len({k.split("/")[1] for k in d if k.startswith("quantized/layer")})
+def _nets_from(d: dict[str, np.ndarray], prefix: str) -> tuple[FloatMLPWeights, IntegerMLP]:
+    """The float and integer networks stored under ``prefix`` (see :func:`_path_datasets`)."""
+    n_float = len({k[len(prefix):].split("/")[1] for k in d if k.startswith(f"{prefix}float/")})
+    n_int = len({k[len(prefix):].split("/")[1] for k in d
+                 if k.startswith(f"{prefix}quantized/layer")})
     float_net = FloatMLPWeights(
-        tuple(d[f"float/layer{i}/weight"] for i in range(n_float)),
-        tuple(d[f"float/layer{i}/bias"] for i in range(n_float)),
+        tuple(d[f"{prefix}float/layer{i}/weight"] for i in range(n_float)),
+        tuple(d[f"{prefix}float/layer{i}/bias"] for i in range(n_float)),
     )
     layers = []
     for i in range(n_int):
-        out_frac = int(d[f"quantized/layer{i}/out_frac"])
+        q = f"{prefix}quantized/layer{i}/"
+        out_frac = int(d[f"{q}out_frac"])
         layers.append(
             IntegerLayer(
-                weight=d[f"quantized/layer{i}/weight"].astype(np.int64),
-                bias=d[f"quantized/layer{i}/bias"].astype(np.int64),
-                weight_frac=int(d[f"quantized/layer{i}/weight_frac"]),
+                weight=d[f"{q}weight"].astype(np.int64),
+                bias=d[f"{q}bias"].astype(np.int64),
+                weight_frac=int(d[f"{q}weight_frac"]),
                 out_frac=None if out_frac == -9999 else out_frac,
-                out_bits=int(d[f"quantized/layer{i}/out_bits"]),
+                out_bits=int(d[f"{q}out_bits"]),
             )
         )
-    int_net = IntegerMLP(
-        int(d["quantized/input_frac"]), tuple(layers), int(d["quantized/input_bits"])
-    )
+    int_net = IntegerMLP(int(d[f"{prefix}quantized/input_frac"]), tuple(layers),
+                         int(d[f"{prefix}quantized/input_bits"]))
+    return float_net, int_net
+
+
+def _from_datasets(d: dict[str, np.ndarray], attrs: dict[str, str]) -> MrfModel:
+    float_net, int_net = _nets_from(d, "")
+    magnitude = None
+    if "magnitude/features/basis" in d:
+        mag_float, mag_int = _nets_from(d, "magnitude/")
+        mag_features = MagnitudeFeatureMap(d["magnitude/features/basis"],
+                                           d["magnitude/features/mean"],
+                                           d["magnitude/features/std"])
+        magnitude = MagnitudePath(mag_features, mag_float, mag_int)
     return MrfModel(
         sequence=sequence_from_dict(json.loads(attrs["sequence_json"])),
         features=FeatureMap(d["features/basis"], d["features/mean"], d["features/std"]),
@@ -304,4 +379,5 @@ def _from_datasets(d: dict[str, np.ndarray], attrs: dict[str, str]) -> MrfModel:
         metrics=json.loads(attrs["metrics_json"]),
         provenance=json.loads(attrs["provenance_json"]),
         parameters=NetworkParameters.from_datasets(d),
+        magnitude=magnitude,
     )

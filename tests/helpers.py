@@ -30,10 +30,16 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from mrfrecon.dictionary import build_dictionary, make_grid, svd_basis
-from mrfrecon.features import FeatureMap, fit_standardisation, unit_realimag
+from mrfrecon.features import (
+    FeatureMap,
+    MagnitudeFeatureMap,
+    fit_standardisation,
+    unit_real,
+    unit_realimag,
+)
 from mrfrecon.mapset import MapSet
 from mrfrecon.method import Method
-from mrfrecon.model import FloatMLPWeights, MrfModel, OutputScaling
+from mrfrecon.model import FloatMLPWeights, MagnitudePath, MrfModel, OutputScaling
 from mrfrecon.parameters import NetworkParameters
 from mrfrecon.physics import Tissue, simulate_fingerprints
 from mrfrecon.quantized import IntegerLayer, IntegerMLP
@@ -402,11 +408,13 @@ T2_RANGE = (10.0, 1500.0)
 
 
 def make_model(sequence: Sequence, *, rank: int = 10, hidden: int = 16, seed: int = 0,
-               parameters: NetworkParameters = NetworkParameters()) -> MrfModel:
+               parameters: NetworkParameters = NetworkParameters(),
+               magnitude: bool = False) -> MrfModel:
     """A model with the real feature map of ``sequence`` and arbitrary small networks.
 
     The networks' outputs are meaningless: use it for plumbing, or ``method="matching"``.
     ``parameters``: the networks' extra outputs (df) and inputs (B1).
+    ``magnitude``: also a magnitude path (real magnitude basis of rank ``2 * rank``).
     """
     rng = np.random.default_rng(seed)
     t1 = np.exp(rng.uniform(np.log(T1_RANGE[0]), np.log(T1_RANGE[1]), 600))
@@ -419,6 +427,23 @@ def make_model(sequence: Sequence, *, rank: int = 10, hidden: int = 16, seed: in
     mean, std = fit_standardisation(unit_realimag(coef))
     features = FeatureMap(basis, mean, std)
     n_in, n_out = 2 * rank + parameters.n_extra_inputs, parameters.n_outputs
+    float_net, int_net = _random_networks(rng, n_in, hidden, n_out)
+    magnitude_path = None
+    if magnitude:
+        from mrfrecon.training.magnitude import magnitude_basis
+
+        mag_basis = magnitude_basis(np.abs(atoms), 2 * rank)
+        mean, std = fit_standardisation(unit_real(np.abs(atoms) @ mag_basis))
+        magnitude_path = MagnitudePath(MagnitudeFeatureMap(mag_basis, mean, std),
+                                       *_random_networks(rng, n_in, hidden, n_out))
+    return MrfModel(sequence=sequence, features=features,
+                    scaling=OutputScaling(T1_RANGE, T2_RANGE), float_net=float_net,
+                    int_net=int_net, metrics={}, provenance={"test": True},
+                    parameters=parameters, magnitude=magnitude_path)
+
+
+def _random_networks(rng: np.random.Generator, n_in: int, hidden: int, n_out: int
+                     ) -> tuple[FloatMLPWeights, IntegerMLP]:
     w1 = rng.normal(0, 1 / np.sqrt(n_in), (hidden, n_in)).astype(np.float32)
     w2 = rng.normal(0, 1 / np.sqrt(hidden), (n_out, hidden)).astype(np.float32)
     float_net = FloatMLPWeights((w1, w2), (np.zeros(hidden, np.float32),
@@ -429,10 +454,7 @@ def make_model(sequence: Sequence, *, rank: int = 10, hidden: int = 16, seed: in
         IntegerLayer(rng.integers(-60, 60, (n_out, hidden)), np.full(n_out, 2**9),
                      weight_frac=6, out_frac=None),
     ))
-    return MrfModel(sequence=sequence, features=features,
-                    scaling=OutputScaling(T1_RANGE, T2_RANGE), float_net=float_net,
-                    int_net=int_net, metrics={}, provenance={"test": True},
-                    parameters=parameters)
+    return float_net, int_net
 
 
 def make_recon_result(with_sd: bool) -> ReconResult:

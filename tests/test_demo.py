@@ -37,8 +37,10 @@ def test_runs_in_order_and_prints_nothing(tmp_path, short_fisp, tiny_model, monk
     assert out == "" and err == ""
     payload = result.to_dict()
     assert set(payload) == {"output", "model", "report", "metrics", "reference_work", "summary",
-                            "retrain", "seconds"}
+                            "retrain", "seconds", "magnitude"}
     assert set(payload["metrics"]) == {"quantized", "float", "matching"}
+    assert set(payload["magnitude"]["inputs"]) == {"complex", "magnitude"}
+    assert payload["magnitude"]["metrics"]["quantized"]["t1"]["n"] > 0
     assert payload["metrics"]["matching"]["t1"]["mape"] < 10
     assert result.model.is_file() and result.report is not None and result.report.exists()
     anat = tmp_path / "demo" / "maps" / "sub-phantom" / "anat"  # a BIDS derivative

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import typer
 
-from ..demo import DEMO_SEQUENCE, DEMO_STEPS, DemoConfig, DemoResult, run_demo
+from ..demo import (
+    DEMO_SEQUENCE,
+    DEMO_STEPS,
+    SUPPORTED_INPUTS,
+    DemoConfig,
+    DemoResult,
+    run_demo,
+)
 from ._common import JsonOption, OverwriteOption, read_sequence
 from ._errors import handle_errors
 from ._output import info, print_json, stage_progress, warn
@@ -43,7 +50,8 @@ def demo(
         "phantom": f"phantom {size}x{size} through {seq.name} (noise {noise:g})",
         "retrain": f"retraining the float and quantised networks ({seconds:g} s budget)",
         "maps": "maps (integer network) with uncertainty, report",
-        "comparison": "float network and dictionary matching for comparison",
+        "comparison": "float network, dictionary matching and magnitude-only input for "
+                      "comparison",
     }
     announced: set[str] = set()
     with stage_progress(enabled=not as_json) as bars:
@@ -70,6 +78,9 @@ def render(result: DemoResult) -> None:
     rows = list(result.metrics.items()) + [
         (f"reference, {k}", v) for k, v in result.reference_work.items()
     ]
+    if result.magnitude is not None:
+        rows[1:1] = [(f"{k}, magnitude", v)
+                     for k, v in result.magnitude["metrics"].items()]
     for label, m in rows:
         info(f"  {label[:22]:22s} {m['t1']['mape']:10.2f} {m['t1']['mpe']:6.2f} "
              f"{m['t1']['rmse_ms']:8.1f} {m['t2']['mape']:10.2f} {m['t2']['mpe']:6.2f} "
@@ -80,6 +91,9 @@ def render(result: DemoResult) -> None:
         info(f"\n  uncertainty: median T1 SD {sd:.1f} ms, T2 SD "
              f"{summary['t2_sd_ms']['median']:.1f} ms (sqrt CRB, noise sigma "
              f"{summary['noise_sigma']:.4g} estimated from the data)")
+    info("\n  inputs `maps` takes:")
+    for kind, text in SUPPORTED_INPUTS.items():
+        info(f"    {kind}: {text}")
     for line in result.warnings:
         warn(line)
     info(f"\n  maps: {result.output / 'maps'}   report: {result.report}   "

@@ -29,6 +29,11 @@ def evaluate_command(
     b1: float | None = typer.Option(None, "--b1", min=0.1, max=3.0,
                                     help="Fixed B1 of the test set (flip-angle scale; default: "
                                     "uniform over the model's B1 range, or 1)."),
+    magnitude: bool = typer.Option(
+        False, "--magnitude",
+        help="Magnitude-only data: |signal + complex noise| (Rician), the magnitude networks "
+        "and magnitude matching.",
+    ),
     plot: Path | None = typer.Option(None, "--plot", help="PNG of MAPE per (T1, T2) bin."),
     as_json: bool = JsonOption,
     overwrite: bool = OverwriteOption,
@@ -45,7 +50,8 @@ def evaluate_command(
     methods = tuple(m for m in Method if not (no_matching and m is Method.MATCHING))
     with progress_bar("Simulating test set", enabled=not as_json) as progress:
         result = evaluate(
-            mrf_model, noise=noise, n=n, seed=seed, methods=methods, b1=b1, progress=progress
+            mrf_model, noise=noise, n=n, seed=seed, methods=methods, b1=b1,
+            representation="magnitude" if magnitude else "complex", progress=progress,
         )
     if plot is not None:
         atomic_write(plot, lambda fh: plot_errors(result, fh), overwrite=overwrite)
@@ -54,7 +60,8 @@ def evaluate_command(
         print_json(payload)
         return
     info(
-        f"noise {noise} per channel, n = {n}; mean relative sqrt(CRB): "
+        f"{payload['representation']} data, noise {noise} per channel, n = {n}; "
+        "mean relative sqrt(CRB): "
         f"T1 {payload['crb']['t1_rel_sd_mean_pct']:.2f} %, T2 {payload['crb']['t2_rel_sd_mean_pct']:.2f} %"
     )
     info(

@@ -120,7 +120,8 @@ def render_summary(summary: MapSummary, metrics: dict | None) -> None:
             return "-"
         return f"{stats.median:.4g} (IQR {stats.q1:.4g}-{stats.q3:.4g})"
 
-    info(f"[bold]{summary.n_voxels} voxels[/bold] ({summary.method})")
+    info(f"[bold]{summary.n_voxels} voxels[/bold] ({summary.method}, "
+         f"{summary.input_representation} input)")
     info(f"  T1 {fmt(summary.t1_ms)} ms; T2 {fmt(summary.t2_ms)} ms; "
          f"quality {fmt(summary.quality)}")
     if summary.df_hz is not None:

@@ -65,10 +65,17 @@ def retrain_command(
         DEFAULTS.fixed_epochs, "--fixed-epochs", min=1,
         help="fixed engine: passes over its training samples.",
     ),
+    magnitude: bool = typer.Option(
+        True, "--magnitude/--no-magnitude",
+        help="Also train the networks for magnitude-only input (Rician noise; same budget again).",
+    ),
     as_json: bool = JsonOption,
     overwrite: bool = OverwriteOption,
 ) -> None:
-    """Retrain the networks for a sequence and write a validated model file (T1/T2 in ms)."""
+    """Retrain the networks for a sequence and write a validated model file (T1/T2 in ms).
+
+    Complex data (complex, magnitude + phase, real + imaginary) and, unless --no-magnitude,
+    magnitude-only data each get a float and an integer network."""
     from ..model import load_model, save_model
     from ..training import retrain
 
@@ -77,6 +84,7 @@ def retrain_command(
     config = RetrainConfig.from_options(
         epochs=epochs, engine=engine, device=device, seconds=seconds, seed=seed, rank=rank,
         n_train=n_train, fixed_samples=fixed_samples, fixed_epochs=fixed_epochs,
+        representations=("complex", "magnitude") if magnitude else ("complex",),
     )  # fmt: skip
     with stage_progress(enabled=not as_json) as progress:
         result = retrain(seq, config, progress=progress)
@@ -86,7 +94,6 @@ def retrain_command(
     if as_json:
         print_json(summary)
         return
-    v = summary["validation"]
     info(
         f"[bold]{seq.name}[/bold]: model written to {output} in {summary['seconds_total']:.1f} s "
         f"(simulation {summary['seconds_simulation']:.1f} s, engine {engine}, {summary['device']})"
@@ -95,11 +102,15 @@ def retrain_command(
         f"  networks: float {summary['float_widths']}, quantised {summary['quant_widths']}, "
         f"SVD rank {summary['rank']}"
     )
-    info(
-        f"  validation at noise {v['noise']} (n = {v['n']}): "
-        f"float T1 MAPE {v['float']['t1']['mape']:.2f} %, T2 {v['float']['t2']['mape']:.2f} %; "
-        f"quantized T1 {v['quantized']['t1']['mape']:.2f} %, "
-        f"T2 {v['quantized']['t2']['mape']:.2f} %"
-    )
+    for key, label in (("validation", "complex"), ("validation_magnitude", "magnitude")):
+        if key not in summary:
+            continue
+        v = summary[key]
+        info(
+            f"  {label} validation at noise {v['noise']} (n = {v['n']}): "
+            f"float T1 MAPE {v['float']['t1']['mape']:.2f} %, T2 {v['float']['t2']['mape']:.2f} %;"
+            f" quantized T1 {v['quantized']['t1']['mape']:.2f} %, "
+            f"T2 {v['quantized']['t2']['mape']:.2f} %"
+        )
     for name, stage in summary["stages"].items():
         info(f"  {name}: {stage['epochs']} epochs, {stage['samples_per_s']:.3g} samples/s")

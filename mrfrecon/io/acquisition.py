@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from mrfrecon.errors import ModelMismatchError
+from mrfrecon.features import Representation
 from mrfrecon.io.geometry import PlaneGeometry
 
 if TYPE_CHECKING:
@@ -86,7 +87,9 @@ class Acquisition:
         Geometry and reference tags (DICOM inputs only).
     components
         Which parts were combined: e.g. ``("magnitude", "phase")``, ``("real", "imaginary")``,
-        ``("complex",)`` for complex NIfTI, ``("magnitude",)`` when no phase was given.
+        ``("complex",)`` for complex NIfTI, ``("magnitude",)`` when no phase was given,
+        ``("real",)`` for a real NIfTI with negative values (phase-corrected real data).
+        :attr:`kind` follows from it.
     phase_scaling
         How phase was converted to radians: ``"radians"`` (used as is), ``"siemens"``
         ([-4096, 4095] scaled by pi/4096) or ``None`` without a phase image.
@@ -110,10 +113,12 @@ class Acquisition:
     notes: tuple[str, ...] = ()
 
     @property
-    def kind(self) -> Literal["complex", "magnitude"]:
-        """``"magnitude"`` for magnitude-only data (no phase: the magnitude input path),
-        ``"complex"`` otherwise (complex data, magnitude + phase, real + imaginary)."""
-        return "magnitude" if self.components == ("magnitude",) else "complex"
+    def kind(self) -> Representation:
+        """``magnitude`` for magnitude-only data (no phase; ``data`` then holds the magnitude
+        with zero phase), else ``complex``; selects the model's networks."""
+        if self.components == ("magnitude",):
+            return Representation.MAGNITUDE
+        return Representation.COMPLEX
 
     @property
     def n_timepoints(self) -> int:

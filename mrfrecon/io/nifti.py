@@ -67,8 +67,9 @@ def read_nifti_acquisition(path: Path, *, phase: Path | None = None) -> Acquisit
     Parameters
     ----------
     path
-        complex64/complex128 ``(x, y, z, t)`` series, or a real one (magnitude; used as a complex
-        series with zero phase unless ``phase`` is given). Trailing singleton axes beyond the
+        complex64/complex128 ``(x, y, z, t)`` series, or a real one: with ``phase``, the
+        magnitude; without, magnitude-only data when non-negative, else a real (phase-corrected)
+        series; both kept as complex with zero phase. Trailing singleton axes beyond the
         4th are dropped. 2-D and 3-D files are rejected (NIfTI's 3rd axis is space).
     phase
         Optional phase series of the same shape and affine: radians ([-pi, pi) or [0, 2 pi)) or
@@ -93,7 +94,10 @@ def read_nifti_acquisition(path: Path, *, phase: Path | None = None) -> Acquisit
         magnitude = _read_array(path, img, np.float32)
         if phase is None:
             data = magnitude.astype(np.complex64)
-            components, scaling, paths = ("magnitude",), None, (path,)
+            # Magnitude images are non-negative; a signed real series is complex data whose
+            # phase was removed (it keeps the sign the magnitude loses).
+            kind = "real" if bool(np.any(magnitude < 0)) else "magnitude"
+            components, scaling, paths = (kind,), None, (path,)
         else:
             data, scaling = _combine_phase(path, img, magnitude, phase)
             components, paths = ("magnitude", "phase"), (path, phase)

@@ -75,11 +75,13 @@ class MapSummary:
     warnings: list[str] = field(default_factory=list)
     df_hz: Stats | None = None  # off-resonance (Hz), when estimated
     df_sd_hz: Stats | None = None
+    input_representation: str = "complex"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; the sqrt(CRB) entries only when the uncertainty maps exist."""
         out: dict[str, Any] = {
-            "method": str(self.method), "n_voxels": self.n_voxels,
+            "method": str(self.method),
+            "input_representation": self.input_representation, "n_voxels": self.n_voxels,
             **{k: getattr(self, k).to_dict() for k in ("t1_ms", "t2_ms", "m0", "quality")},
             "noise_sigma": self.noise_sigma, "noise_method": self.noise_method,
             "range_ms": {k: list(v) for k, v in self.range_ms.items()},
@@ -116,6 +118,7 @@ def summarize(result: Any) -> MapSummary:
         noise_method=result.noise_method,
         range_ms=dict(result.range_ms),
         fraction_at_range_limits=dict(result.at_range_limit),
+        input_representation=str(result.representation),
     )
     if maps.t1_sd_ms is not None:
         summary.t1_sd_ms = Stats.of(maps.t1_sd_ms[mask])

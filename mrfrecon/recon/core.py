@@ -44,6 +44,7 @@ from threadpoolctl import threadpool_limits
 
 from ..dictionary import Dictionary, MatchAtoms, build_dictionary
 from ..errors import ModelMismatchError, MrfreconError
+from ..features import Representation
 from ..mapset import MapSet
 from ..method import Method
 from ..model import MrfModel
@@ -100,6 +101,7 @@ class ReconResult:
     noise_sigma: per-channel noise SD in data units (NaN if it could not be estimated).
     noise_method: how it was obtained.  range_ms: the estimator's (T1, T2) range in ms.
     at_range_limit: fraction of fitted voxels with T1 or T2 at that range's limits.
+    representation: the input representation whose networks (and dictionary) were used.
     """
 
     maps: MapSet
@@ -113,6 +115,7 @@ class ReconResult:
     warnings: list[str] = field(default_factory=list)
     quality_deficit: float | None = None
     b1_source: str = "not used"  # "map", "assumed 1" or "not used" (the estimator has no B1)
+    representation: Representation = Representation.COMPLEX
 
 
 MemoryOrder = Literal["C", "F"]
@@ -203,8 +206,12 @@ class Projection:
 
 
 def project_series(data: np.ndarray, basis: np.ndarray, *, chunk: int, n_threads: int,
-                   progress: ProgressFn | None = None, total: int | None = None) -> Projection:
+                   progress: ProgressFn | None = None, total: int | None = None,
+                   magnitude: bool = False) -> Projection:
     """Project every voxel of ``data`` (``(nx, ny, nz, n_t)``) onto ``basis`` (``(n_t, rank)``).
+
+    ``magnitude``: project ``|data|`` (the magnitude path's real basis; a no-op on magnitude
+    data, which arrive as complex with zero phase).
 
     ``|d|^2`` only serves the noise estimate (medians over many voxels): it is computed on at
     most ~``NOISE_SAMPLE`` voxels, in whole chunks spread evenly over the volume.
@@ -224,6 +231,8 @@ def project_series(data: np.ndarray, basis: np.ndarray, *, chunk: int, n_threads
         with_energy = (start // chunk) % sample_every == 0
         if by_frame:
             frames = voxels.T[:, start:stop]  # (n_t, n): each row contiguous
+            if magnitude:
+                frames = np.abs(frames).astype(np.complex64)
             coef[start:stop] = (basis_h @ frames).T
             if with_energy:
                 flat = frames.view(np.float32)  # (n_t, 2n)
@@ -231,6 +240,8 @@ def project_series(data: np.ndarray, basis: np.ndarray, *, chunk: int, n_threads
                                                dtype=np.float64).reshape(-1, 2).sum(axis=1)
             return
         block = np.ascontiguousarray(voxels[start:stop], dtype=np.complex64)
+        if magnitude:
+            block = np.abs(block).astype(np.complex64)
         coef[start:stop] = block @ basis_h.T
         if with_energy:
             flat = block.view(np.float32)
@@ -363,15 +374,17 @@ def _estimator(model: MrfModel, options: ReconOptions, dictionary: Dictionary | 
 
 
 def _quality_deficit(coef_energy: np.ndarray, quality: np.ndarray, sigma: float,
-                     rank: int) -> float | None:
+                     rank: int, n_channels: int = 2) -> float | None:
     """Median of (the quality a perfect fit reaches with this noise) - (the quality seen).
 
-    A perfect fit reaches ``|s|^2 / (|s|^2 + 2 sigma^2 rank)``; coef_energy and quality are the
-    fitted voxels', ``(n_fit,)``.
+    A perfect fit reaches ``|s|^2 / (|s|^2 + n_channels sigma^2 rank)``; coef_energy and quality
+    are the fitted voxels', ``(n_fit,)``. ``n_channels``: 2 for complex coefficients, 1 for
+    magnitude ones (at high SNR only the noise in phase with the signal reaches the magnitude).
     """
     if quality.size == 0 or not np.isfinite(sigma):
         return None
-    expected = np.sqrt(np.clip(1 - 2 * sigma**2 * rank / np.maximum(coef_energy, 1e-30), 0, 1))
+    expected = np.sqrt(np.clip(
+        1 - n_channels * sigma**2 * rank / np.maximum(coef_energy, 1e-30), 0, 1))
     return float(np.median(expected - quality))
 
 
@@ -405,7 +418,8 @@ def reconstruct(
     table
         Precomputed :class:`SignalTable` (default: cached per model).
     magnitude_only
-        The data carry no phase (changes the noise estimator, see :func:`estimate_noise`).
+        The data carry no phase: the model's magnitude networks (and a magnitude dictionary)
+        are used, and the noise estimator changes (see :func:`estimate_noise`).
     b1
         Measured B1 (flip-angle scale, 1 = nominal) on the data's grid, float ``(nx, ny, nz)``;
         NaN voxels (outside the B1 map) are taken as 1. Used when the model or the matching
@@ -421,8 +435,12 @@ def reconstruct(
     Raises
     ------
     ModelMismatchError
-        The series' time points differ from the model's (both numbers named).
+        The series' time points differ from the model's (both numbers named); magnitude-only
+        data and a model file without magnitude networks.
     """
+    if magnitude_only:
+        model = model.for_representation(Representation.MAGNITUDE)
+    magnitude = model.representation is Representation.MAGNITUDE
     if data.ndim != 4:
         raise MrfreconError(f"expected a 4-D series (x, y, z, t), got shape {data.shape}")
     n_t = data.shape[3]
@@ -444,7 +462,7 @@ def reconstruct(
     n_vox = math.prod(spatial)
     n_mask_est = n_vox if mask is None else int(np.count_nonzero(mask))
     proj = project_series(data, model.features.basis, chunk=chunk, n_threads=n_threads,
-                          progress=progress, total=n_vox + n_mask_est)
+                          progress=progress, total=n_vox + n_mask_est, magnitude=magnitude)
     seconds["project"] = time.perf_counter() - t_step
 
     flat_mask, warnings = fit_mask(proj.coef_energy, proj.order, options.mask_threshold, mask)
@@ -472,7 +490,7 @@ def reconstruct(
 
     if isinstance(options.noise, str):
         sigma, noise_method = estimate_noise(proj.energy, proj.coef_energy, flat_mask, n_t, rank,
-                                             options.noise, magnitude_only)
+                                             options.noise, magnitude)
     else:
         sigma, noise_method = float(options.noise), "given"
     sd1 = sd2 = sd_df = None
@@ -507,11 +525,13 @@ def reconstruct(
     seconds["total"] = time.perf_counter() - t0
     return ReconResult(maps, options.method, sigma, noise_method, n_fit, estimator.range_ms,
                        at_limit, seconds, warnings,
-                       _quality_deficit(proj.coef_energy[index], q_out, sigma, rank), b1_source)
+                       _quality_deficit(proj.coef_energy[index], q_out, sigma, rank,
+                                        1 if magnitude else 2),
+                       b1_source, model.representation)
 
 
-def _voxel_b1(b1: np.ndarray | None, spatial: tuple[int, ...], order: MemoryOrder, index: np.ndarray,
-              uses_b1: bool, warnings: list[str]) -> tuple[np.ndarray | None, str]:
+def _voxel_b1(b1: np.ndarray | None, spatial: tuple[int, ...], order: MemoryOrder,
+              index: np.ndarray, uses_b1: bool, warnings: list[str]) -> tuple[np.ndarray | None, str]:
     """The measured B1 of the fitted voxels ``(n_fit,)`` (None: assumed 1) and its source."""
     if not uses_b1:
         if b1 is not None:

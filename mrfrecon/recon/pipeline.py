@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputFileError, OutputExistsError
+from ..features import Representation
 from ..io import check_timepoints, list_acquisitions, read_acquisition, write_maps
 from ..io.maps import Layout, Units, map_folder
 from ..metrics import error_metrics
@@ -109,8 +110,11 @@ def run_maps(
 ) -> MapsResult:
     """Reconstruct one acquisition (NIfTI file or DICOM series/folder) into ``output_dir``.
 
+    The networks (and dictionary) follow the input: complex data (complex, magnitude + phase,
+    real + imaginary) use the complex ones, magnitude-only data the magnitude ones.
     Maps are written by :func:`mrfrecon.io.write_maps` (BIDS names, sidecars with
-    ``EstimationAlgorithm``, ``ModelSha256``, ``SequenceSha256``, ``NoiseSigma``); with truth
+    ``EstimationAlgorithm``, ``InputRepresentation``, ``ModelSha256``, ``SequenceSha256``,
+    ``NoiseSigma``); with truth
     maps (ms or s, see :func:`~mrfrecon.qc.metrics.read_truth_map`) MAPE/MPE/RMSE are computed;
     ``report_dir`` gets the HTML report. Nothing is written if an output exists and
     ``overwrite`` is false. ``series`` picks one acquisition of a DICOM input that holds
@@ -129,6 +133,7 @@ def run_maps(
         model = load_model(model)
     acq = read_acquisition(input_path, series=series)
     check_timepoints(acq, model.n_timepoints)
+    model.for_representation(acq.kind)  # an old model and magnitude data: fail before the work
     output_dir = Path(output_dir)
     first = map_folder(output_dir, acq.stem, layout) / f"{acq.stem}_T1map.nii.gz"
     if first.exists() and not overwrite:
@@ -152,13 +157,10 @@ def run_maps(
         dictionary = load_dictionary(dictionary_path)
     t_read = time.perf_counter() - t0
     recon = reconstruct(acq.data, model, options=options, mask=mask, dictionary=dictionary,
-                        magnitude_only=acq.components == ("magnitude",), b1=b1,
+                        magnitude_only=acq.kind is Representation.MAGNITUDE, b1=b1,
                         progress=progress)
     summary = summarize(recon)
     summary.warnings.extend(acq.notes)
-    if acq.components == ("magnitude",):
-        summary.warnings.append("magnitude-only input: no phase, the fit and the noise "
-                                   "estimate are approximate")
     metrics = None
     if truth is not None:
         metrics = {name: error_metrics(getattr(recon.maps, f"{name}_ms"), truth[name],
@@ -168,6 +170,7 @@ def run_maps(
     sidecar: dict[str, Any] = {
         "EstimationAlgorithm": recon.method.description,
         "EstimationMethod": recon.method.value,
+        "InputRepresentation": str(recon.representation),
         "ModelSha256": model_sha256,
         "SequenceSha256": model.sequence_sha256,
         "NoiseSigma": None if not np.isfinite(recon.noise_sigma) else recon.noise_sigma,

@@ -87,9 +87,10 @@ def reconstruct_series(
     check_timepoints(acq, model.n_timepoints)
     options = ReconOptions(method=Method(method), n_threads=threads)  # checked by the config
     recon = reconstruct(acq.data, model, options=options,
-                        magnitude_only=acq.components == ("magnitude",))
+                        magnitude_only=acq.kind == "magnitude")
     sidecar = {"EstimationAlgorithm": recon.method.description,
                "EstimationMethod": str(recon.method),
+               "InputRepresentation": str(recon.representation),
                "ModelSha256": model_sha256, "SequenceSha256": model.sequence_sha256}
     written = write_maps(recon.maps, acq, work / "all", units="ms", dicom=True, sidecar=sidecar,
                          stem=STEM, parametric_map=parametric_map, layout="flat")

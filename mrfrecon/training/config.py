@@ -39,6 +39,9 @@ class RetrainConfig:
         for qat, auto|emu|hdl|fpga for fixed.
     fixed_samples, fixed_epochs: training set size (None: the whole pool) and passes of the
         fixed-point engine, which continues from the QAT network (``hw/SPEC.md``).
+    representations: input kinds to train networks for, ``complex`` always; ``magnitude``
+        adds networks for magnitude-only data (Rician noise, :mod:`.magnitude`), each with
+        its own ``seconds`` budget.
     """
 
     rank: int = 8
@@ -65,6 +68,7 @@ class RetrainConfig:
     fixed_epochs: int = 2
     threads: int | None = 1  # tiny networks train fastest on one CPU thread (no sync cost)
     stage_shares: tuple[float, float, float] = (0.32, 0.13, 0.55)
+    representations: tuple[str, ...] = ("complex", "magnitude")
 
     @classmethod
     def from_options(cls, *, epochs: int | None = None, **fields: Any) -> RetrainConfig:

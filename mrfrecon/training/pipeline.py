@@ -14,17 +14,18 @@ import numpy as np
 import torch
 
 from .. import __version__
-from ..errors import EngineUnavailableError
-from ..features import FeatureMap, fit_standardisation, unit_realimag
+from ..errors import EngineUnavailableError, MrfreconError
+from ..features import FeatureMap, Representation, fit_standardisation, unit_realimag
 from ..metrics import error_metrics, offset_error_metrics
-from ..model import MrfModel, OutputScaling
+from ..model import MagnitudePath, MrfModel, OutputScaling
 from ..parameters import NetworkParameters
 from ..quantized import IntegerMLP
 from ..sequence import Sequence
 from .config import ENGINE_DEVICES, ENGINES, RetrainConfig
 from .data import Pool, add_noise, parameter_ranges, simulate_pools
+from .magnitude import prepare_magnitude
 from .models import FloatMLP, QuantMLP, float_weights, to_integer
-from .trainer import StageResult, TrainTensors, fit
+from .trainer import BatchSource, StageResult, TrainTensors, fit
 
 StageProgress = Callable[[str, int, int], None]
 VALIDATION_NOISE = 0.01
@@ -57,6 +58,10 @@ def retrain(
     report = progress or (lambda stage, done, total: None)
     if config.engine not in ENGINES:
         raise EngineUnavailableError(f"unknown engine '{config.engine}' (qat or fixed)")
+    if Representation.COMPLEX not in config.representations or not set(
+        config.representations) <= set(Representation):
+        raise MrfreconError(f"representations {config.representations}: 'complex', optionally "
+                            "with 'magnitude'")
     fixed_device = None
     if config.engine == "fixed":
         fixed_device = _check_fixed_engine(config.device)
@@ -102,9 +107,9 @@ def retrain(
     ]
     stages: dict[str, StageResult] = {}
 
-    def train_stage(index: int, name: str, label: str, net, learning_rate: float):
+    def train_stage(index: int, name: str, label: str, net, learning_rate: float, source):
         stages[name] = fit(
-            net, data, val_x, val_y,
+            net, source[0], source[1], val_y,
             max_epochs=config.max_epochs[index], seconds=budgets[index],
             learning_rate=learning_rate, batch_size=config.batch_size,
             patience=config.patience, generator=generator,
@@ -112,18 +117,39 @@ def retrain(
         )  # fmt: skip
         return net
 
-    n_in, n_out = features.n_features + params.n_extra_inputs, params.n_outputs
-    float_net = train_stage(0, "float", "float",
-                            FloatMLP(n_in, config.float_widths, n_out).to(device),
-                            config.learning_rate)
-    small = train_stage(1, "float_small", "float (FPGA size)",
-                        FloatMLP(n_in, config.quant_widths, n_out).to(device),
-                        config.learning_rate)
-    quant = QuantMLP(n_in, config.quant_widths, n_out).to(device)
-    quant.load_float(small)  # QAT starts from the trained float network of the same size
-    train_stage(2, "qat", "quantisation-aware", quant, config.qat_learning_rate)
-    int_net = to_integer(quant.cpu(), val_x[:256].cpu())
-    if fixed_device is not None:
+    # One loop over the input representations: the same three stages for each, on its own
+    # features and noise (magnitude: Rician, see training/magnitude.py); the time budget is
+    # per representation.
+    sources: dict[Representation, tuple[FeatureMap, BatchSource, torch.Tensor]] = {
+        Representation.COMPLEX: (features, data, val_x)
+    }
+    if Representation.MAGNITUDE in config.representations:
+        report("magnitude data", 0, 1)
+        mag_rng = np.random.default_rng([config.seed, 1])  # the complex path's draws unchanged
+        mag = prepare_magnitude(train, val, basis, 2 * config.rank, levels, data.targets,
+                                mag_rng, device, extra=data.extra,
+                                val_extra=params.extra_features(val.n, val.tissue.b1))
+        report("magnitude data", 1, 1)
+        sources[Representation.MAGNITUDE] = (mag.features, mag.tensors, mag.val_x)
+    nets: dict[Representation, tuple] = {}
+    for rep, (rep_features, rep_data, rep_val_x) in sources.items():
+        tag = "" if rep is Representation.COMPLEX else f"{rep}_"
+        label = "" if rep is Representation.COMPLEX else f"{rep}: "
+        source = (rep_data, rep_val_x)
+        n_in, n_out = rep_features.n_features + params.n_extra_inputs, params.n_outputs
+        float_net = train_stage(0, f"{tag}float", f"{label}float",
+                                FloatMLP(n_in, config.float_widths, n_out).to(device),
+                                config.learning_rate, source)
+        small = train_stage(1, f"{tag}float_small", f"{label}float (FPGA size)",
+                            FloatMLP(n_in, config.quant_widths, n_out).to(device),
+                            config.learning_rate, source)
+        quant = QuantMLP(n_in, config.quant_widths, n_out).to(device)
+        quant.load_float(small)  # QAT starts from the trained float network of the same size
+        train_stage(2, f"{tag}qat", f"{label}quantisation-aware", quant,
+                    config.qat_learning_rate, source)
+        nets[rep] = (float_net, small, to_integer(quant.cpu(), rep_val_x[:256].cpu()))
+    float_net, small, int_net = nets[Representation.COMPLEX]
+    if fixed_device is not None:  # the integer engine continues the complex network only
         int_net, stages["fixed"] = _train_fixed(
             int_net, train, features, scaling, params, levels, config, fixed_device, rng, report
         )
@@ -131,14 +157,24 @@ def retrain(
     metrics = _validate(
         features, scaling, params, {"float": float_net, "float_small": small}, int_net, val, rng
     )
+    magnitude = None
+    if Representation.MAGNITUDE in nets:
+        m_float, m_small, m_int = nets[Representation.MAGNITUDE]
+        metrics_m = _validate(
+            mag.features, scaling, params, {"float": m_float, "float_small": m_small}, m_int, val,
+            mag_rng, x=mag.validation_features(val, basis, VALIDATION_NOISE, mag_rng),
+        )
+        magnitude = MagnitudePath(mag.features, float_weights(m_float.cpu()), m_int)
     model = MrfModel(
         sequence=sequence,
         features=features,
         scaling=scaling,
         float_net=float_weights(float_net.cpu()),
         int_net=int_net,
+        magnitude=magnitude,
         metrics={
             "validation": metrics,
+            **({} if magnitude is None else {"validation_magnitude": metrics_m}),
             "stages": {k: vars(v) for k, v in stages.items()},
             "seconds_total": time.perf_counter() - t_start,
             "seconds_simulation": t_sim,
@@ -169,6 +205,8 @@ def retrain(
         "df_range_hz": None if params.df_range_hz is None else list(params.df_range_hz),
         "b1_range": None if params.b1_range is None else list(params.b1_range),
         "validation": metrics,
+        **({} if magnitude is None else {"validation_magnitude": metrics_m}),
+        "representations": [str(r) for r in nets],
         "stages": {k: vars(v) for k, v in stages.items()},
         "seconds_simulation": round(t_sim, 3),
         "seconds_total": round(time.perf_counter() - t_start, 3),
@@ -216,12 +254,19 @@ def _validate(
     int_net: IntegerMLP,
     val: Pool,
     rng: np.random.Generator,
+    x: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Error metrics (:func:`~mrfrecon.metrics.error_metrics`) of T1/T2 on the validation pool
     at noise 0.01 for every network: ``{name: {"t1": {...}, "t2": {...}[, "df_hz": {...}]}}``
-    (off-resonance by :func:`~mrfrecon.metrics.offset_error_metrics`, Hz)."""
-    x = params.with_extra(features.from_coefficients(
-        add_noise(val.coef, np.full(val.n, VALIDATION_NOISE), rng)), val.tissue.b1)
+    (off-resonance by :func:`~mrfrecon.metrics.offset_error_metrics`, Hz).
+
+    x: the noisy validation features (default: complex noise added to the coefficients); the
+    extra inputs (B1) are appended here."""
+    if x is None:
+        x = features.from_coefficients(
+            add_noise(val.coef, np.full(val.n, VALIDATION_NOISE), rng)
+        )
+    x = params.with_extra(x, val.tissue.b1)
     outputs = {}
     with torch.no_grad():
         for name, net in float_nets.items():

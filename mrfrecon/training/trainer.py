@@ -8,11 +8,23 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 from torch import nn
 
 from .features_torch import noisy_features
+
+
+class BatchSource(Protocol):
+    """What :func:`fit` trains on: targets ``(n, 2)``, noise levels, noisy input batches."""
+
+    targets: torch.Tensor
+    noise_levels: torch.Tensor
+
+    def batch(
+        self, idx: torch.Tensor, sigma: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor: ...
 
 
 @dataclass
@@ -27,6 +39,15 @@ class TrainTensors:
     std: torch.Tensor  # (2K,)
     extra: torch.Tensor | None = None  # (n, n_extra_inputs) noise-free inputs (B1), or None
 
+    def batch(
+        self, idx: torch.Tensor, sigma: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
+        """Network inputs of samples ``idx`` with fresh noise ``sigma`` (``(len(idx),)``)."""
+        x = noisy_features(
+            self.coef_re[idx], self.coef_im[idx], sigma, self.mean, self.std, generator
+        )
+        return x if self.extra is None else torch.cat([x, self.extra[idx]], dim=1)
+
 
 @dataclass
 class StageResult:
@@ -39,7 +60,7 @@ class StageResult:
 
 def fit(
     model: nn.Module,
-    data: TrainTensors,
+    data: BatchSource,
     val_x: torch.Tensor,
     val_y: torch.Tensor,
     *,
@@ -57,8 +78,8 @@ def fit(
     # first epochs' duration says fit. Ending at a small learning rate settles
     # the weights, which matters most for the quantised network.
     planned = max_epochs
-    n = data.coef_re.shape[0]
-    device = data.coef_re.device
+    n = data.targets.shape[0]
+    device = data.targets.device
     best_loss, best_state, stale = float("inf"), copy.deepcopy(model.state_dict()), 0
     start = time.perf_counter()
     samples = 0
@@ -70,11 +91,7 @@ def fit(
         sigma = data.noise_levels[level]
         for first in range(0, n, batch_size):
             idx = order[first : first + batch_size]
-            x = noisy_features(
-                data.coef_re[idx], data.coef_im[idx], sigma[idx], data.mean, data.std, generator
-            )
-            if data.extra is not None:
-                x = torch.cat([x, data.extra[idx]], dim=1)
+            x = data.batch(idx, sigma[idx], generator)
             loss = torch.mean((model(x) - data.targets[idx]) ** 2)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()

@@ -68,6 +68,7 @@ def test_phantom_match_recovers_truth_and_reports(phantom_dir, model_file, tmp_p
     assert_allclose(t1.affine, truth.affine)
     side = json.loads((anat / "sub-phantom_T1map.json").read_text())
     assert side["Units"] == "s" and side["EstimationMethod"] == "matching"
+    assert side["InputRepresentation"] == payload["summary"]["input_representation"] == "complex"
     assert len(side["ModelSha256"]) == 64 and len(side["SequenceSha256"]) == 64
     assert side["ModelFile"] == str(model_file)
     assert side["Sources"] == ["bids:input:sub-phantom_MRF.nii"]
@@ -129,6 +130,42 @@ def test_given_mask_and_unknown_method(phantom_dir, model_file, tmp_path):
                               str(out), "--method", "fit"])
     assert bad.exit_code == 2  # a usage error, from typer's choices
     assert "fit" in bad.stderr and "quantized" in bad.stderr and "matching" in bad.stderr
+
+
+@pytest.fixture(scope="module")
+def magnitude_series(phantom_dir, tmp_path_factory):
+    """The phantom as a magnitude-only NIfTI (real, non-negative, no phase file)."""
+    _, files = phantom_dir
+    img = nib.load(files["series"])
+    path = tmp_path_factory.mktemp("magnitude") / "sub-phantom_mag.nii.gz"
+    nib.save(nib.Nifti1Image(np.abs(np.asarray(img.dataobj)).astype(np.float32), img.affine),
+             path)
+    return path
+
+
+def test_magnitude_only_input_uses_the_magnitude_path(phantom_dir, magnitude_series,
+                                                      short_fisp, tmp_path):
+    from tests.helpers import make_model
+
+    _, files = phantom_dir
+    model = save_model(make_model(short_fisp, magnitude=True), tmp_path / "model.h5")
+    out = tmp_path / "maps"
+    result = runner.invoke(app, ["maps", str(magnitude_series), "--model", str(model),
+                                 "--output", str(out), "--method", "matching", "--truth-t1",
+                                 files["truth_t1"], "--truth-t2", files["truth_t2"], "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["summary"]["input_representation"] == "magnitude"
+    assert payload["metrics"]["t1"]["mape"] < 3 and payload["metrics"]["t2"]["mape"] < 6
+    side = json.loads(next(out.rglob("*_T1map.json")).read_text())
+    assert side["InputRepresentation"] == "magnitude"
+
+
+def test_magnitude_only_input_and_an_old_model_one_line(magnitude_series, model_file, tmp_path):
+    line = _one_error_line(runner.invoke(app, ["maps", str(magnitude_series), "--model",
+                                               str(model_file), "--output", str(tmp_path / "o")]))
+    assert "magnitude" in line and "retrain" in line
+    assert not (tmp_path / "o").exists()
 
 
 def test_phantom_refuses_overwrite(phantom_dir):

@@ -76,7 +76,18 @@ def test_retrain_evaluate_export(tmp_path):
             assert set(method[param]) == {"n", "mape", "mpe", "rmse_ms", "rmse_over_crb"}
             assert method[param]["rmse_over_crb"] >= 0.5  # nothing beats the bound by much
     assert metrics["noise"] == 0.03 and metrics["n"] == 300
+    assert metrics["representation"] == "complex"
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+    result = runner.invoke(app, ["evaluate", "--model", str(model), "--n", "300", "--noise",
+                                 "0.03", "--magnitude", "--json"])
+    assert result.exit_code == 0, result.output
+    magnitude = json.loads(result.stdout)
+    assert magnitude["representation"] == "magnitude"
+    assert set(magnitude["methods"]) == {"float", "quantized", "matching"}
+    for name, method in magnitude["methods"].items():  # same test set, other estimates
+        assert set(method["t1"]) == {"n", "mape", "mpe", "rmse_ms", "rmse_over_crb"}
+        assert method["t1"]["mape"] != metrics["methods"][name]["t1"]["mape"]
 
     onnx_path = tmp_path / "net.onnx"
     result = runner.invoke(app, ["export", str(model), "--qonnx", str(onnx_path)])
@@ -104,3 +115,16 @@ def test_retrain_bad_engine_and_device(tmp_path):
     assert "unknown device 'emu' for the qat engine" in lines[0]
     assert "--device" in lines[0] and "mrfrecon doctor" in lines[0]
     assert not out.exists()
+
+
+def test_evaluate_magnitude_needs_magnitude_networks(tmp_path):
+    model = tmp_path / "complex-only.h5"
+    result = runner.invoke(app, ["retrain", "-s", "fisp_short400", "-o", str(model), "--epochs",
+                                 "1", "--samples", "1000", "--no-magnitude", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["representations"] == ["complex"]
+    result = runner.invoke(app, ["evaluate", "--model", str(model), "--magnitude", "--n", "50"])
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 1 and len(lines) == 1, result.output
+    assert "no magnitude networks" in lines[0] and "retrain" in lines[0]
+

@@ -38,6 +38,7 @@ def test_complex_round_trip(tmp_path: Path, name: str) -> None:
     np.testing.assert_array_equal(acq.data, data)  # imaginary part kept (not get_fdata)
     np.testing.assert_allclose(acq.affine, AFFINE, atol=1e-6)
     assert acq.source == "nifti" and acq.components == ("complex",)
+    assert acq.kind == "complex"
     assert acq.n_timepoints == 10
     assert acq.nifti_header is not None and int(acq.nifti_header["sform_code"]) == 1
     assert acq.stem == ("sub-01_acq-fisp" if name.startswith("sub") else "series")
@@ -91,7 +92,7 @@ def test_magnitude_phase(tmp_path: Path, convention: str) -> None:
 
     expected_scaling = "radians" if convention.startswith("radians") else "siemens"
     assert acq.phase_scaling == expected_scaling
-    assert acq.components == ("magnitude", "phase")
+    assert acq.components == ("magnitude", "phase") and acq.kind == "complex"
     np.testing.assert_allclose(acq.data, magnitude * np.exp(1j * phase_rad), atol=1e-3)
 
 
@@ -122,3 +123,14 @@ def test_reading_writes_nothing(tmp_path: Path) -> None:
     before = sorted(tmp_path.iterdir())
     read_acquisition(tmp_path / "a.nii.gz")
     assert sorted(tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize(("offset", "components", "kind"), [
+    pytest.param(0.0, ("magnitude",), "magnitude", id="non-negative-is-magnitude"),
+    pytest.param(-0.5, ("real",), "complex", id="signed-is-phase-corrected-real"),
+])
+def test_real_series_without_phase(tmp_path: Path, offset, components, kind) -> None:
+    values = np.random.default_rng(3).uniform(0, 1, (4, 4, 2, 10)).astype(np.float32) + offset
+    acq = read_acquisition(_save(values, tmp_path / "real.nii.gz"))
+    assert acq.components == components and acq.kind == kind
+    np.testing.assert_array_equal(acq.data, values.astype(np.complex64))

@@ -28,7 +28,8 @@ def test_summary_fields_and_json():
     assert set(payload) == {"method", "n_voxels", "t1_ms", "t2_ms", "m0", "quality",
                             "noise_sigma", "noise_method", "range_ms",
                             "fraction_at_range_limits", "t1_sd_ms", "t2_sd_ms",
-                            "t1_relative_sd_median", "warnings"}
+                            "t1_relative_sd_median", "warnings", "input_representation"}
+    assert payload["input_representation"] == "complex"
     assert set(payload["t1_ms"]) == {"median", "q1", "q3", "iqr"}
     assert payload["range_ms"]["t1"] == [100.0, 4000.0]
 

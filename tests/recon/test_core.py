@@ -259,3 +259,38 @@ def test_phantom_b1_field_with_and_without_its_map(short_fisp):
     at_one = crb_sds(seq, Tissue.make(t1, t2), 0.002, m0)
     assert_allclose(maps.t2_sd_ms.ravel()[idx], at_b1["t2_ms"], rtol=1e-6)
     assert np.all(np.abs(at_one["t2_ms"] / at_b1["t2_ms"] - 1) > 0.05)
+@pytest.fixture(scope="module")
+def magnitude_model(short_fisp):
+    from tests.helpers import make_model
+
+    return make_model(short_fisp, magnitude=True)
+
+
+def test_magnitude_data_use_the_magnitude_networks_and_dictionary(short_fisp, magnitude_model):
+    complex_data = _two_tissue_series(short_fisp, 0.001)
+    data = np.abs(complex_data).astype(np.complex64)  # what a magnitude-only reader returns
+    view = magnitude_model.for_representation("magnitude")
+    dictionary = build_dictionary(short_fisp, make_grid(short_fisp, "700:1400:10", "50:120:2"),
+                                  rank=None, energy=None)
+    matched = reconstruct(data, magnitude_model, options=ReconOptions(method="matching"),
+                          dictionary=dictionary, magnitude_only=True)
+    assert matched.representation == "magnitude"
+    maps = matched.maps
+    assert_allclose(np.median(maps.t1_ms[3:12, 3:21]), 800, rtol=0.015)
+    assert_allclose(np.median(maps.t2_ms[12:21, 3:21]), 110, rtol=0.03)
+    assert_allclose(np.median(maps.m0[12:21, 3:21].real), np.sqrt(0.5), rtol=0.02)  # |M0|
+    assert np.median(maps.quality[maps.mask]) > 0.99
+    nets = reconstruct(data, magnitude_model, magnitude_only=True, options=ReconOptions(
+        uncertainty=False))
+    mask = nets.maps.mask
+    t1, _ = view.predict(data[mask])
+    assert_array_equal(nets.maps.t1_ms[mask], t1)
+    # Complex data through the magnitude view: the magnitude is taken while projecting.
+    via_view = reconstruct(complex_data, view, options=ReconOptions(uncertainty=False))
+    assert_array_equal(via_view.maps.t1_ms, nets.maps.t1_ms)
+
+
+def test_magnitude_data_need_a_model_with_magnitude_networks(short_fisp, short_model):
+    data = np.abs(_two_tissue_series(short_fisp, 0.001)).astype(np.complex64)
+    with pytest.raises(ModelMismatchError, match="no magnitude networks.*retrain"):
+        reconstruct(data, short_model, magnitude_only=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import h5py
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 import torch
 
 from mrfrecon.errors import ModelError, ModelMismatchError
-from mrfrecon.model import load_model
+from mrfrecon.model import load_model, save_model
 from mrfrecon.sequence import Sequence
 from mrfrecon.training import RetrainConfig, retrain
 from mrfrecon.training.models import QuantMLP, to_integer
@@ -50,13 +51,38 @@ def test_model_round_trip_and_predictions(tiny_model, tiny_model_path, short_fis
         a = tiny_model.predict(signals, method)
         b = again.predict(signals, method)
         np.testing.assert_array_equal(a[0], b[0])
+        a = tiny_model.for_representation("magnitude").predict(np.abs(signals), method)
+        b = again.for_representation("magnitude").predict(np.abs(signals), method)
+        np.testing.assert_array_equal(a[1], b[1])
+    assert again.representations == ("complex", "magnitude")
     with h5py.File(tiny_model_path) as f:
         assert f["quantized/layer0/weight"].dtype == np.int8
+        assert f["magnitude/quantized/layer0/weight"].dtype == np.int8
+        assert f["magnitude/features/basis"].dtype == np.float32
         assert f["quantized/layer0/bias"].dtype == np.int32
         assert f.attrs["sequence_sha256"] == short_fisp.sha256
     assert again.metrics["validation"]["quantized"]["t1"]["mape"] > 0
     assert isinstance(again.sequence, Sequence)  # parsed once, in load_model
     assert again.sequence.sha256 == again.sequence_sha256 == short_fisp.sha256
+
+
+def test_model_files_without_magnitude_networks(tiny_model, tmp_path):
+    """Files from before magnitude support load; magnitude input asks for a retrain."""
+    old = load_model(save_model(replace(tiny_model, magnitude=None), tmp_path / "old.h5"))
+    assert old.magnitude is None and old.representations == ("complex",)
+    assert old.for_representation("complex") is old
+    with pytest.raises(ModelMismatchError, match="no magnitude networks.*retrain"):
+        old.for_representation("magnitude")
+    with pytest.raises(ValueError, match="view"):
+        save_model(tiny_model.for_representation("magnitude"), tmp_path / "view.h5")
+
+
+def test_magnitude_networks_are_trained_and_validated(tiny_model):
+    view = tiny_model.for_representation("magnitude")
+    assert view.features.n_features == tiny_model.features.n_features  # same FPGA input width
+    assert view.int_net.widths == tiny_model.int_net.widths
+    mape = tiny_model.metrics["validation_magnitude"]["quantized"]["t1"]["mape"]
+    assert 0 < mape < 100
 
 
 def test_model_refuses_mismatched_data(tiny_model):
@@ -101,6 +127,8 @@ def test_retrain_is_deterministic_with_a_seed(short_fisp, tmp_path):
         np.testing.assert_array_equal(a.bias, b.bias)
     for a, b in zip(first.float_net.weights, second.float_net.weights, strict=True):
         np.testing.assert_array_equal(a, b)
+    for a, b in zip(first.magnitude.int_net.layers, second.magnitude.int_net.layers, strict=True):
+        np.testing.assert_array_equal(a.weight, b.weight)
     other = retrain(short_fisp, RetrainConfig(**{**vars(config), "seed": 4})).model
     assert not np.array_equal(other.int_net.layers[0].weight, first.int_net.layers[0].weight)
 
