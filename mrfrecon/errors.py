@@ -33,6 +33,10 @@ class OutputExistsError(MrfreconError):
     """An output exists already and overwriting was not allowed."""
 
 
+class OutputInsideInputError(MrfreconError):
+    """An output folder is an input folder or lies inside one."""
+
+
 class EngineUnavailableError(MrfreconError):
     """A requested training engine or device is not available on this machine."""
 

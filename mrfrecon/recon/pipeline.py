@@ -10,8 +10,14 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import (
+    atomic_folder,
+    check_writable_folder,
+    refuse_output_inside_inputs,
+    staged_to_final,
+)
 from ..errors import InputFileError, OutputExistsError
-from ..io import check_timepoints, read_acquisition, write_maps
+from ..io import Acquisition, check_timepoints, read_acquisition, write_maps
 from ..metrics import error_metrics
 from ..model import MrfModel, load_model
 from ..qc.metrics import MapSummary, read_truth_map, summarize
@@ -56,6 +62,22 @@ def read_mask(path: str | Path, shape: tuple[int, int, int]) -> np.ndarray:
     return np.nan_to_num(read_volume(path, shape, label="mask")) != 0
 
 
+def check_signal(acq: Acquisition) -> None:
+    """Refuse an acquisition without signal: empty, all zero or nowhere finite.
+
+    Raises
+    ------
+    InputFileError
+        Naming the input.
+    """
+    where = acq.paths[0] if len(acq.paths) == 1 else (acq.paths[0].parent if acq.paths else "")
+    if acq.data.size == 0:
+        raise InputFileError(f"'{where}': the acquisition is empty (shape {acq.data.shape})")
+    finite = np.isfinite(acq.data)
+    if not np.any(finite & (acq.data != 0)):
+        raise InputFileError(f"'{where}': no signal: every value is zero or not finite")
+
+
 def run_maps(
     input_path: str | Path,
     model: MrfModel | str | Path,
@@ -82,6 +104,10 @@ def run_maps(
     ``overwrite`` is false.
     """
     t0 = time.perf_counter()
+    output_dir = Path(output_dir)
+    inputs = [input_path] if isinstance(input_path, str | Path) else list(input_path)
+    refuse_output_inside_inputs(output_dir, inputs)
+    check_writable_folder(output_dir)
     model_source = None
     if not isinstance(model, MrfModel):
         model_source = str(model)
@@ -89,7 +115,7 @@ def run_maps(
         model = load_model(model)
     acq = read_acquisition(input_path)
     check_timepoints(acq, model.n_timepoints)
-    output_dir = Path(output_dir)
+    check_signal(acq)
     first = output_dir / f"{acq.stem}_T1map.nii.gz"
     if first.exists() and not overwrite:
         raise OutputExistsError(f"Output exists already: '{first}'")
@@ -130,8 +156,13 @@ def run_maps(
     if model_source is not None:
         sidecar["Sources"] = [model_source]
     t_write = time.perf_counter()
-    outputs = write_maps(recon.maps, acq, output_dir, units=units, dicom=dicom,
-                         overwrite=overwrite, sidecar=sidecar)
+    if recon.maps.mask is not None and not np.any(recon.maps.mask):
+        raise InputFileError(f"'{acq.paths[0]}': no voxel holds a signal to fit")
+    with atomic_folder(output_dir, overwrite=overwrite,
+                       keep_existing=["dataset_description.json"]) as staging:
+        outputs = staged_to_final(
+            write_maps(recon.maps, acq, staging, units=units, dicom=dicom, overwrite=overwrite,
+                       sidecar=sidecar), staging, output_dir)
     seconds = {"read": t_read, **{f"recon_{k}": v for k, v in recon.seconds.items()},
                "write": time.perf_counter() - t_write}
     report = None
@@ -145,4 +176,4 @@ def run_maps(
     return MapsResult(str(input_path), outputs, summary, metrics, recon, seconds, report)
 
 
-__all__ = ["MapsResult", "file_sha256", "read_mask", "run_maps"]
+__all__ = ["MapsResult", "check_signal", "file_sha256", "read_mask", "run_maps"]
