@@ -7,15 +7,24 @@ INPUT_DIR>`` (the NIfTI file's folder), named by :func:`mrfrecon.io.write_maps`.
 
 Robustness:
 
-- a failing study is recorded (one line) and skipped; the others go on;
-- every file is written atomically, and a study is marked done (``OUTPUT/.mrfrecon-batch/
-  <id>.json``, written last) only once all its outputs exist. A run killed half-way leaves
-  finished studies marked, and at worst some complete files of the unfinished study; the next
-  run skips the marked studies, and redoes the unfinished one (it may replace the outputs that
-  an earlier run *of this batch* started: a ``.started`` marker says so), removing stray
-  temporary files;
+- a failing study is recorded (one line) and skipped; the others go on. Empty or all-zero
+  inputs fail. A failure is recorded as such (``<id>.failed``), never as an interrupted run;
+- each study's outputs appear as a whole or not at all (:func:`mrfrecon.atomic.atomic_folder`);
+  a study is marked done (``OUTPUT/.mrfrecon-batch/<id>.json``, written last) only once all
+  its outputs exist. The done-marker records a fingerprint of the model's sha256 and the
+  options that change the outputs: a rerun with another model, units or options redoes the
+  study (replacing its own outputs) instead of reporting it "previously done";
+- two studies never write the same output file: each output path is claimed for its study
+  (``OUTPUT/.mrfrecon-batch/claims/``, created exclusively) before anything is moved into place;
+  a study whose names are taken (``x.nii`` and ``x.nii.gz``, ``sub-01_part-mag_...`` and
+  ``sub-01_part-phase_...``) fails, saying which study owns them;
+- a run killed half-way leaves finished studies marked; the next run skips them and redoes
+  the unfinished one (a ``.started`` marker lets it replace its own outputs);
 - a lock (``fcntl.flock`` on ``OUTPUT/.mrfrecon-batch.lock``, released by the kernel even when the
-  process is killed) refuses a second batch run on the same output folder.
+  process is killed) refuses a second batch run on the same output folder;
+- the output folder must not be INPUT_DIR or inside it, and must be writable.
+
+:func:`process_one` does one study from picklable arguments (for process pools).
 """
 
 from __future__ import annotations
@@ -29,17 +38,23 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .atomic import atomic_write
-from .errors import InputFileError, MrfreconError, one_line_message
+from .atomic import atomic_write, check_writable_folder, refuse_output_inside_inputs
+from .errors import InputFileError, MrfreconError, OutputExistsError, one_line_message
 from .io.bids import json_bytes
 from .io.load import is_dicom_file, is_nifti_path
+from .limits import is_regular_file
 from .recon.core import ReconOptions
 from .recon.pipeline import file_sha256, run_maps
 
+if TYPE_CHECKING:
+    from .model import MrfModel
+
 STATE_DIR = ".mrfrecon-batch"
+CLAIMS_DIR = "claims"
 LOCK_NAME = ".mrfrecon-batch.lock"
 
 StudyCallback = Callable[["StudyResult"], None]
@@ -57,6 +72,11 @@ class Study:
     paths: tuple[Path, ...]
     output_dir: Path
     kind: str  # "nifti" | "dicom"
+
+    @property
+    def id_text(self) -> str:
+        """``id`` for messages, JSON and markers (undecodable name bytes as ``\\xNN``)."""
+        return _display(self.id)
 
     @property
     def source(self) -> Path | list[Path]:
@@ -100,7 +120,7 @@ def _is_series_nifti(path: Path) -> bool:
 
     try:
         shape = nifti_shape(path)
-    except InputFileError:  # unreadable: let the study fail with the reader's message
+    except Exception:  # unreadable: let the study fail with the reader's message
         return True
     shape = tuple(n for i, n in enumerate(shape) if i < 4 or n != 1)
     return len(shape) == 4 and shape[3] > 1
@@ -129,6 +149,8 @@ def find_studies(input_dir: str | Path, output_dir: str | Path) -> list[Study]:
             if name.startswith("."):
                 continue
             path = here / name
+            if not is_regular_file(path):  # FIFOs, devices: never opened
+                continue
             if is_nifti_path(path):
                 if _is_series_nifti(path):
                     studies.append(Study(str(rel / name), (path,), output_dir / rel, "nifti"))
@@ -141,7 +163,12 @@ def find_studies(input_dir: str | Path, output_dir: str | Path) -> list[Study]:
 
 
 def _state_name(study: Study) -> str:
-    return hashlib.sha256(study.id.encode()).hexdigest()[:16]
+    return hashlib.sha256(study.id.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def _display(text: str) -> str:
+    """A name for messages and JSON: undecodable bytes of file names as ``\\xNN``."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 @contextmanager
@@ -166,12 +193,108 @@ def batch_lock(output_dir: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-def _remove_stray_temporaries(folder: Path) -> None:
-    if not folder.is_dir():
-        return
-    for path in folder.rglob(".*.tmp"):
-        if path.is_file():
-            path.unlink(missing_ok=True)
+@dataclass(frozen=True)
+class BatchOptions:
+    """What every study of one batch run shares (picklable: paths and plain values).
+
+    model_path: the model file; model_sha256: its sha256 (hex).  state_dir: the batch's
+    ``.mrfrecon-batch`` folder.  units: NIfTI T1/T2 unit, ``"s"`` or ``"ms"``.
+    """
+
+    model_path: Path
+    model_sha256: str
+    state_dir: Path
+    recon: ReconOptions = ReconOptions()
+    units: str = "s"
+    dicom: bool | None = None
+    overwrite: bool = False
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of the model and of every option that changes the outputs (not threads or
+        chunk sizes)."""
+        recon = {k: v for k, v in self.recon.__dict__.items()
+                 if k not in ("n_threads", "chunk_size")}
+        payload = {"model_sha256": self.model_sha256, "units": self.units, "dicom": self.dicom,
+                   "recon": {k: str(v) for k, v in sorted(recon.items())}}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+@lru_cache(maxsize=2)
+def _model(path: Path, sha256: str) -> MrfModel:
+    from .model import load_model
+
+    return load_model(path)
+
+
+def _claim(state_dir: Path, study: Study, paths: list[Path]) -> None:
+    """Claim ``paths`` for ``study`` (exclusive create); raise if another study owns one."""
+    folder = state_dir / CLAIMS_DIR
+    folder.mkdir(exist_ok=True)
+    for path in paths:
+        key = hashlib.sha256(os.fsencode(path)).hexdigest()[:32]
+        claim = folder / key
+        try:
+            fd = os.open(claim, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            owner = claim.read_bytes().decode("utf-8", "backslashreplace")
+            if owner != study.id_text:
+                raise OutputExistsError(
+                    f"output '{_display(str(path))}' of study '{study.id_text}' is also an output "
+                    f"of study '{owner}': rename one of the inputs") from None
+            continue
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(study.id_text.encode())
+
+
+def process_one(study: Study, options: BatchOptions) -> StudyResult:
+    """Reconstruct one study into ``study.output_dir``; every failure becomes that study's
+    ``failed`` result (never an exception), with a one-line message."""
+    state = options.state_dir
+    marker = state / f"{_state_name(study)}.json"
+    started = state / f"{_state_name(study)}.started"
+    failed = state / f"{_state_name(study)}.failed"
+    fingerprint = options.fingerprint
+    t_study = time.perf_counter()
+    try:
+        done = _read_marker(marker)
+        if done is not None and done.get("fingerprint") == fingerprint:
+            return StudyResult(study.id_text, "previously done")
+        # outputs of an earlier run of this study (other options, or killed) are its own
+        redo = done is not None or started.is_file()
+        atomic_write(started, json_bytes({"study": study.id_text}), overwrite=True)
+        marker.unlink(missing_ok=True)
+        failed.unlink(missing_ok=True)
+        maps = run_maps(study.source, _model(options.model_path, options.model_sha256),
+                        study.output_dir, options=options.recon, units=options.units,
+                        dicom=options.dicom, overwrite=options.overwrite or redo,
+                        model_sha256=options.model_sha256,
+                        before_commit=lambda paths: _claim(state, study, paths))
+        summary = {**maps.summary.to_dict(), "input": study.id_text}
+        atomic_write(marker, json_bytes({"study": study.id_text, "fingerprint": fingerprint,
+                                         "outputs": [_display(str(p)) for p in maps.outputs],
+                                         "summary": _jsonable(summary)}), overwrite=True)
+        started.unlink(missing_ok=True)
+        return StudyResult(study.id_text, "done", time.perf_counter() - t_study,
+                           summary, None, len(maps.outputs))
+    except Exception as err:  # one failing study never stops the others
+        message = one_line_message(err)
+        try:
+            atomic_write(failed, json_bytes({"study": study.id_text, "error": message,
+                                             "fingerprint": fingerprint}), overwrite=True)
+            started.unlink(missing_ok=True)  # a failure is not an interrupted run
+        except OSError:
+            pass
+        return StudyResult(study.id_text, "failed", time.perf_counter() - t_study,
+                           error=message)
+
+
+def _read_marker(path: Path) -> dict[str, Any] | None:
+    try:
+        content = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return content if isinstance(content, dict) else None
 
 
 def run_batch(
@@ -191,12 +314,17 @@ def run_batch(
     jobs: studies processed at once (threads); each uses ``cpu_count / jobs`` threads.
     on_study: called after each study (for progress output).
     """
-    from .model import load_model
-
     t0 = time.perf_counter()
     output_dir = Path(output_dir)
-    model_sha = file_sha256(model_path)
-    model = load_model(model_path)
+    if not Path(input_dir).is_dir():
+        raise InputFileError(f"input folder not found: '{input_dir}'")
+    if units not in ("s", "ms"):
+        raise InputFileError(f"units must be 's' or 'ms', not '{units}'")
+    refuse_output_inside_inputs(output_dir, [input_dir])
+    check_writable_folder(output_dir)
+    model_path = Path(model_path)
+    model_sha = file_sha256(model_path) if model_path.is_file() else ""
+    _model(model_path, model_sha)  # a broken model fails the run once, not every study
     studies = find_studies(input_dir, output_dir)
     threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
     study_options = ReconOptions(**{**options.__dict__, "n_threads": options.n_threads or threads})
@@ -205,32 +333,8 @@ def run_batch(
     with batch_lock(output_dir):
         state = output_dir / STATE_DIR
         state.mkdir(exist_ok=True)
-
-        def process(study: Study) -> StudyResult:
-            marker = state / f"{_state_name(study)}.json"
-            started = state / f"{_state_name(study)}.started"
-            if marker.is_file():
-                return StudyResult(study.id, "previously done")
-            resume = started.is_file()
-            if resume:
-                _remove_stray_temporaries(study.output_dir)
-            t_study = time.perf_counter()
-            try:
-                atomic_write(started, json_bytes({"study": study.id}), overwrite=True)
-                maps = run_maps(study.source, model, study.output_dir, options=study_options,
-                                units=units, dicom=dicom, overwrite=overwrite or resume,
-                                model_sha256=model_sha)
-                summary = {**maps.summary.to_dict(), "input": study.id}
-                atomic_write(marker, json_bytes({"study": study.id,
-                                                 "outputs": [str(p) for p in maps.outputs],
-                                                 "summary": _jsonable(summary)}),
-                             overwrite=True)
-                started.unlink(missing_ok=True)
-                return StudyResult(study.id, "done", time.perf_counter() - t_study,
-                                   summary, None, len(maps.outputs))
-            except Exception as err:  # one failing study never stops the others
-                return StudyResult(study.id, "failed", time.perf_counter() - t_study,
-                                   error=one_line_message(err))
+        batch_options = BatchOptions(model_path, model_sha, state, study_options, units, dicom,
+                                     overwrite)
 
         def record(done: StudyResult) -> None:
             with lock:
@@ -240,13 +344,13 @@ def run_batch(
 
         if jobs <= 1:
             for study in studies:
-                record(process(study))
+                record(process_one(study, batch_options))
         else:
             with ThreadPoolExecutor(max_workers=jobs) as pool:
-                for future in [pool.submit(process, s) for s in studies]:
+                for future in [pool.submit(process_one, s, batch_options) for s in studies]:
                     record(future.result())
-    order = {s.id: i for i, s in enumerate(studies)}
-    result.studies.sort(key=lambda s: order[s.study])
+    order = {s.id_text: i for i, s in enumerate(studies)}
+    result.studies.sort(key=lambda s: order.get(s.study, len(order)))
     result.seconds = time.perf_counter() - t0
     return result
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,10 @@ def read_mask(path: str | Path, shape: tuple[int, int, int]) -> np.ndarray:
     return np.nan_to_num(read_volume(path, shape, label="mask")) != 0
 
 
+#: Files of an output folder that several acquisitions share (the first one written is kept).
+SHARED_OUTPUTS = ("dataset_description.json",)
+
+
 def check_signal(acq: Acquisition) -> None:
     """Refuse an acquisition without signal: empty, all zero or nowhere finite.
 
@@ -94,6 +99,7 @@ def run_maps(
     dictionary_path: str | Path | None = None,
     model_sha256: str | None = None,
     progress: ProgressFn | None = None,
+    before_commit: Callable[[list[Path]], None] | None = None,
 ) -> MapsResult:
     """Reconstruct one acquisition (NIfTI file or DICOM series/folder) into ``output_dir``.
 
@@ -101,7 +107,10 @@ def run_maps(
     ``EstimationAlgorithm``, ``ModelSha256``, ``SequenceSha256``, ``NoiseSigma``); with truth
     maps (ms or s, see :func:`~mrfrecon.qc.metrics.read_truth_map`) MAPE/MPE/RMSE are computed;
     ``report_dir`` gets the HTML report. Nothing is written if an output exists and
-    ``overwrite`` is false.
+    ``overwrite`` is false. The maps appear in ``output_dir`` all together or not at all
+    (:func:`~mrfrecon.atomic.atomic_folder`); ``before_commit`` is called with their final
+    paths (shared files such as ``dataset_description.json`` left out) before they are moved
+    in, and may raise to refuse them.
     """
     t0 = time.perf_counter()
     output_dir = Path(output_dir)
@@ -158,11 +167,12 @@ def run_maps(
     t_write = time.perf_counter()
     if recon.maps.mask is not None and not np.any(recon.maps.mask):
         raise InputFileError(f"'{acq.paths[0]}': no voxel holds a signal to fit")
-    with atomic_folder(output_dir, overwrite=overwrite,
-                       keep_existing=["dataset_description.json"]) as staging:
+    with atomic_folder(output_dir, overwrite=overwrite, keep_existing=SHARED_OUTPUTS) as staging:
         outputs = staged_to_final(
             write_maps(recon.maps, acq, staging, units=units, dicom=dicom, overwrite=overwrite,
                        sidecar=sidecar), staging, output_dir)
+        if before_commit is not None:
+            before_commit([p for p in outputs if p.name not in SHARED_OUTPUTS])
     seconds = {"read": t_read, **{f"recon_{k}": v for k, v in recon.seconds.items()},
                "write": time.perf_counter() - t_write}
     report = None

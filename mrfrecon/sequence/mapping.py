@@ -99,7 +99,6 @@ def _csv_path(spec: Any, path: str | Path | None, source: str) -> Path:
 def sequence_from_mapping(mapping: dict[str, Any], path: str | Path | None = None) -> Sequence:
     """Build a :class:`Sequence` from the parsed YAML/TOML/JSON mapping."""
     source = str(path) if path is not None else "<mapping>"
-    base = Path(path).parent if path is not None else Path(".")
     mapping = dict(mapping)
     known = {
         "name",
