@@ -110,7 +110,7 @@ def run_maps(
     ``overwrite`` is false. The maps appear in ``output_dir`` all together or not at all
     (:func:`~mrfrecon.atomic.atomic_folder`); ``before_commit`` is called with their final
     paths (shared files such as ``dataset_description.json`` left out) before they are moved
-    in, and may raise to refuse them.
+    in (and with the first path before the work starts), and may raise to refuse them.
     """
     t0 = time.perf_counter()
     output_dir = Path(output_dir)
@@ -126,6 +126,8 @@ def run_maps(
     check_timepoints(acq, model.n_timepoints)
     check_signal(acq)
     first = output_dir / f"{acq.stem}_T1map.nii.gz"
+    if before_commit is not None:  # refuse a name owned by another input before the work
+        before_commit([first])
     if first.exists() and not overwrite:
         raise OutputExistsError(f"Output exists already: '{first}'")
     mask = read_mask(mask_path, acq.spatial_shape) if mask_path is not None else None
