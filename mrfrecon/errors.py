@@ -53,6 +53,15 @@ class EngineRunError(MrfreconError):
 USER_ERRORS: tuple[type[BaseException], ...] = (MrfreconError, OSError, ValueError)
 
 
+# Failures of the machine or of a truncated file rather than bugs: said in words, not as
+# "internal error (MemoryError)".
+RESOURCE_ERRORS: tuple[tuple[type[BaseException], str], ...] = (
+    (MemoryError, "out of memory (the input or an option asks for more than this machine has)"),
+    (EOFError, "a file ended early (truncated or corrupt input)"),
+    (RecursionError, "an input is nested too deeply"),
+)
+
+
 def one_line_message(err: BaseException) -> str:
     """``err`` as one line for a person (the CLI's ``Error: ...``, a batch study's error).
 
@@ -61,6 +70,9 @@ def one_line_message(err: BaseException) -> str:
     ``internal error (TypeName: message)``.
     """
     message = " ".join(str(err).split())
+    for kind, text in RESOURCE_ERRORS:
+        if isinstance(err, kind):
+            return f"{text}{': ' + message if message else ''}"
     if not isinstance(err, USER_ERRORS):
         return f"internal error ({type(err).__name__}: {message})"
     message = message or type(err).__name__
