@@ -16,6 +16,7 @@ import resource
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import InputFileError, MrfreconError
 
@@ -154,3 +155,64 @@ def is_regular_file(path: str | Path) -> bool:
     except InputFileError:
         return False
     return True
+
+
+def check_hdf5_layout(h5file: Any, path: str | Path, error: type[MrfreconError],
+                      limits: Limits = LIMITS) -> None:
+    """Validate an open HDF5 file's layout before any data is read.
+
+    Only hard links, contiguous or compact numeric datasets stored in the file itself (no
+    soft/external links, no external storage, no virtual or chunked datasets: a chunked,
+    compressed dataset can expand without bound), each within ``max_hdf5_dataset_bytes``, all
+    together within the memory budget, and attributes within ``max_hdf5_attribute_bytes``.
+
+    Raises
+    ------
+    error
+        One line naming the file, the object and the limit.
+    """
+    import h5py
+
+    problems: list[str] = []
+    total = 0
+
+    def check_attrs(obj: Any, name: str) -> None:
+        for key in obj.attrs:
+            size = obj.attrs.get_id(key).get_storage_size()
+            if size > limits.max_hdf5_attribute_bytes:
+                problems.append(f"attribute '{name}@{key}' ({size:,} bytes) exceeds the limit "
+                                f"max_hdf5_attribute_bytes = {limits.max_hdf5_attribute_bytes:,}")
+
+    def visit(name: str, link: Any) -> None:
+        nonlocal total
+        if problems:
+            return
+        if not isinstance(link, h5py.HardLink):
+            problems.append(f"'{name}' is a {type(link).__name__} (links are not followed)")
+            return
+        obj = h5file[name]
+        check_attrs(obj, name)
+        if not isinstance(obj, h5py.Dataset):
+            return
+        if obj.external or obj.is_virtual:
+            problems.append(f"dataset '{name}' is stored outside the file")
+        elif obj.chunks is not None:
+            problems.append(f"dataset '{name}' is chunked (only contiguous data is read)")
+        elif obj.dtype.kind not in "biufc":
+            problems.append(f"dataset '{name}' has the non-numeric type {obj.dtype}")
+        else:
+            n_bytes = int(obj.size) * obj.dtype.itemsize
+            total += n_bytes
+            if n_bytes > limits.max_hdf5_dataset_bytes:
+                problems.append(f"dataset '{name}' ({n_bytes:,} bytes) exceeds the limit "
+                                f"max_hdf5_dataset_bytes = {limits.max_hdf5_dataset_bytes:,}")
+
+    check_attrs(h5file, "/")
+    if not problems:
+        h5file.visititems_links(visit)
+    if problems:
+        raise error(f"'{path}': {problems[0]}")
+    try:
+        check_memory(total, f"'{path}'", limits)
+    except LimitError as err:
+        raise error(str(err)) from None

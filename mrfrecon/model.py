@@ -20,8 +20,9 @@ import numpy as np
 
 from . import __version__
 from .atomic import atomic_write
-from .errors import ModelError, ModelMismatchError
+from .errors import ModelError, ModelMismatchError, MrfreconError
 from .features import FeatureMap
+from .limits import check_hdf5_layout, check_regular_file
 from .method import NETWORK_METHODS, Method
 from .quantized import IntegerLayer, IntegerMLP
 from .sequence import Sequence, sequence_from_dict
@@ -214,13 +215,18 @@ def save_model(model: MrfModel, path: str | Path, *, overwrite: bool = False) ->
 def load_model(path: str | Path) -> MrfModel:
     """Read and validate a model file (format, version, integrity)."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ModelError(f"model file not found: '{path}'")
+    check_regular_file(path, "model file")
     try:
         with h5py.File(path, "r") as f:
+            check_hdf5_layout(f, path, ModelError)
             if f.attrs.get("format") != FORMAT_NAME:
                 raise ModelError(f"'{path}' is not an mrfrecon model file")
-            version = int(f.attrs.get("format_version", -1))
+            try:
+                version = int(f.attrs.get("format_version", -1))
+            except (TypeError, ValueError, OverflowError):
+                version = -1
             if version != FORMAT_VERSION:
                 raise ModelError(
                     f"'{path}' has model format version {version}; this mrfrecon reads "
@@ -237,15 +243,53 @@ def load_model(path: str | Path) -> MrfModel:
             }
             stored = str(f.attrs.get("content_sha256", ""))
     except OSError as err:
-        raise ModelError(f"cannot read model file '{path}': {err}") from None
+        raise ModelError(f"cannot read model file '{path}': {' '.join(str(err).split())}"
+                         ) from None
     except KeyError as err:
         raise ModelError(f"'{path}' is incomplete: missing {err}") from None
+    except (TypeError, ValueError, OverflowError, UnicodeError) as err:
+        raise ModelError(f"'{path}' is malformed: {' '.join(str(err).split())}") from None
     if _digest(datasets, attrs) != stored:
         raise ModelError(f"'{path}' is corrupted: its content does not match its checksum")
     try:
-        return _from_datasets(datasets, attrs)
-    except (KeyError, ValueError) as err:
-        raise ModelError(f"'{path}' is incomplete or malformed: {err}") from None
+        model = _from_datasets(datasets, attrs)
+        _check_shapes(model)
+    except (KeyError, ValueError, TypeError, IndexError, OverflowError, AttributeError,
+            RecursionError) as err:
+        raise ModelError(f"'{path}' is incomplete or malformed: "
+                         f"{' '.join(str(err).split()) or type(err).__name__}") from None
+    except MrfreconError as err:
+        raise ModelError(f"'{path}': {err}") from None
+    return model
+
+
+def _check_shapes(model: MrfModel) -> None:
+    """The feature map and both networks chain: basis ``(n_t, K)``, inputs ``2K``, outputs 2."""
+    basis = model.features.basis
+    if basis.ndim != 2 or basis.shape[0] != model.sequence.n_timepoints:
+        raise ValueError(f"features/basis has shape {basis.shape}, the sequence has "
+                         f"{model.sequence.n_timepoints} time points")
+    n_in = 2 * basis.shape[1]
+    if model.features.mean.shape != (n_in,) or model.features.std.shape != (n_in,):
+        raise ValueError("features/mean and features/std do not match the basis")
+    for label, pairs in (("float", list(zip(model.float_net.weights, model.float_net.biases,
+                                            strict=True))),
+                         ("quantized", [(q.weight, q.bias) for q in model.int_net.layers])):
+        width = n_in
+        if not pairs:
+            raise ValueError(f"the {label} network has no layers")
+        for i, (w, b) in enumerate(pairs):
+            if w.ndim != 2 or w.shape[1] != width or b.shape != (w.shape[0],):
+                raise ValueError(f"{label}/layer{i} has weight {w.shape} and bias {b.shape}, "
+                                 f"expected ({b.shape[0] if b.ndim else '?'}, {width})")
+            width = w.shape[0]
+        if width != 2:
+            raise ValueError(f"the {label} network has {width} outputs, not 2 (T1, T2)")
+    if not all(np.all(np.isfinite(a)) for a in (basis, model.features.mean,
+                                                 model.features.std,
+                                                 *model.float_net.weights,
+                                                 *model.float_net.biases)):
+        raise ValueError("non-finite values in the feature map or the float network")
 
 
 def _from_datasets(d: dict[str, np.ndarray], attrs: dict[str, str]) -> MrfModel:

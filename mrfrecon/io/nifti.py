@@ -10,10 +10,10 @@ import nibabel as nib
 import numpy as np
 
 from mrfrecon.errors import InputFileError
-from mrfrecon.limits import LimitError, check_memory, check_regular_file
 from mrfrecon.io.acquisition import Acquisition
 from mrfrecon.io.bids import stem_from_filename
 from mrfrecon.io.phase import detect_phase_scaling, phase_to_radians, polar_to_complex
+from mrfrecon.limits import LimitError, check_memory, check_regular_file
 
 _AFFINE_TOL_MM = 1e-3
 #: deflate cannot compress better than about 1032:1: a ``.nii.gz`` declaring more is truncated
