@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ..atomic import check_writable_folder
 from ..errors import OutputExistsError
 from ..sequence import Sequence, load_sequence, resolve_sequence_path
 
@@ -23,9 +24,12 @@ def read_sequence(name_or_path: str) -> Sequence:
 
 
 def check_output(path: Path, overwrite: bool) -> None:
-    """Refuse (one line, before any work) an output whose folder is missing or that exists
-    already without ``--overwrite``."""
+    """Refuse (one line, before any work) an output whose folder is missing, not writable or
+    nearly full, or that exists already without ``--overwrite``."""
     if not path.parent.exists():
         raise FileNotFoundError(f"output folder does not exist: '{path.parent}'")
     if path.exists() and not overwrite:
         raise OutputExistsError(f"output exists already: '{path}'")
+    if path.is_dir():
+        raise IsADirectoryError(f"output '{path}' is a folder, not a file name")
+    check_writable_folder(path.parent)

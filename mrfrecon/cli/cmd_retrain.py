@@ -34,9 +34,10 @@ def retrain_command(
         help="qat: auto|cpu|cuda; fixed: auto|emu|hdl|fpga "
         "(auto = fpga when a card is present, else emu).",
     ),
-    seconds: float = typer.Option(
-        DEFAULTS.seconds, "--seconds", min=1.0,
-        help="Training budget in seconds (all stages together).",
+    seconds: float | None = typer.Option(
+        None, "--seconds", min=1.0,
+        help=f"Training budget in seconds (all stages together; default {DEFAULTS.seconds:g}). "
+        "Not with --epochs.",
     ),
     epochs: int | None = typer.Option(
         None,
@@ -72,6 +73,10 @@ def retrain_command(
     from ..model import load_model, save_model
     from ..training import retrain
 
+    if epochs is not None and seconds is not None:
+        raise ValueError("give --epochs or --seconds, not both (an epoch count makes the run "
+                         "reproducible, a time budget does not)")
+    seconds = DEFAULTS.seconds if seconds is None else seconds
     check_output(output, overwrite)
     seq = read_sequence(sequence)
     config = RetrainConfig.from_options(

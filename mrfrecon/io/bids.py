@@ -17,6 +17,7 @@ each with a ``.json`` sidecar. BIDS has no MRF-specific suffix; ``T1map``, ``T2m
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -28,10 +29,21 @@ _ENTITY = re.compile(r"^[a-zA-Z0-9]+-[a-zA-Z0-9]+$")
 _UNSAFE = re.compile(r"[^a-zA-Z0-9]+")
 
 
+MAX_LABEL_LENGTH = 32
+
+
 def sanitize_label(text: str, *, default: str = "unknown") -> str:
-    """A BIDS label: letters and digits only (other runs of characters are dropped)."""
+    """A BIDS label: ASCII letters and digits only (other runs of characters are dropped).
+
+    Labels that would lose non-ASCII characters or exceed :data:`MAX_LABEL_LENGTH` end with
+    8 hex digits of the text's sha256, so that distinct IDs (``José``/``Jose``, two long IDs
+    with one prefix, two names in another script) keep distinct, valid, bounded names.
+    """
     label = _UNSAFE.sub("", text)
-    return label or default
+    if text.isascii() and len(label) <= MAX_LABEL_LENGTH:
+        return label or default
+    digest = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return label[: MAX_LABEL_LENGTH - 8] + digest
 
 
 def stem_from_filename(name: str) -> str:

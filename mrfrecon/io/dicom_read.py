@@ -134,8 +134,8 @@ def _dicom_stem(header: pydicom.Dataset) -> str:
     description = sanitize_label(str(header.get("SeriesDescription", "")), default="")
     if description:
         return f"sub-{subject}_acq-{description}"
-    number = header.get("SeriesNumber")
-    return f"sub-{subject}_run-{int(number)}" if number not in (None, "") else f"sub-{subject}"
+    number = sanitize_label(str(header.get("SeriesNumber", "") or ""), default="")
+    return f"sub-{subject}_run-{number}" if number else f"sub-{subject}"
 
 
 def _choose_components(where: str, frames: list[FrameInfo]) -> tuple[tuple[str, ...], list[str]]:
