@@ -17,6 +17,7 @@ from pathlib import Path
 
 from mrfrecon.errors import InputFileError
 from mrfrecon.io.acquisition import Acquisition
+from mrfrecon.limits import check_regular_file, is_regular_file
 
 #: Single-file NIfTI-1/2 images: what :func:`mrfrecon.io.nifti.read_nifti_acquisition` reads.
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -32,6 +33,8 @@ def is_nifti_path(path: str | Path) -> bool:
 
 def is_dicom_file(path: str | Path) -> bool:
     """True for a file with the DICOM preamble (128 bytes, then ``DICM``); reads 132 bytes."""
+    if not is_regular_file(path):  # never open a FIFO or a device
+        return False
     try:
         with open(path, "rb") as fh:
             head = fh.read(132)
@@ -84,8 +87,10 @@ def read_acquisition(
     if not paths:
         raise InputFileError("No input path given")
     for p in paths:
-        if not p.exists():
+        if not p.exists() and not p.is_fifo():
             raise InputFileError(f"Input not found: '{p}'")
+        if not p.is_dir():
+            check_regular_file(p, "input")  # FIFOs block, devices never end, /proc lies
     if len(paths) == 1 and paths[0].is_file() and _routes_to_nifti(paths[0]):
         if series_uid is not None:
             raise InputFileError(f"'{paths[0]}': series_uid applies to DICOM input only")
