@@ -128,3 +128,64 @@ def test_phantom_refuses_overwrite(phantom_dir):
     line = _one_error_line(runner.invoke(app, ["phantom", "--sequence", "fisp_short400",
                                                "--output", str(folder), "--size", "32"]))
     assert "exists" in line
+
+
+# --- hostile runs: the output set appears whole or not at all; bad options refused first
+
+def _series_file(folder, short_fisp):
+    from mrfrecon.phantom import brain_phantom, simulate_series
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return save_series(folder / "sub-01_MRF.nii.gz",
+                       simulate_series(short_fisp, brain_phantom(16), 0.003))
+
+
+def test_enospc_mid_set_leaves_nothing(model_file, tmp_path, short_fisp, monkeypatch):
+    import errno
+
+    import mrfrecon.atomic as atomic
+
+    series = _series_file(tmp_path / "in", short_fisp)
+    out = tmp_path / "maps"
+    real, calls = atomic.atomic_write, []
+
+    def disk_full_on_fifth(path, content, **kwargs):
+        calls.append(path)
+        if len(calls) == 5:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, content, **kwargs)
+
+    monkeypatch.setattr("mrfrecon.io.maps.atomic_write", disk_full_on_fifth)
+    result = runner.invoke(app, ["maps", str(series), "--model", str(model_file), "-o", str(out)])
+    assert "No space left" in _one_error_line(result)
+    assert not out.exists() or not any(out.iterdir())
+    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]  # staging removed
+
+
+def test_stale_staging_of_a_killed_run_is_cleaned(model_file, tmp_path, short_fisp):
+    series = _series_file(tmp_path / "in", short_fisp)
+    out = tmp_path / "maps"
+    stale = tmp_path / ".maps.partial-999999999-abc"  # no such process
+    stale.mkdir()
+    (stale / "sub-01_T1map.nii.gz").write_bytes(b"half")
+    result = runner.invoke(app, ["maps", str(series), "--model", str(model_file), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert not stale.exists() and (out / "sub-01_T1map.nii.gz").is_file()
+
+
+@pytest.mark.parametrize("noise", ["0", "-1", "nan"])
+def test_bad_noise_is_refused(model_file, tmp_path, short_fisp, noise):
+    series = _series_file(tmp_path / "in", short_fisp)
+    result = runner.invoke(app, ["maps", str(series), "--model", str(model_file), "-o",
+                                 str(tmp_path / "out"), f"--noise={noise}"])
+    assert "noise" in _one_error_line(result)
+    assert not (tmp_path / "out").exists()
+
+
+def test_output_inside_input_folder_is_refused(phantom_dir, model_file):
+    folder, _ = phantom_dir
+    dicom = next(p for p in folder.rglob("*") if p.is_dir() and any(p.glob("*.dcm")))
+    result = runner.invoke(app, ["maps", str(dicom), "--model", str(model_file), "-o",
+                                 str(dicom / "maps")])
+    assert "inside" in _one_error_line(result)
+    assert not (dicom / "maps").exists()
