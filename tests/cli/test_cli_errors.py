@@ -73,3 +73,44 @@ def test_a_command_exit_code_passes_through(capsys):
     with pytest.raises(typer.Exit) as exit_info:
         command()
     assert exit_info.value.exit_code == 3 and "Error" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("err", [MemoryError(), EOFError("Compressed file ended"),
+                                 RecursionError("maximum recursion depth")],
+                         ids=["memory", "eof", "recursion"])
+def test_resource_failures_are_said_in_words(err):
+    assert "internal error" not in one_line_message(err)
+
+
+def test_library_warnings_do_not_precede_the_error():
+    import warnings
+
+    @handle_errors
+    def noisy() -> None:
+        warnings.warn("invalid value encountered in divide", RuntimeWarning, stacklevel=1)
+        raise SequenceError("bad schedule")
+
+    sub = typer.Typer()
+    sub.command()(noisy)
+    result = runner.invoke(sub, [])
+    assert result.exit_code == 1
+    assert [line for line in result.stderr.splitlines() if line.strip()] == [
+        "Error: bad schedule"]
+
+
+def test_epochs_and_seconds_together_are_refused(tmp_path):
+    result = runner.invoke(app, ["retrain", "-s", "fisp_short400", "-o", str(tmp_path / "m.h5"),
+                                 "--epochs", "2", "--seconds", "5"])
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 1 and len(lines) == 1 and "--epochs" in lines[0]
+    assert not (tmp_path / "m.h5").exists()
+
+
+def test_long_and_non_ascii_ids_give_distinct_valid_labels():
+    from mrfrecon.io.bids import MAX_LABEL_LENGTH, sanitize_label
+
+    ids = ["José", "Jose", "张三", "李四", "A" * 200, "A" * 199 + "B"]
+    labels = [sanitize_label(i) for i in ids]
+    assert len(set(labels)) == len(ids)
+    assert all(lab.isascii() and lab.isalnum() and len(lab) <= MAX_LABEL_LENGTH
+               for lab in labels)
