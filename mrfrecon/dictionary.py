@@ -139,9 +139,6 @@ def build_dictionary(
     tissue = tissue if tissue is not None else make_grid(sequence)
     check_simulation_size(sequence, len(tissue.t1_ms), n_states)
     atoms = simulate_fingerprints(sequence, tissue, n_states=n_states, progress=progress)
-    if not np.all(np.isfinite(atoms)):  # e.g. a compiled kernel that could not allocate
-        raise DictionaryError("the simulation produced non-finite fingerprints; nothing "
-                              "was written")
     dictionary = Dictionary(
         atoms=atoms.astype(np.complex64),
         tissue=tissue,

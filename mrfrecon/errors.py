@@ -17,6 +17,10 @@ class InputFileError(MrfreconError):
     """An input file is missing, unreadable or of the wrong kind."""
 
 
+class SimulationError(MrfreconError):
+    """A simulation produced non-finite fingerprints (never returned as results)."""
+
+
 class DictionaryError(MrfreconError):
     """A dictionary file or grid is malformed."""
 

@@ -285,6 +285,17 @@ def _check_shapes(model: MrfModel) -> None:
             width = w.shape[0]
         if width != 2:
             raise ValueError(f"the {label} network has {width} outputs, not 2 (T1, T2)")
+    # shift amounts and bit widths: small integers, or the integer datapath overflows int64
+    int_net = model.int_net
+    fields = [("input_frac", int_net.input_frac, -32, 32), ("input_bits", int_net.input_bits, 1, 32)]
+    for i, layer in enumerate(int_net.layers):
+        fields += [(f"layer{i}/weight_frac", layer.weight_frac, -32, 32),
+                   (f"layer{i}/out_bits", layer.out_bits, 1, 32)]
+        if layer.out_frac is not None:
+            fields.append((f"layer{i}/out_frac", layer.out_frac, -32, 32))
+    for name, value, lo, hi in fields:
+        if not lo <= value <= hi:
+            raise ValueError(f"quantized/{name} is {value}, outside [{lo}, {hi}]")
     if not all(np.all(np.isfinite(a)) for a in (basis, model.features.mean,
                                                  model.features.std,
                                                  *model.float_net.weights,
