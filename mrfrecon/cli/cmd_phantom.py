@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ..limits import check_memory
 from ..phantom import DEFAULT_NOISE, DEFAULT_SIZE, TISSUES, write_phantom
 from ._common import SEQUENCE_HELP, JsonOption, OverwriteOption, read_sequence
 from ._errors import handle_errors
@@ -34,6 +35,8 @@ def phantom(
     with --dicom, a DICOM series.
     """
     seq = read_sequence(sequence)
+    # complex64 series, a float64 working copy and the magnitude/phase written: ~4 copies
+    check_memory(size * size * seq.n_timepoints * 8 * 4, f"--size {size}")
     with progress_bar("Writing DICOM", enabled=not as_json and dicom) as bar:
         files = write_phantom(seq, output, noise_sigma=noise, size=size, dicom=dicom, seed=seed,
                               overwrite=overwrite, progress=bar)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ..limits import check_memory
 from ..training.config import HDL_DEFAULT_SAMPLES, Device, Engine, RetrainConfig
 from ._common import SEQUENCE_HELP, JsonOption, OverwriteOption, check_output, read_sequence
 from ._errors import handle_errors
@@ -79,6 +80,10 @@ def retrain_command(
     seconds = DEFAULTS.seconds if seconds is None else seconds
     check_output(output, overwrite)
     seq = read_sequence(sequence)
+    if rank > seq.n_timepoints:
+        raise ValueError(f"--rank {rank} exceeds the sequence's {seq.n_timepoints} time points")
+    # fingerprints of the pool (complex64), their float64 working copies and the features
+    check_memory(n_train * seq.n_timepoints * 8 * 4, f"--samples {n_train}")
     config = RetrainConfig.from_options(
         epochs=epochs, engine=engine, device=device, seconds=seconds, seed=seed, rank=rank,
         n_train=n_train, fixed_samples=fixed_samples, fixed_epochs=fixed_epochs,

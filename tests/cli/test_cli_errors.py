@@ -114,3 +114,23 @@ def test_long_and_non_ascii_ids_give_distinct_valid_labels():
     assert len(set(labels)) == len(ids)
     assert all(lab.isascii() and lab.isalnum() and len(lab) <= MAX_LABEL_LENGTH
                for lab in labels)
+
+
+@pytest.mark.parametrize(
+    ("args", "limit"),
+    [
+        (["simulate", "-s", "fisp_short400", "--states", "100000"], "max_states"),
+        (["simulate", "-s", "fisp_short400", "--t1", "1:100000:0.01"], "max_range_values"),
+        (["phantom", "-s", "fisp_short400", "-o", "{tmp}/p", "--size", "1000000"],
+         "memory_fraction"),
+        (["retrain", "-s", "fisp_short400", "-o", "{tmp}/m.h5", "--samples", "10000000000"],
+         "memory_fraction"),
+    ],
+    ids=["states", "grid", "phantom-size", "samples"],
+)
+def test_option_bombs_are_refused_before_work(tmp_path, args, limit):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    result = runner.invoke(app, args)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 1 and len(lines) == 1 and limit in lines[0], result.output
+    assert not any(tmp_path.iterdir())
