@@ -21,8 +21,9 @@ from mrfrecon.io.acquisition import Acquisition, DicomReference, SourceImage
 from mrfrecon.io.bids import sanitize_label
 from mrfrecon.io.dicom_scan import FrameInfo, SeriesInfo, scan_series
 from mrfrecon.io.dicom_tags import reference_tags
-from mrfrecon.io.geometry import PlaneGeometry
+from mrfrecon.io.geometry import PlaneGeometry, check_affine
 from mrfrecon.io.phase import SIEMENS_TO_RAD, detect_phase_scaling
+from mrfrecon.limits import check_memory
 
 _ORIENTATION_TOL = 1e-4
 _SLICE_TOL_MM = 1e-2
@@ -92,6 +93,10 @@ def read_dicom_acquisition(
     geometry, slice_of = _slice_geometry(where, frames)
     time_of, n_time, key_name = _time_points(where, frames, slice_of, geometry.n_slices)
     _check_complete(where, frames, slice_of, time_of, geometry.n_slices, n_time, used, key_name)
+    check_affine(where, geometry.affine())  # NaN/degenerate positions: refused before reading
+    check_memory(geometry.columns * geometry.rows * geometry.n_slices * n_time * 8 * len(used),
+                 f"'{where}': {n_time} frames of {geometry.columns}x{geometry.rows}x"
+                 f"{geometry.n_slices}")
 
     data, scaling = _load_pixels(where, frames, slice_of, time_of, geometry, n_time, used)
 

@@ -12,6 +12,7 @@ import numpy as np
 from mrfrecon.errors import InputFileError
 from mrfrecon.io.acquisition import Acquisition
 from mrfrecon.io.bids import stem_from_filename
+from mrfrecon.io.geometry import check_affine
 from mrfrecon.io.phase import detect_phase_scaling, phase_to_radians, polar_to_complex
 from mrfrecon.limits import LimitError, check_memory, check_regular_file
 
@@ -52,19 +53,6 @@ def _load(path: Path, *, in_memory_itemsize: int = 8) -> nib.Nifti1Image:
 def one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
-
-
-def check_affine(path: Path, affine: np.ndarray) -> None:
-    """Refuse a voxel-to-world affine that is not finite or whose 3x3 part is singular (maps
-    in such a geometry, and DICOM maps in particular, would carry NaN or degenerate positions)."""
-    affine = np.asarray(affine, dtype=float)
-    if affine.shape != (4, 4) or not np.all(np.isfinite(affine)):
-        raise InputFileError(f"'{path}': the voxel-to-world affine is not finite")
-    scale = np.linalg.norm(affine[:3, :3], axis=0)
-    if np.any(scale == 0) or abs(np.linalg.det(affine[:3, :3])) <= 1e-12 * np.prod(scale):
-        raise InputFileError(
-            f"'{path}': the voxel-to-world affine is singular (a voxel size is 0 or axes are "
-            "parallel)")
 
 
 def _series_shape(path: Path, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
