@@ -301,6 +301,12 @@ def _check_shapes(model: MrfModel) -> None:
                                                  *model.float_net.weights,
                                                  *model.float_net.biases)):
         raise ValueError("non-finite values in the feature map or the float network")
+    if np.any(model.features.std <= 0):
+        raise ValueError("features/std must be > 0")
+    for name, (lo, hi) in (("t1_range_ms", model.scaling.t1_range_ms),
+                           ("t2_range_ms", model.scaling.t2_range_ms)):
+        if not (np.isfinite(lo) and np.isfinite(hi) and 0 < lo < hi):
+            raise ValueError(f"scaling/{name} ({lo}, {hi}) must be finite with 0 < lo < hi")
 
 
 def _from_datasets(d: dict[str, np.ndarray], attrs: dict[str, str]) -> MrfModel:

@@ -17,7 +17,7 @@ from ..atomic import (
     refuse_output_inside_inputs,
     staged_to_final,
 )
-from ..errors import InputFileError, OutputExistsError
+from ..errors import InputFileError, MrfreconError, OutputExistsError
 from ..io import Acquisition, check_timepoints, read_acquisition, write_maps
 from ..metrics import error_metrics
 from ..model import MrfModel, load_model
@@ -67,8 +67,10 @@ def read_mask(path: str | Path, shape: tuple[int, int, int]) -> np.ndarray:
 SHARED_OUTPUTS = ("dataset_description.json",)
 
 
-def check_signal(acq: Acquisition) -> None:
+def check_signal(acq: Acquisition) -> int:
     """Refuse an acquisition without signal: empty, all zero or nowhere finite.
+
+    Returns the number of voxels holding a non-finite value (for a warning).
 
     Raises
     ------
@@ -81,6 +83,28 @@ def check_signal(acq: Acquisition) -> None:
     finite = np.isfinite(acq.data)
     if not np.any(finite & (acq.data != 0)):
         raise InputFileError(f"'{where}': no signal: every value is zero or not finite")
+    return int(np.count_nonzero(~finite.all(axis=-1)))
+
+
+def check_maps(recon: ReconResult, acq: Acquisition) -> None:
+    """Refuse results that would be garbage: nothing fitted, or T1/T2 not finite where fitted.
+
+    Raises
+    ------
+    MrfreconError
+        Naming the input; nothing has been written.
+    """
+    mask = recon.maps.mask
+    fitted = np.ones(recon.maps.t1_ms.shape, bool) if mask is None else np.asarray(mask, bool)
+    if not np.any(fitted):
+        raise InputFileError(f"'{acq.paths[0]}': no voxel holds a signal to fit")
+    for name in ("t1_ms", "t2_ms"):
+        values = np.asarray(getattr(recon.maps, name))[fitted]
+        n_bad = int(np.count_nonzero(~np.isfinite(values)))
+        if n_bad:
+            raise MrfreconError(
+                f"'{acq.paths[0]}': {n_bad} fitted voxels have a non-finite {name[:2].upper()} "
+                "(non-finite input values or a broken model); nothing was written")
 
 
 def run_maps(
@@ -124,7 +148,7 @@ def run_maps(
         model = load_model(model)
     acq = read_acquisition(input_path)
     check_timepoints(acq, model.n_timepoints)
-    check_signal(acq)
+    n_nonfinite = check_signal(acq)
     first = output_dir / f"{acq.stem}_T1map.nii.gz"
     if before_commit is not None:  # refuse a name owned by another input before the work
         before_commit([first])
@@ -146,6 +170,9 @@ def run_maps(
     recon = reconstruct(acq.data, model, options=options, mask=mask, dictionary=dictionary,
                         magnitude_only=acq.components == ("magnitude",), progress=progress)
     summary = summarize(recon)
+    if n_nonfinite:
+        summary.warnings.append(f"{n_nonfinite} voxels hold non-finite values (NaN/inf) in the "
+                                "input")
     if acq.components == ("magnitude",):
         summary.warnings.append("magnitude-only input: no phase, the fit and the noise "
                                    "estimate are approximate")
@@ -167,8 +194,7 @@ def run_maps(
     if model_source is not None:
         sidecar["Sources"] = [model_source]
     t_write = time.perf_counter()
-    if recon.maps.mask is not None and not np.any(recon.maps.mask):
-        raise InputFileError(f"'{acq.paths[0]}': no voxel holds a signal to fit")
+    check_maps(recon, acq)
     with atomic_folder(output_dir, overwrite=overwrite, keep_existing=SHARED_OUTPUTS) as staging:
         outputs = staged_to_final(
             write_maps(recon.maps, acq, staging, units=units, dicom=dicom, overwrite=overwrite,
@@ -188,4 +214,4 @@ def run_maps(
     return MapsResult(str(input_path), outputs, summary, metrics, recon, seconds, report)
 
 
-__all__ = ["MapsResult", "check_signal", "file_sha256", "read_mask", "run_maps"]
+__all__ = ["MapsResult", "check_maps", "check_signal", "file_sha256", "read_mask", "run_maps"]
