@@ -189,3 +189,31 @@ def test_output_inside_input_folder_is_refused(phantom_dir, model_file):
                                  str(dicom / "maps")])
     assert "inside" in _one_error_line(result)
     assert not (dicom / "maps").exists()
+
+
+def _broken_models(model):
+    from dataclasses import replace
+
+    from mrfrecon.model import OutputScaling
+    from mrfrecon.quantized import IntegerMLP
+
+    layers = model.int_net.layers
+    yield "nan-range", replace(model, scaling=OutputScaling((np.nan, 4000.0), (10.0, 1500.0)))
+    yield "zero-std", replace(model, features=replace(model.features,
+                                                      std=np.zeros_like(model.features.std)))
+    yield "huge-shift", replace(model, int_net=IntegerMLP(
+        model.int_net.input_frac, (replace(layers[0], weight_frac=10**6), *layers[1:]),
+        model.int_net.input_bits))
+    yield "shapes", replace(model, float_net=replace(model.float_net,
+                                                     weights=model.float_net.weights[::-1]))
+
+
+@pytest.mark.parametrize("case", ["nan-range", "zero-std", "huge-shift", "shapes"])
+def test_hostile_model_contents_are_one_line(short_model, tmp_path, short_fisp, case):
+    model = dict(_broken_models(short_model))[case]
+    path = save_model(model, tmp_path / "m.h5")
+    series = _series_file(tmp_path / "in", short_fisp)
+    result = runner.invoke(app, ["maps", str(series), "--model", str(path), "-o",
+                                 str(tmp_path / "out")])
+    assert "m.h5" in _one_error_line(result)
+    assert not (tmp_path / "out").exists()
