@@ -79,8 +79,8 @@ def handle_errors(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, _on_sigterm)
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _on_sigterm) if main else None
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("default")
@@ -106,5 +106,8 @@ def handle_errors(func: F) -> F:
                 f"[red]Error:[/red] {escape(error_line(err))}", highlight=False, soft_wrap=True
             )
             sys.exit(1)
+        finally:
+            if main:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper  # type: ignore[return-value]

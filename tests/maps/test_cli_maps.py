@@ -217,3 +217,31 @@ def test_hostile_model_contents_are_one_line(short_model, tmp_path, short_fisp, 
                                  str(tmp_path / "out")])
     assert "m.h5" in _one_error_line(result)
     assert not (tmp_path / "out").exists()
+
+
+def test_sigterm_mid_set_leaves_nothing(model_file, tmp_path, short_fisp, monkeypatch):
+    import os
+    import signal
+
+    import mrfrecon.atomic as atomic
+
+    series = _series_file(tmp_path / "in", short_fisp)
+    out = tmp_path / "maps"
+    real, calls = atomic.atomic_write, []
+
+    def terminated_on_fifth(path, content, **kwargs):
+        calls.append(path)
+        if len(calls) == 5:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(path, content, **kwargs)
+
+    monkeypatch.setattr("mrfrecon.io.maps.atomic_write", terminated_on_fifth)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        result = runner.invoke(app, ["maps", str(series), "--model", str(model_file), "-o",
+                                     str(out)])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert result.exit_code == 143, result.output
+    assert not out.exists() or not any(out.iterdir())
+    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
