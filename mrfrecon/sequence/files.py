@@ -80,10 +80,12 @@ class _BoundedLoader(yaml.SafeLoader):
 def resolve_sequence_path(name_or_path: str | Path) -> Path:
     """A path, or the name of a shipped sequence (``fisp_jiang2015``)."""
     p = Path(name_or_path)
-    if p.exists() or p.name != str(name_or_path):
+    if p.exists() or p.is_symlink() or p.name != str(name_or_path):
         return p
-    for candidate in sorted(shipped_sequences_dir().glob(f"{p.name}.*")):
-        return candidate
+    # a plain name only: "*" or "[a]" must not pick a shipped file by pattern
+    if all(c.isalnum() or c in "_-" for c in p.name):
+        for candidate in sorted(shipped_sequences_dir().glob(f"{p.name}.*")):
+            return candidate
     raise SequenceError(
         f"sequence file not found: '{name_or_path}' (shipped: "
         + ", ".join(sorted(q.stem for q in shipped_sequences_dir().glob("*.yaml")))

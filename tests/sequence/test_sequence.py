@@ -218,3 +218,12 @@ def test_all_zero_flip_angles_are_refused(tmp_path):
 
 def test_limits_are_one_dataclass():
     assert LIMITS.max_timepoints >= 1000  # the shipped sequences fit
+
+
+@pytest.mark.parametrize("name", ["*", "fisp_*", "[fb]*"])
+def test_patterns_do_not_pick_a_shipped_sequence(name, tmp_path, monkeypatch):
+    from mrfrecon.sequence import resolve_sequence_path
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SequenceError, match="not found"):
+        resolve_sequence_path(name)
