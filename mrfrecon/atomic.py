@@ -247,12 +247,13 @@ def _commit(staging: Path, output_dir: Path, *, overwrite: bool, keep: set[str])
             if not overwrite:
                 raise OutputExistsError(f"Output exists already: '{dst}'")
         moves.append((src, dst))
-    try:
-        os.rename(staging, output_dir)  # the whole set at once (output_dir absent or empty)
-        os.mkdir(staging)  # for the caller's clean-up
-        return
-    except OSError:
-        pass
+    if not output_dir.is_symlink():  # renaming would replace the link itself
+        try:
+            os.rename(staging, output_dir)  # the whole set at once (output_dir absent or empty)
+            os.mkdir(staging)  # for the caller's clean-up
+            return
+        except OSError:
+            pass
     for src, dst in moves:
         dst.parent.mkdir(parents=True, exist_ok=True)
         if overwrite:

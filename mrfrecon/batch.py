@@ -346,9 +346,12 @@ def run_batch(
             for study in studies:
                 record(process_one(study, batch_options))
         else:
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
+            pool = ThreadPoolExecutor(max_workers=jobs)
+            try:
                 for future in [pool.submit(process_one, s, batch_options) for s in studies]:
                     record(future.result())
+            finally:  # on SIGTERM/Ctrl-C: queued studies never start (they stay undone)
+                pool.shutdown(wait=True, cancel_futures=True)
     order = {s.id_text: i for i, s in enumerate(studies)}
     result.studies.sort(key=lambda s: order.get(s.study, len(order)))
     result.seconds = time.perf_counter() - t0
