@@ -19,6 +19,16 @@ JsonOption = typer.Option(False, "--json", help="Print the result as JSON on std
 OverwriteOption = typer.Option(False, "--overwrite", help="Replace existing outputs.")
 
 
+SEED_MAX = 2**32 - 1  # numpy and torch both take it; larger ints overflow inside torch
+COUNT_MAX = 10**6  # epochs and similar repeat counts
+
+
+def check_int_option(value: int | None, flag: str, lo: int, hi: int) -> None:
+    """Refuse, in one line naming the flag, an integer option outside ``[lo, hi]``."""
+    if value is not None and not lo <= value <= hi:
+        raise ValueError(f"{flag} must be in [{lo}, {hi}], got {value}")
+
+
 def read_sequence(name_or_path: str) -> Sequence:
     return load_sequence(resolve_sequence_path(name_or_path))
 

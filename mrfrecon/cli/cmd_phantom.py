@@ -8,7 +8,14 @@ import typer
 
 from ..limits import check_memory
 from ..phantom import DEFAULT_NOISE, DEFAULT_SIZE, TISSUES, write_phantom
-from ._common import SEQUENCE_HELP, JsonOption, OverwriteOption, read_sequence
+from ._common import (
+    SEED_MAX,
+    SEQUENCE_HELP,
+    JsonOption,
+    OverwriteOption,
+    check_int_option,
+    read_sequence,
+)
 from ._errors import handle_errors
 from ._output import info, print_json, progress_bar
 
@@ -34,6 +41,7 @@ def phantom(
     Writes the complex series (NIfTI), truth T1/T2 (BIDS seconds) and M0 maps, tissue labels and,
     with --dicom, a DICOM series.
     """
+    check_int_option(seed, "--seed", 0, SEED_MAX)
     seq = read_sequence(sequence)
     # complex64 series, a float64 working copy and the magnitude/phase written: ~4 copies
     check_memory(size * size * seq.n_timepoints * 8 * 4, f"--size {size}")

@@ -8,7 +8,16 @@ import typer
 
 from ..limits import check_memory
 from ..training.config import HDL_DEFAULT_SAMPLES, Device, Engine, RetrainConfig
-from ._common import SEQUENCE_HELP, JsonOption, OverwriteOption, check_output, read_sequence
+from ._common import (
+    COUNT_MAX,
+    SEED_MAX,
+    SEQUENCE_HELP,
+    JsonOption,
+    OverwriteOption,
+    check_int_option,
+    check_output,
+    read_sequence,
+)
 from ._errors import handle_errors
 from ._output import info, print_json, stage_progress
 
@@ -71,6 +80,9 @@ def retrain_command(
     overwrite: bool = OverwriteOption,
 ) -> None:
     """Retrain the networks for a sequence and write a validated model file (T1/T2 in ms)."""
+    check_int_option(seed, "--seed", 0, SEED_MAX)
+    check_int_option(epochs, "--epochs", 1, COUNT_MAX)
+    check_int_option(fixed_epochs, "--fixed-epochs", 1, COUNT_MAX)
     from ..model import load_model, save_model
     from ..training import retrain
 

@@ -115,8 +115,11 @@ def test_epochs_and_seconds_together_are_refused(tmp_path):
          "memory_fraction"),
         (["retrain", "-s", "fisp_short400", "-o", "{tmp}/m.h5", "--samples", "10000000000"],
          "memory_fraction"),
+        (["retrain", "-s", "fisp_short400", "-o", "{tmp}/m.h5", "--seed", str(2**70)],
+         "--seed must be in"),
+        (["phantom", "-s", "fisp_short400", "-o", "{tmp}/p", "--seed", "-1"], "--seed must be in"),
     ],
-    ids=["states", "grid", "phantom-size", "samples"],
+    ids=["states", "grid", "phantom-size", "samples", "seed-overflow", "seed-negative"],
 )
 def test_option_bombs_are_refused_before_work(tmp_path, args, limit):
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
