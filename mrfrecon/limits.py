@@ -119,11 +119,13 @@ def _size(n_bytes: float) -> str:
 
 
 _SPECIAL_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
+_SHARED_MEMORY = Path("/dev/shm")  # a tmpfs of regular files: inputs may live there
 
 
 def check_regular_file(path: str | Path, what: str = "input",
                        max_bytes: int | None = None) -> int:
-    """Refuse anything but a regular file outside ``/proc``, ``/sys`` and ``/dev``; its size.
+    """Refuse anything but a regular file outside ``/proc``, ``/sys`` and ``/dev`` (``/dev/shm``
+    allowed); return its size in bytes.
 
     FIFOs would block, devices never end and ``/proc`` files claim size 0: none is an input.
 
@@ -140,7 +142,8 @@ def check_regular_file(path: str | Path, what: str = "input",
     if not stat.S_ISREG(info.st_mode):
         raise InputFileError(f"{what} '{path}' is not a regular file (device, FIFO or folder)")
     resolved = Path(os.path.realpath(path))
-    if any(resolved == root or root in resolved.parents for root in _SPECIAL_ROOTS):
+    if (any(resolved == root or root in resolved.parents for root in _SPECIAL_ROOTS)
+            and _SHARED_MEMORY not in resolved.parents):
         raise InputFileError(f"{what} '{path}' is a system file ({resolved.parts[1]}), refused")
     if max_bytes is not None and info.st_size > max_bytes:
         raise LimitError(f"{what} '{path}' ({info.st_size:,} bytes) exceeds the limit "

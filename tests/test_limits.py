@@ -65,3 +65,14 @@ def test_huge_contiguous_dataset_names_the_limit(tmp_path, monkeypatch):
     monkeypatch.setattr(limits.check_hdf5_layout, "__defaults__", (limits.LIMITS,))
     with pytest.raises(ModelError, match="max_hdf5_dataset_bytes"):
         load_model(path)
+
+
+def test_shared_memory_files_are_inputs(tmp_path):
+    import tempfile
+
+    if not os.path.isdir("/dev/shm"):
+        pytest.skip("no /dev/shm")
+    with tempfile.NamedTemporaryFile(dir="/dev/shm") as fh:
+        fh.write(b"abc")
+        fh.flush()
+        assert check_regular_file(fh.name) == 3

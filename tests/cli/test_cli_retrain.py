@@ -109,3 +109,15 @@ def test_retrain_bad_engine_and_device(tmp_path):
 def test_evaluate_missing_model(tmp_path):
     result = runner.invoke(app, ["evaluate", "--model", str(tmp_path / "none.h5")])
     assert result.exit_code == 1 and "model file not found" in result.stderr
+
+
+def test_full_output_disk_is_refused_before_training(tmp_path, monkeypatch):
+    import mrfrecon.limits as limits
+
+    monkeypatch.setattr(limits, "LIMITS", limits.Limits(min_free_output_bytes=1 << 60))
+    result = runner.invoke(app, ["retrain", "-s", "fisp_short400", "-o", str(tmp_path / "m.h5"),
+                                 "--epochs", "1"])
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 1 and len(lines) == 1, result.output
+    assert "min_free_output_bytes" in lines[0] and "Simulating" not in result.output
+    assert not (tmp_path / "m.h5").exists()

@@ -206,3 +206,16 @@ def test_process_one_is_picklable(small_tree, tmp_path):
     (tmp_path / "state").mkdir()
     study, options = pickle.loads(pickle.dumps((study, options)))
     assert process_one(study, options).status == "done"
+
+
+def test_part_entities_of_one_subject_do_not_overwrite(tmp_path, short_fisp, short_model):
+    model = save_model(short_model, tmp_path / "model.h5")
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    series = simulate_series(short_fisp, brain_phantom(16), 0.003)
+    save_series(inputs / "sub-01_part-mag_MRF.nii.gz", series)
+    save_series(inputs / "sub-01_part-phase_MRF.nii.gz", series * 3)
+    status = {s.study: s for s in run_batch(inputs, model, tmp_path / "out").studies}
+    assert status["sub-01_part-mag_MRF.nii.gz"].status == "done"
+    assert "also an output of study 'sub-01_part-mag_MRF.nii.gz'" in \
+        status["sub-01_part-phase_MRF.nii.gz"].error
