@@ -139,8 +139,9 @@ def run_maps(
     t0 = time.perf_counter()
     output_dir = Path(output_dir)
     inputs = [input_path] if isinstance(input_path, str | Path) else list(input_path)
-    refuse_output_inside_inputs(output_dir, inputs)
-    check_writable_folder(output_dir)
+    for folder in (output_dir, *([] if report_dir is None else [Path(report_dir)])):
+        refuse_output_inside_inputs(folder, inputs)
+        check_writable_folder(folder)
     model_source = None
     if not isinstance(model, MrfModel):
         model_source = str(model)
@@ -152,8 +153,9 @@ def run_maps(
     first = output_dir / f"{acq.stem}_T1map.nii.gz"
     if before_commit is not None:  # refuse a name owned by another input before the work
         before_commit([first])
-    if first.exists() and not overwrite:
-        raise OutputExistsError(f"Output exists already: '{first}'")
+    for existing in (first, *([] if report_dir is None else [Path(report_dir) / "index.html"])):
+        if existing.exists() and not overwrite:
+            raise OutputExistsError(f"Output exists already: '{existing}'")
     mask = read_mask(mask_path, acq.spatial_shape) if mask_path is not None else None
     truth = None
     if (truth_t1 is None) != (truth_t2 is None):
@@ -195,21 +197,24 @@ def run_maps(
         sidecar["Sources"] = [model_source]
     t_write = time.perf_counter()
     check_maps(recon, acq)
+    report = None
     with atomic_folder(output_dir, overwrite=overwrite, keep_existing=SHARED_OUTPUTS) as staging:
         outputs = staged_to_final(
             write_maps(recon.maps, acq, staging, units=units, dicom=dicom, overwrite=overwrite,
                        sidecar=sidecar), staging, output_dir)
         if before_commit is not None:
             before_commit([p for p in outputs if p.name not in SHARED_OUTPUTS])
+        if report_dir is not None:  # staged too: a failing report keeps the maps out as well
+            from ..qc.report import write_report
+
+            report_dir = Path(report_dir)
+            with atomic_folder(report_dir, overwrite=overwrite) as report_staging:
+                written = write_report(report_staging, recon.maps, summary, metrics=metrics,
+                                       truth=truth, title=f"mrfrecon maps: {acq.stem}",
+                                       overwrite=overwrite)
+            report = staged_to_final(written, report_staging, report_dir)[-1]
     seconds = {"read": t_read, **{f"recon_{k}": v for k, v in recon.seconds.items()},
                "write": time.perf_counter() - t_write}
-    report = None
-    if report_dir is not None:
-        from ..qc.report import write_report
-
-        written = write_report(report_dir, recon.maps, summary, metrics=metrics, truth=truth,
-                               title=f"mrfrecon maps: {acq.stem}", overwrite=overwrite)
-        report = written[-1]
     seconds["total"] = time.perf_counter() - t0
     return MapsResult(str(input_path), outputs, summary, metrics, recon, seconds, report)
 

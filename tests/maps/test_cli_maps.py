@@ -245,3 +245,14 @@ def test_sigterm_mid_set_leaves_nothing(model_file, tmp_path, short_fisp, monkey
     assert result.exit_code == 143, result.output
     assert not out.exists() or not any(out.iterdir())
     assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
+
+
+def test_existing_report_refuses_before_work_and_writes_no_maps(model_file, tmp_path, short_fisp):
+    series = _series_file(tmp_path / "in", short_fisp)
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "index.html").write_text("theirs")
+    result = runner.invoke(app, ["maps", str(series), "--model", str(model_file), "-o",
+                                 str(tmp_path / "maps"), "--report", str(tmp_path / "report")])
+    assert "index.html" in _one_error_line(result)
+    assert not (tmp_path / "maps").exists()
+    assert (tmp_path / "report" / "index.html").read_text() == "theirs"
