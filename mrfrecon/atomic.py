@@ -143,16 +143,17 @@ def check_writable_folder(folder: str | Path, *, need_bytes: int | None = None) 
 
 def refuse_output_inside_inputs(output_dir: str | Path, inputs: Iterable[str | Path]) -> None:
     """Refuse an output folder that is an input folder or lies inside one (the outputs would
-    be read back as inputs, or mix with them)."""
+    be read back as inputs, or mix with them), or that is the folder of an input file."""
     out = Path(os.path.realpath(output_dir))
     for item in inputs:
-        folder = Path(item)
-        if not folder.is_dir():
-            continue
-        folder = Path(os.path.realpath(folder))
-        if out == folder or folder in out.parents:
+        path = Path(os.path.realpath(item))
+        if path.is_dir():
+            if out == path or path in out.parents:
+                raise OutputInsideInputError(
+                    f"output folder '{output_dir}' is the input folder '{item}' or inside it")
+        elif out == path.parent:
             raise OutputInsideInputError(
-                f"output folder '{output_dir}' is the input folder '{item}' or inside it")
+                f"output folder '{output_dir}' is the folder of the input '{item}'")
 
 
 def _pid_alive(pid: int) -> bool:

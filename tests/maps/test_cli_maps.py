@@ -256,3 +256,11 @@ def test_existing_report_refuses_before_work_and_writes_no_maps(model_file, tmp_
     assert "index.html" in _one_error_line(result)
     assert not (tmp_path / "maps").exists()
     assert (tmp_path / "report" / "index.html").read_text() == "theirs"
+
+
+def test_output_in_the_input_files_folder_is_refused(model_file, tmp_path, short_fisp):
+    series = _series_file(tmp_path / "in", short_fisp)
+    result = runner.invoke(app, ["maps", str(series), "--model", str(model_file), "-o",
+                                 str(tmp_path / "in")])
+    assert "folder of the input" in _one_error_line(result)
+    assert sorted(p.name for p in (tmp_path / "in").iterdir()) == [series.name]
