@@ -124,31 +124,39 @@ def test_existing_outputs_need_overwrite(tree, tmp_path):
     assert np.any([s.status == "done" for s in result.studies])
 
 
-@pytest.fixture
-def small_tree(tmp_path, short_fisp, short_model):
-    """Two inputs with the same output names, an all-zero series and a good one."""
+def _tree(tmp_path, short_fisp, short_model, first: str, second: str):
+    """Two inputs with the same output names (``first``, ``second``) and an all-zero series."""
     model = save_model(short_model, tmp_path / "model.h5")
     inputs = tmp_path / "in"
     inputs.mkdir()
     series = simulate_series(short_fisp, brain_phantom(16), 0.003)
-    save_series(inputs / "x.nii", series)
-    save_series(inputs / "x.nii.gz", series * 2)
+    save_series(inputs / first, series)
+    save_series(inputs / second, series * 2)
     save_series(inputs / "zero_MRF.nii.gz", np.zeros_like(series))
     return model, inputs
 
 
-def test_same_output_names_never_overwrite_each_other(small_tree, tmp_path):
-    model, inputs = small_tree
+@pytest.fixture
+def small_tree(tmp_path, short_fisp, short_model):
+    return _tree(tmp_path, short_fisp, short_model, "x.nii", "x.nii.gz")
+
+
+@pytest.mark.parametrize(("first", "second", "stem"), [
+    ("x.nii", "x.nii.gz", "x"),
+    ("sub-01_part-mag_MRF.nii.gz", "sub-01_part-phase_MRF.nii.gz", "sub-01"),
+], ids=["extensions", "part-entities"])
+def test_same_output_names_never_overwrite_each_other(tmp_path, short_fisp, short_model, first,
+                                                      second, stem):
+    model, inputs = _tree(tmp_path, short_fisp, short_model, first, second)
     out = tmp_path / "out"
-    result = run_batch(inputs, model, out)
-    status = {s.study: s for s in result.studies}
-    assert status["x.nii"].status == "done"
-    assert status["x.nii.gz"].status == "failed"
-    assert "also an output of study 'x.nii'" in status["x.nii.gz"].error
-    t1 = (out / "x_T1map.json").read_bytes()
+    status = {s.study: s for s in run_batch(inputs, model, out).studies}
+    assert status[first].status == "done"
+    assert status[second].status == "failed"
+    assert f"also an output of study '{first}'" in status[second].error
+    t1 = (out / f"{stem}_T1map.json").read_bytes()
     again = {s.study: s for s in run_batch(inputs, model, out, overwrite=True).studies}
-    assert again["x.nii.gz"].status == "failed"  # --overwrite does not let studies collide
-    assert (out / "x_T1map.json").read_bytes() == t1
+    assert again[second].status == "failed"  # --overwrite does not let studies collide
+    assert (out / f"{stem}_T1map.json").read_bytes() == t1
 
 
 def test_empty_or_zero_input_is_a_failure(small_tree, tmp_path):
@@ -206,16 +214,3 @@ def test_process_one_is_picklable(small_tree, tmp_path):
     (tmp_path / "state").mkdir()
     study, options = pickle.loads(pickle.dumps((study, options)))
     assert process_one(study, options).status == "done"
-
-
-def test_part_entities_of_one_subject_do_not_overwrite(tmp_path, short_fisp, short_model):
-    model = save_model(short_model, tmp_path / "model.h5")
-    inputs = tmp_path / "in"
-    inputs.mkdir()
-    series = simulate_series(short_fisp, brain_phantom(16), 0.003)
-    save_series(inputs / "sub-01_part-mag_MRF.nii.gz", series)
-    save_series(inputs / "sub-01_part-phase_MRF.nii.gz", series * 3)
-    status = {s.study: s for s in run_batch(inputs, model, tmp_path / "out").studies}
-    assert status["sub-01_part-mag_MRF.nii.gz"].status == "done"
-    assert "also an output of study 'sub-01_part-mag_MRF.nii.gz'" in \
-        status["sub-01_part-phase_MRF.nii.gz"].error

@@ -140,28 +140,6 @@ def _series_file(folder, short_fisp):
                        simulate_series(short_fisp, brain_phantom(16), 0.003))
 
 
-def test_enospc_mid_set_leaves_nothing(model_file, tmp_path, short_fisp, monkeypatch):
-    import errno
-
-    import mrfrecon.atomic as atomic
-
-    series = _series_file(tmp_path / "in", short_fisp)
-    out = tmp_path / "maps"
-    real, calls = atomic.atomic_write, []
-
-    def disk_full_on_fifth(path, content, **kwargs):
-        calls.append(path)
-        if len(calls) == 5:
-            raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        return real(path, content, **kwargs)
-
-    monkeypatch.setattr("mrfrecon.io.maps.atomic_write", disk_full_on_fifth)
-    result = runner.invoke(app, ["maps", str(series), "--model", str(model_file), "-o", str(out)])
-    assert "No space left" in _one_error_line(result)
-    assert not out.exists() or not any(out.iterdir())
-    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]  # staging removed
-
-
 def test_stale_staging_of_a_killed_run_is_cleaned(model_file, tmp_path, short_fisp):
     series = _series_file(tmp_path / "in", short_fisp)
     out = tmp_path / "maps"
@@ -219,8 +197,24 @@ def test_hostile_model_contents_are_one_line(short_model, tmp_path, short_fisp, 
     assert not (tmp_path / "out").exists()
 
 
-def test_sigterm_mid_set_leaves_nothing(model_file, tmp_path, short_fisp, monkeypatch):
+def _disk_full(path) -> None:
+    import errno
+
+    raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+
+def _sigterm(path) -> None:
     import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+@pytest.mark.parametrize(("fault", "exit_code", "message"),
+                         [(_disk_full, 1, "No space left"), (_sigterm, 143, "terminated")],
+                         ids=["enospc", "sigterm"])
+def test_fault_mid_set_leaves_nothing(model_file, tmp_path, short_fisp, monkeypatch, fault,
+                                      exit_code, message):
     import signal
 
     import mrfrecon.atomic as atomic
@@ -229,22 +223,24 @@ def test_sigterm_mid_set_leaves_nothing(model_file, tmp_path, short_fisp, monkey
     out = tmp_path / "maps"
     real, calls = atomic.atomic_write, []
 
-    def terminated_on_fifth(path, content, **kwargs):
+    def fault_on_fifth(path, content, **kwargs):
         calls.append(path)
         if len(calls) == 5:
-            os.kill(os.getpid(), signal.SIGTERM)
+            fault(path)
         return real(path, content, **kwargs)
 
-    monkeypatch.setattr("mrfrecon.io.maps.atomic_write", terminated_on_fifth)
+    monkeypatch.setattr("mrfrecon.io.maps.atomic_write", fault_on_fifth)
     previous = signal.getsignal(signal.SIGTERM)
     try:
         result = runner.invoke(app, ["maps", str(series), "--model", str(model_file), "-o",
                                      str(out)])
     finally:
         signal.signal(signal.SIGTERM, previous)
-    assert result.exit_code == 143, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == exit_code and len(lines) == 1 and message in lines[0], \
+        result.output
     assert not out.exists() or not any(out.iterdir())
-    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
+    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]  # staging removed
 
 
 def test_existing_report_refuses_before_work_and_writes_no_maps(model_file, tmp_path, short_fisp):
