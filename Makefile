@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := ghdl ghdl-llvm yosys iverilog dcm2niix dcmtk orthanc dicom3tools
 export GHDL_BACKEND ?= llvm
 
-.PHONY: all venv system demo test test-fast bench lint clean
+.PHONY: all venv system demo test test-fast bench lint clean fuzz
 .PHONY: system-packaging wheel test-packaging
 # Debian packages the packaging tests use (systemd-analyze verify, logrotate --debug)
 APT_PACKAGING := systemd logrotate
@@ -62,6 +62,11 @@ test-packaging: system-packaging venv
 
 test-fast: venv
 	$(BIN)/python -m pytest -q -m "not slow and not hdl"
+
+# hostile inputs: the fuzz tests with many examples per target (default run: a few)
+FUZZ_EXAMPLES ?= 200
+fuzz: venv
+	MRFRECON_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/maps/test_cli_fuzz.py
 
 bench: venv
 	$(BIN)/python benchmarks/simulate.py

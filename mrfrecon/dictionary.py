@@ -25,6 +25,7 @@ from threadpoolctl import threadpool_limits
 from . import __version__
 from .atomic import atomic_write
 from .errors import DictionaryError, ModelMismatchError
+from .limits import check_count, check_hdf5_layout, check_memory, check_regular_file
 from .physics import Tissue, simulate_fingerprints
 from .physics.epg import DEFAULT_N_STATES
 from .sequence import Sequence, parse_ranges
@@ -63,6 +64,8 @@ def make_grid(
         if sequence.df_range_hz
         else np.array([0.0])
     )
+    check_count(len(t1) * len(t2) * len(b1_values) * len(df_values), "max_atoms",
+                "dictionary grid (T1 x T2 x B1 x df)")
     g1, g2, gb, gd = np.meshgrid(t1, t2, b1_values, df_values, indexing="ij")
     keep = g2 <= g1
     if not keep.any():
@@ -108,6 +111,17 @@ class Dictionary:
         return bool(np.any(self.tissue.df_hz != 0.0))
 
 
+def check_simulation_size(sequence: Sequence, n_atoms: int, n_states: int) -> None:
+    """Refuse, before simulating, more atoms, EPG states or memory than the limits allow."""
+    if n_states < 1:
+        raise DictionaryError(f"the number of EPG states must be >= 1, got {n_states}")
+    check_count(n_states, "max_states", "EPG states")
+    check_count(n_atoms, "max_atoms", "dictionary atoms")
+    # atoms (complex64 and a complex128 working copy) and the SVD's copy
+    check_memory(n_atoms * sequence.n_timepoints * 8 * 4, f"a dictionary of {n_atoms:,} atoms x "
+                 f"{sequence.n_timepoints:,} time points")
+
+
 def build_dictionary(
     sequence: Sequence,
     tissue: Tissue | None = None,
@@ -123,6 +137,7 @@ def build_dictionary(
     basis is computed and stored; ``rank=None, energy=None`` skips compression.
     """
     tissue = tissue if tissue is not None else make_grid(sequence)
+    check_simulation_size(sequence, len(tissue.t1_ms), n_states)
     atoms = simulate_fingerprints(sequence, tissue, n_states=n_states, progress=progress)
     dictionary = Dictionary(
         atoms=atoms.astype(np.complex64),
@@ -209,10 +224,12 @@ def save_dictionary(dictionary: Dictionary, path: str | Path, *, overwrite: bool
 def load_dictionary(path: str | Path) -> Dictionary:
     """Read a dictionary written by :func:`save_dictionary` (clear errors if it is not one)."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise DictionaryError(f"dictionary file not found: '{path}'")
+    check_regular_file(path, "dictionary file")
     try:
         with h5py.File(path, "r") as f:
+            check_hdf5_layout(f, path, DictionaryError)
             for name in ("atoms", "t1_ms", "t2_ms"):
                 if name not in f:
                     raise DictionaryError(f"'{path}' is not an mrfrecon dictionary: no '{name}'")
@@ -226,8 +243,14 @@ def load_dictionary(path: str | Path) -> Dictionary:
             attrs = dict(f.attrs)
     except OSError as err:
         raise DictionaryError(f"cannot read dictionary '{path}': {err}") from None
-    if atoms.ndim != 2 or t1.shape != (atoms.shape[0],) or t2.shape != t1.shape:
-        raise DictionaryError(f"'{path}': atoms, t1_ms and t2_ms have inconsistent shapes")
+    except (AttributeError, IndexError, TypeError, ValueError) as err:
+        raise DictionaryError(f"'{path}' is malformed: {err}") from None
+    if (atoms.ndim != 2 or t1.shape != (atoms.shape[0],) or t2.shape != t1.shape
+            or np.shape(b1) != t1.shape or np.shape(df) != t1.shape):
+        raise DictionaryError(f"'{path}': atoms, t1_ms, t2_ms, b1 and df_hz have inconsistent "
+                              "shapes")
+    if not all(np.all(np.isfinite(a)) for a in (atoms, t1, t2, b1, df)):
+        raise DictionaryError(f"'{path}': atoms or parameters are not finite")
     return Dictionary(
         atoms=atoms,
         tissue=Tissue(t1, t2, b1, df),

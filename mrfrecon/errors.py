@@ -19,6 +19,8 @@ class InputFileError(MrfreconError):
 
 class AmbiguousInputError(InputFileError):
     """An input holds several acquisitions (or none matches the one asked for)."""
+class SimulationError(MrfreconError):
+    """A simulation produced non-finite fingerprints (never returned as results)."""
 
 
 class DictionaryError(MrfreconError):
@@ -37,6 +39,10 @@ class OutputExistsError(MrfreconError):
     """An output exists already and overwriting was not allowed."""
 
 
+class OutputInsideInputError(MrfreconError):
+    """An output folder is an input folder or lies inside one."""
+
+
 class EngineUnavailableError(MrfreconError):
     """A requested training engine or device is not available on this machine."""
 
@@ -53,6 +59,15 @@ class EngineRunError(MrfreconError):
 USER_ERRORS: tuple[type[BaseException], ...] = (MrfreconError, OSError, ValueError)
 
 
+# Failures of the machine or of a truncated file rather than bugs: said in words, not as
+# "internal error (MemoryError)".
+RESOURCE_ERRORS: tuple[tuple[type[BaseException], str], ...] = (
+    (MemoryError, "out of memory (the input or an option asks for more than this machine has)"),
+    (EOFError, "a file ended early (truncated or corrupt input)"),
+    (RecursionError, "an input is nested too deeply"),
+)
+
+
 def one_line_message(err: BaseException) -> str:
     """``err`` as one line for a person (the CLI's ``Error: ...``, a batch study's error).
 
@@ -61,6 +76,9 @@ def one_line_message(err: BaseException) -> str:
     ``internal error (TypeName: message)``.
     """
     message = " ".join(str(err).split())
+    for kind, text in RESOURCE_ERRORS:
+        if isinstance(err, kind):
+            return f"{text}{': ' + message if message else ''}"
     if not isinstance(err, USER_ERRORS):
         return f"internal error ({type(err).__name__}: {message})"
     message = message or type(err).__name__

@@ -23,8 +23,9 @@ import numpy as np
 
 from . import __version__
 from .atomic import atomic_write
-from .errors import ModelError, ModelMismatchError
+from .errors import ModelError, ModelMismatchError, MrfreconError
 from .features import FeatureMap, MagnitudeFeatureMap, Representation
+from .limits import check_hdf5_layout, check_regular_file
 from .method import NETWORK_METHODS, Method
 from .parameters import NetworkParameters
 from .quantized import IntegerLayer, IntegerMLP
@@ -298,13 +299,18 @@ def save_model(model: MrfModel, path: str | Path, *, overwrite: bool = False) ->
 def load_model(path: str | Path) -> MrfModel:
     """Read and validate a model file (format, version, integrity)."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ModelError(f"model file not found: '{path}'")
+    check_regular_file(path, "model file")
     try:
         with h5py.File(path, "r") as f:
+            check_hdf5_layout(f, path, ModelError)
             if f.attrs.get("format") != FORMAT_NAME:
                 raise ModelError(f"'{path}' is not an mrfrecon model file")
-            version = int(f.attrs.get("format_version", -1))
+            try:
+                version = int(f.attrs.get("format_version", -1))
+            except (TypeError, ValueError, OverflowError):
+                version = -1
             if version != FORMAT_VERSION:
                 raise ModelError(
                     f"'{path}' has model format version {version}; this mrfrecon reads "
@@ -321,15 +327,83 @@ def load_model(path: str | Path) -> MrfModel:
             }
             stored = str(f.attrs.get("content_sha256", ""))
     except OSError as err:
-        raise ModelError(f"cannot read model file '{path}': {err}") from None
+        raise ModelError(f"cannot read model file '{path}': {' '.join(str(err).split())}"
+                         ) from None
     except KeyError as err:
         raise ModelError(f"'{path}' is incomplete: missing {err}") from None
+    except (TypeError, ValueError, OverflowError, UnicodeError) as err:
+        raise ModelError(f"'{path}' is malformed: {' '.join(str(err).split())}") from None
     if _digest(datasets, attrs) != stored:
         raise ModelError(f"'{path}' is corrupted: its content does not match its checksum")
     try:
-        return _from_datasets(datasets, attrs)
-    except (KeyError, ValueError) as err:
-        raise ModelError(f"'{path}' is incomplete or malformed: {err}") from None
+        model = _from_datasets(datasets, attrs)
+        _check_shapes(model)
+    except (KeyError, ValueError, TypeError, IndexError, OverflowError, AttributeError,
+            RecursionError) as err:
+        raise ModelError(f"'{path}' is incomplete or malformed: "
+                         f"{' '.join(str(err).split()) or type(err).__name__}") from None
+    except MrfreconError as err:
+        raise ModelError(f"'{path}': {err}") from None
+    return model
+
+
+def _check_shapes(model: MrfModel) -> None:
+    """The feature map and the networks of every representation chain: basis ``(n_t, K)``,
+    inputs ``n_features + n_extra_inputs``, outputs ``parameters.n_outputs``."""
+    paths = [("", model.features, model.float_net, model.int_net)]
+    if model.magnitude is not None:
+        m = model.magnitude
+        paths.append(("magnitude/", m.features, m.float_net, m.int_net))
+    for prefix, features, float_net, int_net in paths:
+        _check_path_shapes(model, prefix, features, float_net, int_net)
+
+
+def _check_path_shapes(model: MrfModel, prefix: str, features: FeatureMap,
+                       float_net: FloatMLPWeights, int_net: IntegerMLP) -> None:
+    basis = features.basis
+    if basis.ndim != 2 or basis.shape[0] != model.sequence.n_timepoints:
+        raise ValueError(f"{prefix}features/basis has shape {basis.shape}, the sequence has "
+                         f"{model.sequence.n_timepoints} time points")
+    n_features = features.n_features
+    if features.mean.shape != (n_features,) or features.std.shape != (n_features,):
+        raise ValueError(f"{prefix}features/mean and features/std do not match the basis")
+    n_in = n_features + model.parameters.n_extra_inputs
+    n_out = model.parameters.n_outputs
+    for label, pairs in ((f"{prefix}float", list(zip(float_net.weights, float_net.biases,
+                                                     strict=True))),
+                         (f"{prefix}quantized", [(q.weight, q.bias) for q in int_net.layers])):
+        width = n_in
+        if not pairs:
+            raise ValueError(f"the {label} network has no layers")
+        for i, (w, b) in enumerate(pairs):
+            if w.ndim != 2 or w.shape[1] != width or b.shape != (w.shape[0],):
+                raise ValueError(f"{label}/layer{i} has weight {w.shape} and bias {b.shape}, "
+                                 f"expected ({b.shape[0] if b.ndim else '?'}, {width})")
+            width = w.shape[0]
+        if width != n_out:
+            raise ValueError(f"the {label} network has {width} outputs, not {n_out} "
+                             f"({', '.join(model.parameters.outputs)})")
+    # shift amounts and bit widths: small integers, or the integer datapath overflows int64
+    fields = [("input_frac", int_net.input_frac, -32, 32),
+              ("input_bits", int_net.input_bits, 1, 32)]
+    for i, layer in enumerate(int_net.layers):
+        fields += [(f"layer{i}/weight_frac", layer.weight_frac, -32, 32),
+                   (f"layer{i}/out_bits", layer.out_bits, 1, 32)]
+        if layer.out_frac is not None:
+            fields.append((f"layer{i}/out_frac", layer.out_frac, -32, 32))
+    for name, value, lo, hi in fields:
+        if not lo <= value <= hi:
+            raise ValueError(f"{prefix}quantized/{name} is {value}, outside [{lo}, {hi}]")
+    if not all(np.all(np.isfinite(a)) for a in (basis, features.mean, features.std,
+                                                 *float_net.weights, *float_net.biases)):
+        raise ValueError(f"non-finite values in the {prefix or 'complex '}feature map or float "
+                         "network")
+    if np.any(features.std <= 0):
+        raise ValueError(f"{prefix}features/std must be > 0")
+    for name, (low, high) in (("t1_range_ms", model.scaling.t1_range_ms),
+                              ("t2_range_ms", model.scaling.t2_range_ms)):
+        if not (np.isfinite(low) and np.isfinite(high) and 0 < low < high):
+            raise ValueError(f"scaling/{name} ({low}, {high}) must be finite with 0 < low < high")
 
 
 def _nets_from(d: dict[str, np.ndarray], prefix: str) -> tuple[FloatMLPWeights, IntegerMLP]:

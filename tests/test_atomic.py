@@ -8,6 +8,7 @@ from typing import BinaryIO
 
 import pytest
 
+from mrfrecon.atomic import atomic_folder
 from mrfrecon.errors import OutputExistsError
 from mrfrecon.io import atomic_write
 
@@ -52,3 +53,52 @@ def test_permissions_follow_umask(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o640  # not mkstemp's 0o600
+
+
+# --- result sets: atomic_folder
+
+
+def _stage(folder, files):
+    for name, content in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(content)
+
+
+def test_set_appears_whole(tmp_path):
+    out = tmp_path / "out"
+    with atomic_folder(out) as staging:
+        _stage(staging, {"a.nii.gz": b"a", "sub/b.dcm": b"b"})
+        assert not out.exists()  # nothing visible before the block ends
+    assert (out / "a.nii.gz").read_bytes() == b"a" and (out / "sub/b.dcm").read_bytes() == b"b"
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_one_conflict_moves_nothing(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "b").write_bytes(b"theirs")
+    (out / "same").write_bytes(b"x")
+    with pytest.raises(OutputExistsError, match="'.*b'"):
+        with atomic_folder(out) as staging:
+            _stage(staging, {"a": b"a", "b": b"mine", "same": b"x"})
+    assert sorted(p.name for p in out.iterdir()) == ["b", "same"]
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_shared_files_keep_the_existing_one(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "dataset_description.json").write_bytes(b"first")
+    with atomic_folder(out, keep_existing=["dataset_description.json"]) as staging:
+        _stage(staging, {"dataset_description.json": b"second", "a": b"a"})
+    assert (out / "dataset_description.json").read_bytes() == b"first"
+    assert (out / "a").read_bytes() == b"a"
+
+
+def test_failure_inside_leaves_nothing(tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError):
+        with atomic_folder(out) as staging:
+            _stage(staging, {"a": b"a"})
+            raise RuntimeError("disk full")
+    assert list(tmp_path.iterdir()) == []

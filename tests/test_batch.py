@@ -145,3 +145,93 @@ def test_dicom_folder_with_two_acquisitions_gives_two_output_sets(short_fisp, tm
                 if "desc-" not in p.name)
     assert t1 == ["sub-MRFPHANTOM_acq-MRFFISP_run-5_T1map.nii.gz",
                   "sub-MRFPHANTOM_acq-MRFFISP_run-7_T1map.nii.gz"]
+def _tree(tmp_path, short_fisp, short_model, first: str, second: str):
+    """Two inputs with the same output names (``first``, ``second``) and an all-zero series."""
+    model = save_model(short_model, tmp_path / "model.h5")
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    series = simulate_series(short_fisp, brain_phantom(16), 0.003)
+    save_series(inputs / first, series)
+    save_series(inputs / second, series * 2)
+    save_series(inputs / "zero_MRF.nii.gz", np.zeros_like(series))
+    return model, inputs
+
+
+@pytest.fixture
+def small_tree(tmp_path, short_fisp, short_model):
+    return _tree(tmp_path, short_fisp, short_model, "x.nii", "x.nii.gz")
+
+
+@pytest.mark.parametrize(("first", "second", "stem"), [
+    ("x.nii", "x.nii.gz", "x"),
+    ("sub-01_part-mag_MRF.nii.gz", "sub-01_part-phase_MRF.nii.gz", "sub-01"),
+], ids=["extensions", "part-entities"])
+def test_same_output_names_never_overwrite_each_other(tmp_path, short_fisp, short_model, first,
+                                                      second, stem):
+    model, inputs = _tree(tmp_path, short_fisp, short_model, first, second)
+    out = tmp_path / "out"
+    status = {s.study: s for s in run_batch(inputs, model, out).studies}
+    assert status[first].status == "done"
+    assert status[second].status == "failed"
+    assert f"also an output of study '{first}'" in status[second].error
+    t1 = (out / f"{stem}_T1map.json").read_bytes()
+    again = {s.study: s for s in run_batch(inputs, model, out, overwrite=True).studies}
+    assert again[second].status == "failed"  # --overwrite does not let studies collide
+    assert (out / f"{stem}_T1map.json").read_bytes() == t1
+
+
+def test_empty_or_zero_input_is_a_failure(small_tree, tmp_path):
+    model, inputs = small_tree
+    (inputs / "empty_MRF.nii").write_bytes(b"")
+    status = {s.study: s for s in run_batch(inputs, model, tmp_path / "out").studies}
+    assert status["zero_MRF.nii.gz"].status == "failed"
+    assert "no signal" in status["zero_MRF.nii.gz"].error
+    assert status["empty_MRF.nii"].status == "failed"
+    assert not list((tmp_path / "out").glob("zero_*"))
+
+
+def test_rerun_with_other_options_redoes(small_tree, tmp_path):
+    model, inputs = small_tree
+    out = tmp_path / "out"
+    assert {s.status for s in run_batch(inputs, model, out, units="s").studies
+            if s.study == "x.nii"} == {"done"}
+    same = {s.study: s.status for s in run_batch(inputs, model, out, units="s").studies}
+    assert same["x.nii"] == "previously done"
+    other = {s.study: s.status for s in run_batch(inputs, model, out, units="ms").studies}
+    assert other["x.nii"] == "done"
+    assert json.loads((out / "x_T1map.json").read_text())["Units"] == "ms"
+
+
+def test_failed_study_is_not_resumed_as_interrupted(small_tree, tmp_path):
+    """A study failing on someone else's file must not replace that file on the next run."""
+    model, inputs = small_tree
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "x_T1map.nii.gz").write_bytes(b"someone else's")
+    for _ in range(2):
+        status = {s.study: s for s in run_batch(inputs, model, out).studies}
+        assert status["x.nii"].status == "failed" and "exists" in status["x.nii"].error
+        assert (out / "x_T1map.nii.gz").read_bytes() == b"someone else's"
+    assert not list((out / ".mrfrecon-batch").glob("*.started"))
+
+
+def test_output_inside_input_is_refused(small_tree):
+    model, inputs = small_tree
+    result = runner.invoke(app, ["batch", str(inputs), "--model", str(model), "--output",
+                                 str(inputs / "maps")])
+    assert result.exit_code == 1
+    assert "inside" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (inputs / "maps").exists()
+
+
+def test_process_one_is_picklable(small_tree, tmp_path):
+    import pickle
+
+    from mrfrecon.batch import BatchOptions, process_one
+
+    model, inputs = small_tree
+    study = next(s for s in find_studies(inputs, tmp_path / "out") if s.id == "x.nii")
+    options = BatchOptions(model, pipeline.file_sha256(model), tmp_path / "state")
+    (tmp_path / "state").mkdir()
+    study, options = pickle.loads(pickle.dumps((study, options)))
+    assert process_one(study, options).status == "done"

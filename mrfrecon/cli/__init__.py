@@ -51,6 +51,13 @@ class _InfoHandler(logging.Handler):
         info(escape(record.getMessage()))
 
 
+# Library log records (nibabel's header checks print through their own stream handler,
+# pydicom's would reach Python's last-resort handler) never print ahead of our one-line error:
+# nibabel's are silenced, and the root logger's null handler keeps the last resort away.
+logging.getLogger("nibabel").setLevel(logging.CRITICAL + 10)
+if not logging.getLogger().handlers:
+    logging.getLogger().addHandler(logging.NullHandler())
+
 _logger = logging.getLogger("mrfrecon.kernels")
 if not any(isinstance(h, _InfoHandler) for h in _logger.handlers):
     _logger.addHandler(_InfoHandler(logging.INFO))

@@ -7,8 +7,9 @@ from pathlib import Path
 import typer
 
 from ..atomic import atomic_write
+from ..limits import check_memory
 from ..method import Method
-from ._common import JsonOption, OverwriteOption, check_output
+from ._common import SEED_MAX, JsonOption, OverwriteOption, check_int_option, check_output
 from ._errors import handle_errors
 from ._output import info, print_json, progress_bar
 
@@ -41,12 +42,15 @@ def evaluate_command(
     """MAPE/MPE (%), RMSE (ms) and RMSE/sqrt(CRB) of the float and quantised networks and of
     dictionary matching on a fresh test set (T1 100-3000 ms, T2 10-300 ms); for models that
     estimate the off-resonance also its RMSE (Hz) and RMSE/sqrt(CRB) (``df_hz``)."""
+    check_int_option(seed, "--seed", 0, SEED_MAX)
     from ..evaluate import evaluate, plot_errors
     from ..model import load_model
 
     if plot is not None:
         check_output(plot, overwrite)
     mrf_model = load_model(model)
+    # fingerprints of the test set (complex64) with working copies
+    check_memory(n * mrf_model.n_timepoints * 8 * 4, f"--n {n}")
     methods = tuple(m for m in Method if not (no_matching and m is Method.MATCHING))
     with progress_bar("Simulating test set", enabled=not as_json) as progress:
         result = evaluate(

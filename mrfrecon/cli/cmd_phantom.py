@@ -6,8 +6,16 @@ from pathlib import Path
 
 import typer
 
+from ..limits import check_memory
 from ..phantom import DEFAULT_NOISE, DEFAULT_SIZE, TISSUES, write_phantom
-from ._common import SEQUENCE_HELP, JsonOption, OverwriteOption, read_sequence
+from ._common import (
+    SEED_MAX,
+    SEQUENCE_HELP,
+    JsonOption,
+    OverwriteOption,
+    check_int_option,
+    read_sequence,
+)
 from ._errors import handle_errors
 from ._output import info, print_json, progress_bar
 
@@ -38,7 +46,10 @@ def phantom(
     Writes the complex series (NIfTI), truth T1/T2 (BIDS seconds) and M0 maps, tissue labels and,
     with --dicom, a DICOM series.
     """
+    check_int_option(seed, "--seed", 0, SEED_MAX)
     seq = read_sequence(sequence)
+    # complex64 series, a float64 working copy and the magnitude/phase written: ~4 copies
+    check_memory(size * size * seq.n_timepoints * 8 * 4, f"--size {size}")
     with progress_bar("Writing DICOM", enabled=not as_json and dicom) as bar:
         files = write_phantom(seq, output, noise_sigma=noise, size=size, dicom=dicom, seed=seed,
                               overwrite=overwrite, b1_amplitude=b1_amplitude,

@@ -6,8 +6,18 @@ from pathlib import Path
 
 import typer
 
+from ..limits import check_memory
 from ..training.config import HDL_DEFAULT_SAMPLES, Device, Engine, RetrainConfig
-from ._common import SEQUENCE_HELP, JsonOption, OverwriteOption, check_output, read_sequence
+from ._common import (
+    COUNT_MAX,
+    SEED_MAX,
+    SEQUENCE_HELP,
+    JsonOption,
+    OverwriteOption,
+    check_int_option,
+    check_output,
+    read_sequence,
+)
 from ._errors import handle_errors
 from ._output import info, print_json, stage_progress
 
@@ -34,9 +44,10 @@ def retrain_command(
         help="qat: auto|cpu|cuda; fixed: auto|emu|hdl|fpga "
         "(auto = fpga when a card is present, else emu).",
     ),
-    seconds: float = typer.Option(
-        DEFAULTS.seconds, "--seconds", min=1.0,
-        help="Training budget in seconds (all stages together).",
+    seconds: float | None = typer.Option(
+        None, "--seconds", min=1.0,
+        help=f"Training budget in seconds (all stages together; default {DEFAULTS.seconds:g}). "
+        "Not with --epochs.",
     ),
     epochs: int | None = typer.Option(
         None,
@@ -76,11 +87,22 @@ def retrain_command(
 
     Complex data (complex, magnitude + phase, real + imaginary) and, unless --no-magnitude,
     magnitude-only data each get a float and an integer network."""
+    check_int_option(seed, "--seed", 0, SEED_MAX)
+    check_int_option(epochs, "--epochs", 1, COUNT_MAX)
+    check_int_option(fixed_epochs, "--fixed-epochs", 1, COUNT_MAX)
     from ..model import load_model, save_model
     from ..training import retrain
 
+    if epochs is not None and seconds is not None:
+        raise ValueError("give --epochs or --seconds, not both (an epoch count makes the run "
+                         "reproducible, a time budget does not)")
+    seconds = DEFAULTS.seconds if seconds is None else seconds
     check_output(output, overwrite)
     seq = read_sequence(sequence)
+    if rank > seq.n_timepoints:
+        raise ValueError(f"--rank {rank} exceeds the sequence's {seq.n_timepoints} time points")
+    # fingerprints of the pool (complex64), their float64 working copies and the features
+    check_memory(n_train * seq.n_timepoints * 8 * 4, f"--samples {n_train}")
     config = RetrainConfig.from_options(
         epochs=epochs, engine=engine, device=device, seconds=seconds, seed=seed, rank=rank,
         n_train=n_train, fixed_samples=fixed_samples, fixed_epochs=fixed_epochs,

@@ -53,8 +53,9 @@ def serve(
         raise ValueError(f"unknown --log-level '{log_level}'")
     # other libraries (numba, pynetdicom) stay at warnings: their debug output is noise and
     # pynetdicom's may quote identifiers
+    # force: the CLI's silent default handler (cli/__init__) must give way to the service log
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     logging.getLogger("mrfrecon").setLevel(level)
     node = Node(settings)
     stop = threading.Event()

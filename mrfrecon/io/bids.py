@@ -25,6 +25,7 @@ not from lists here.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from functools import cache
@@ -72,11 +73,22 @@ def _label_format() -> re.Pattern[str]:
     return re.compile(_schema().objects.formats.label.pattern)
 
 
+MAX_LABEL_LENGTH = 32
+
+
 def sanitize_label(text: str, *, default: str = "unknown") -> str:
-    """A BIDS label: letters and digits only (other runs of characters are dropped; a subset of
-    the schema's label format, safe in file names and DICOM IDs)."""
+    """A BIDS label: ASCII letters and digits only (other runs of characters are dropped; a
+    subset of the schema's label format, safe in file names and DICOM IDs).
+
+    Labels that would lose non-ASCII characters or exceed :data:`MAX_LABEL_LENGTH` end with
+    8 hex digits of the text's sha256, so that distinct IDs (``José``/``Jose``, two long IDs
+    with one prefix, two names in another script) keep distinct, valid, bounded names.
+    """
     label = _UNSAFE.sub("", text)
-    return label or default
+    if text.isascii() and len(label) <= MAX_LABEL_LENGTH:
+        return label or default
+    digest = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return label[: MAX_LABEL_LENGTH - 8] + digest
 
 
 def parse_name(name: str) -> tuple[dict[str, str], str | None]:

@@ -32,8 +32,9 @@ from mrfrecon.io.dicom_scan import (
     series_number,
 )
 from mrfrecon.io.dicom_tags import reference_tags
-from mrfrecon.io.geometry import PlaneGeometry
+from mrfrecon.io.geometry import PlaneGeometry, check_affine
 from mrfrecon.io.phase import TO_RADIANS, declared_phase_unit, detect_phase_scaling
+from mrfrecon.limits import check_memory
 
 _ORIENTATION_TOL = 1e-4
 _SLICE_TOL_MM = 1e-2
@@ -205,6 +206,10 @@ def _assemble(
     geometry, slice_of = _slice_geometry(where, frames)
     time_of, n_time, key_name = _time_points(where, frames, slice_of, geometry.n_slices)
     _check_complete(where, frames, slice_of, time_of, geometry.n_slices, n_time, used, key_name)
+    check_affine(where, geometry.affine())  # NaN/degenerate positions: refused before reading
+    check_memory(geometry.columns * geometry.rows * geometry.n_slices * n_time * 8 * len(used),
+                 f"'{where}': {n_time} frames of {geometry.columns}x{geometry.rows}x"
+                 f"{geometry.n_slices}")
 
     data, scaling = _load_pixels(where, frames, slice_of, time_of, geometry, n_time, used)
 
@@ -252,8 +257,8 @@ def _dicom_stem(header: pydicom.Dataset) -> str:
     description = sanitize_label(str(header.get("SeriesDescription", "")), default="")
     if description:
         return f"sub-{subject}_acq-{description}"
-    number = header.get("SeriesNumber")
-    return f"sub-{subject}_run-{int(number)}" if number not in (None, "") else f"sub-{subject}"
+    number = sanitize_label(str(header.get("SeriesNumber", "") or ""), default="")
+    return f"sub-{subject}_run-{number}" if number else f"sub-{subject}"
 
 
 def _choose_components(where: str, frames: list[FrameInfo]) -> tuple[tuple[str, ...], list[str]]:

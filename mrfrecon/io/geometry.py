@@ -15,8 +15,11 @@ Conventions
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+from mrfrecon.errors import InputFileError
 
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
@@ -111,3 +114,16 @@ def plane_geometry_from_affine(
         columns=int(nx),
         slice_thickness_mm=float(abs(lps[:3, 2] @ np.cross(row_dir, col_dir))),
     )
+
+
+def check_affine(where: str | Path, affine: np.ndarray) -> None:
+    """Refuse a voxel-to-world affine that is not finite or whose 3x3 part is singular (maps
+    in such a geometry, and DICOM maps in particular, would carry NaN or degenerate positions)."""
+    affine = np.asarray(affine, dtype=float)
+    if affine.shape != (4, 4) or not np.all(np.isfinite(affine)):
+        raise InputFileError(f"'{where}': the voxel-to-world affine is not finite")
+    scale = np.linalg.norm(affine[:3, :3], axis=0)
+    if np.any(scale == 0) or abs(np.linalg.det(affine[:3, :3])) <= 1e-12 * np.prod(scale):
+        raise InputFileError(
+            f"'{where}': the voxel-to-world affine is singular (a voxel size is 0 or axes are "
+            "parallel)")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from mrfrecon.errors import InputFileError
 from mrfrecon.io.acquisition import Acquisition
+from mrfrecon.limits import check_regular_file, is_regular_file
 
 #: Single-file NIfTI-1/2 images: what :func:`mrfrecon.io.nifti.read_nifti_acquisition` reads.
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -33,6 +34,8 @@ def is_nifti_path(path: str | Path) -> bool:
 
 def is_dicom_file(path: str | Path) -> bool:
     """True for a file with the DICOM preamble (128 bytes, then ``DICM``); reads 132 bytes."""
+    if not is_regular_file(path):  # never open a FIFO or a device
+        return False
     try:
         with open(path, "rb") as fh:
             head = fh.read(132)
@@ -154,6 +157,8 @@ def _paths(path: str | Path | Sequence[str | Path]) -> list[Path]:
     if not paths:
         raise InputFileError("No input path given")
     for p in paths:
-        if not p.exists():
+        if not p.exists() and not p.is_fifo():
             raise InputFileError(f"Input not found: '{p}'")
+        if not p.is_dir():
+            check_regular_file(p, "input")  # FIFOs block, devices never end, /proc lies
     return paths

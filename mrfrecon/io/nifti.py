@@ -12,19 +12,47 @@ import numpy as np
 from mrfrecon.errors import InputFileError
 from mrfrecon.io.acquisition import Acquisition
 from mrfrecon.io.bids import stem_from_filename
+from mrfrecon.io.geometry import check_affine
 from mrfrecon.io.phase import detect_phase_scaling, phase_to_radians, polar_to_complex
+from mrfrecon.limits import LimitError, check_memory, check_regular_file
 
 _AFFINE_TOL_MM = 1e-3
+#: deflate cannot compress better than about 1032:1: a ``.nii.gz`` declaring more is truncated
+_MAX_GZIP_RATIO = 1032
 
 
-def _load(path: Path) -> nib.Nifti1Image:
+def _load(path: Path, *, in_memory_itemsize: int = 8) -> nib.Nifti1Image:
+    """Open a NIfTI header, refusing special files and images larger than the file or than
+    the memory (``in_memory_itemsize`` bytes per value once read), before any data is read."""
+    if not path.exists():
+        raise InputFileError(f"Cannot read NIfTI file '{path}': not found")
+    file_bytes = check_regular_file(path, "NIfTI file")
     try:
         img = nib.load(path)
     except Exception as exc:  # nibabel raises many types for unreadable files
-        raise InputFileError(f"Cannot read NIfTI file '{path}': {exc}") from exc
+        raise InputFileError(f"Cannot read NIfTI file '{path}': {one_line(exc)}") from None
     if not isinstance(img, nib.Nifti1Image | nib.Nifti2Image):
         raise InputFileError(f"Not a NIfTI image: '{path}' ({type(img).__name__})")
+    shape = tuple(int(n) for n in img.shape)
+    if any(n < 0 for n in shape):
+        raise InputFileError(f"'{path}': negative image dimension in {shape}")
+    n_values = int(np.prod(shape, dtype=object))
+    try:
+        stored = n_values * img.get_data_dtype().itemsize + int(img.header.get_data_offset())
+    except Exception:
+        raise InputFileError(f"'{path}': unreadable data type or offset in the header") from None
+    capacity = file_bytes * (_MAX_GZIP_RATIO if path.name.lower().endswith(".gz") else 1)
+    if stored > capacity:
+        raise InputFileError(
+            f"'{path}': the header declares {stored:,} bytes of image {shape}, more than the "
+            f"file can hold ({file_bytes:,} bytes): truncated or corrupt")
+    check_memory(n_values * in_memory_itemsize, f"'{path}': image {shape}")
     return img
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
 
 
 def _series_shape(path: Path, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
@@ -45,7 +73,13 @@ def _read_array(path: Path, img: nib.Nifti1Image, dtype: type) -> np.ndarray:
     shape = _series_shape(path, img.shape)
     # np.asarray(dataobj) keeps the imaginary part (get_fdata() would drop it) and applies
     # scl_slope/scl_inter; the dtype bounds memory (no float64 copy).
-    data: np.ndarray = np.asarray(img.dataobj, dtype=dtype)
+    try:
+        data: np.ndarray = np.asarray(img.dataobj, dtype=dtype)
+    except MemoryError:
+        raise
+    except Exception as exc:  # truncated gzip (EOFError), short file (ValueError), zlib...
+        raise InputFileError(f"Cannot read the image data of '{path}': {one_line(exc)}"
+                             ) from None
     return data.reshape(shape)
 
 
@@ -82,6 +116,7 @@ def read_nifti_acquisition(path: Path, *, phase: Path | None = None) -> Acquisit
         ``source="nifti"``, ``nifti_header`` a copy of the input header.
     """
     img = _load(path)
+    check_affine(path, img.affine)
     if _is_complex_dtype(img):
         if phase is not None:
             raise InputFileError(f"'{path}': complex data already; a phase file is not expected")
@@ -170,13 +205,22 @@ def read_volume(
         Missing or unreadable file, not 2-D/3-D, or another shape than ``shape``.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise InputFileError(f"{label} not found: '{path}'")
     try:
-        # a format without voxel data (GIFTI, ...) raises AttributeError: a one-line error below
-        values = np.asarray(nib.load(path).dataobj, dtype=np.float64)  # type: ignore[attr-defined]
+        img = _load(path)
+    except LimitError:
+        raise
+    except InputFileError as err:
+        reason = str(err).replace(f"'{path}'", "").replace("Cannot read NIfTI file", "").strip(
+            " :")
+        raise InputFileError(f"cannot read {label} '{path}': {reason}") from None
+    try:
+        values = np.asarray(img.dataobj, dtype=np.float64)
+    except MemoryError:
+        raise
     except Exception as exc:  # nibabel raises many types for unreadable files
-        raise InputFileError(f"cannot read {label} '{path}': {exc}") from exc
+        raise InputFileError(f"cannot read {label} '{path}': {one_line(exc)}") from None
     dims = values.shape
     while len(dims) > 3 and dims[-1] == 1:
         dims = dims[:-1]

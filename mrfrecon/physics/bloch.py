@@ -46,7 +46,7 @@ def bloch_isochromats(
     te = np.asarray(te_ms, np.float64)
     ph = np.zeros_like(fa) if phase_deg is None else np.deg2rad(np.asarray(phase_deg, np.float64))
     cdtype = np.complex64 if np.dtype(dtype) == np.float32 else np.complex128
-    out = np.empty((tissue.n_atoms, fa.shape[0]), cdtype)
+    out = np.full((tissue.n_atoms, fa.shape[0]), np.nan, cdtype)  # NaN until written
     if dephasing_per_tr:
         dephase = np.exp(2j * np.pi * np.arange(n_isochromats) / n_isochromats)
     else:

@@ -73,7 +73,9 @@ def epg_fisp(
     dtype = np.dtype(dtype)
     cdtype = np.complex64 if dtype == np.float32 else np.complex128
     n_t = fa.shape[0]
-    out = np.empty((tissue.n_atoms, n_t), dtype=cdtype)
+    # NaN until a kernel writes it: an atom a compiled kernel skipped (a failed allocation in
+    # a parallel block) cannot pass for a fingerprint (simulate_fingerprints checks)
+    out = np.full((tissue.n_atoms, n_t), np.nan, dtype=cdtype)
     real = bool(np.all(np.isclose(np.mod(phase + 1e-9, 180.0), 0.0, atol=1e-6)))
     precession_matters = bool(np.any(tissue.df_hz != 0) and np.ptp(tr) > 0)
     real = real and not precession_matters

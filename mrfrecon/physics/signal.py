@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..errors import SimulationError
 from .bloch import bloch_isochromats
 from .epg import DEFAULT_N_STATES, epg_fisp
 from .tissue import Tissue
@@ -26,6 +27,7 @@ def simulate_fingerprints(
     off-resonance ``tissue.df_hz`` sets the precession). A slice profile, when the sequence has
     one, sums sub-slices with flip angles scaled by ``profile.scales`` and weights
     ``profile.weights``. Returns complex fingerprints, shape ``(n_atoms, n_timepoints)``, M0 = 1.
+    Raises :class:`~mrfrecon.errors.SimulationError` if any value is not finite.
     """
     profile = sequence.slice_profile
     scales = np.array([1.0]) if profile is None else profile.scales
@@ -39,7 +41,7 @@ def simulate_fingerprints(
             if progress is not None:
                 progress(offset + done, total)
 
-        sig = _simulate_one(sequence, part, n_states, dtype, chunk_size, report)
+        sig = _checked(_simulate_one(sequence, part, n_states, dtype, chunk_size, report))
         if profile is None:
             return sig
         sig *= sig.real.dtype.type(weight)  # in place: keeps complex64 and memory
@@ -49,6 +51,16 @@ def simulate_fingerprints(
             out += sig
     assert out is not None  # a slice profile has at least one sub-slice
     return out
+
+
+def _checked(signals: np.ndarray) -> np.ndarray:
+    """Refuse non-finite fingerprints (atoms a compiled kernel left unwritten are NaN)."""
+    bad = ~np.isfinite(signals).all(axis=-1)
+    if bad.any():
+        raise SimulationError(
+            f"the simulation left {int(bad.sum()):,} of {bad.size:,} fingerprints non-finite "
+            "(out of memory in a compiled kernel, or extreme parameters); nothing was written")
+    return signals
 
 
 def _simulate_one(sequence, tissue, n_states, dtype, chunk_size, progress) -> np.ndarray:

@@ -88,8 +88,8 @@ class ReconOptions:
             if self.noise not in NOISE_METHODS:
                 raise MrfreconError(f"unknown noise estimator '{self.noise}' "
                                     f"(expected {', '.join(NOISE_METHODS)} or a number)")
-        elif not (math.isfinite(self.noise) and self.noise >= 0):
-            raise MrfreconError(f"the noise sigma must be a finite number >= 0, got {self.noise}")
+        elif not (math.isfinite(self.noise) and self.noise > 0):
+            raise MrfreconError(f"the noise sigma must be a finite number > 0, got {self.noise}")
         if self.chunk_size < 1:
             raise MrfreconError(f"chunk_size must be >= 1, got {self.chunk_size}")
 

@@ -11,9 +11,15 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputFileError, OutputExistsError
+from ..atomic import (
+    atomic_folder,
+    check_writable_folder,
+    refuse_output_inside_inputs,
+    staged_to_final,
+)
+from ..errors import InputFileError, MrfreconError, OutputExistsError
 from ..features import Representation
-from ..io import check_timepoints, list_acquisitions, read_acquisition, write_maps
+from ..io import Acquisition, check_timepoints, list_acquisitions, read_acquisition, write_maps
 from ..io.maps import Layout, Units, map_folder
 from ..metrics import error_metrics
 from ..model import MrfModel, load_model
@@ -85,6 +91,50 @@ def read_mask(path: str | Path, shape: tuple[int, int, int]) -> np.ndarray:
     return np.nan_to_num(read_volume(path, shape, label="mask")) != 0
 
 
+#: Files of an output folder that several acquisitions share (the first one written is kept).
+SHARED_OUTPUTS = ("dataset_description.json", ".bidsignore")
+
+
+def check_signal(acq: Acquisition) -> int:
+    """Refuse an acquisition without signal: empty, all zero or nowhere finite.
+
+    Returns the number of voxels holding a non-finite value (for a warning).
+
+    Raises
+    ------
+    InputFileError
+        Naming the input.
+    """
+    where = acq.paths[0] if len(acq.paths) == 1 else (acq.paths[0].parent if acq.paths else "")
+    if acq.data.size == 0:
+        raise InputFileError(f"'{where}': the acquisition is empty (shape {acq.data.shape})")
+    finite = np.isfinite(acq.data)
+    if not np.any(finite & (acq.data != 0)):
+        raise InputFileError(f"'{where}': no signal: every value is zero or not finite")
+    return int(np.count_nonzero(~finite.all(axis=-1)))
+
+
+def check_maps(recon: ReconResult, acq: Acquisition) -> None:
+    """Refuse results that would be garbage: nothing fitted, or T1/T2 not finite where fitted.
+
+    Raises
+    ------
+    MrfreconError
+        Naming the input; nothing has been written.
+    """
+    mask = recon.maps.mask
+    fitted = np.ones(recon.maps.t1_ms.shape, bool) if mask is None else np.asarray(mask, bool)
+    if not np.any(fitted):
+        raise InputFileError(f"'{acq.paths[0]}': no voxel holds a signal to fit")
+    for name in ("t1_ms", "t2_ms"):
+        values = np.asarray(getattr(recon.maps, name))[fitted]
+        n_bad = int(np.count_nonzero(~np.isfinite(values)))
+        if n_bad:
+            raise MrfreconError(
+                f"'{acq.paths[0]}': {n_bad} fitted voxels have a non-finite {name[:2].upper()} "
+                "(non-finite input values or a broken model); nothing was written")
+
+
 def run_maps(
     input_path: str | Path | Sequence[str | Path],
     model: MrfModel | str | Path,
@@ -107,6 +157,7 @@ def run_maps(
     parametric_map: bool = False,
     patient_id: str | None = None,
     patient_name: str | None = None,
+    before_commit: Callable[[list[Path]], None] | None = None,
 ) -> MapsResult:
     """Reconstruct one acquisition (NIfTI file or DICOM series/folder) into ``output_dir``.
 
@@ -124,8 +175,17 @@ def run_maps(
     ``b1_map_path``: a measured B1 map (flip-angle scale, NIfTI or DICOM, any geometry),
     resampled onto the acquisition by world coordinates (:func:`mrfrecon.io.b1map.read_b1_map`);
     the sidecars' ``B1Source`` says whether it was used or B1 was assumed 1.
+    The maps appear in ``output_dir`` all together or not at all
+    (:func:`~mrfrecon.atomic.atomic_folder`); ``before_commit`` is called with their final
+    paths (shared files such as ``dataset_description.json`` left out) before they are moved
+    in (and with the first path before the work starts), and may raise to refuse them.
     """
     t0 = time.perf_counter()
+    output_dir = Path(output_dir)
+    inputs = [input_path] if isinstance(input_path, str | Path) else list(input_path)
+    for folder in (output_dir, *([] if report_dir is None else [Path(report_dir)])):
+        refuse_output_inside_inputs(folder, inputs)
+        check_writable_folder(folder)
     model_source = None
     if not isinstance(model, MrfModel):
         model_source = str(model)
@@ -134,10 +194,13 @@ def run_maps(
     acq = read_acquisition(input_path, series=series)
     check_timepoints(acq, model.n_timepoints)
     model.for_representation(acq.kind)  # an old model and magnitude data: fail before the work
-    output_dir = Path(output_dir)
+    n_nonfinite = check_signal(acq)
     first = map_folder(output_dir, acq.stem, layout) / f"{acq.stem}_T1map.nii.gz"
-    if first.exists() and not overwrite:
-        raise OutputExistsError(f"Output exists already: '{first}'")
+    if before_commit is not None:  # refuse a name owned by another input before the work
+        before_commit([first])
+    for existing in (first, *([] if report_dir is None else [Path(report_dir) / "index.html"])):
+        if existing.exists() and not overwrite:
+            raise OutputExistsError(f"Output exists already: '{existing}'")
     mask = read_mask(mask_path, acq.spatial_shape) if mask_path is not None else None
     b1 = None
     if b1_map_path is not None:
@@ -161,6 +224,9 @@ def run_maps(
                         progress=progress)
     summary = summarize(recon)
     summary.warnings.extend(acq.notes)
+    if n_nonfinite:
+        summary.warnings.append(f"{n_nonfinite} voxels hold non-finite values (NaN/inf) in the "
+                                "input")
     metrics = None
     if truth is not None:
         metrics = {name: error_metrics(getattr(recon.maps, f"{name}_ms"), truth[name],
@@ -191,19 +257,27 @@ def run_maps(
     if acq.pairing is not None:
         sidecar["InputSeries"] = acq.pairing
     t_write = time.perf_counter()
-    outputs = write_maps(recon.maps, acq, output_dir, units=units, dicom=dicom,
-                         overwrite=overwrite, sidecar=sidecar, layout=layout,
-                         parametric_map=parametric_map, patient_id=patient_id,
-                         patient_name=patient_name)
+    check_maps(recon, acq)
+    report = None
+    with atomic_folder(output_dir, overwrite=overwrite, keep_existing=SHARED_OUTPUTS) as staging:
+        outputs = staged_to_final(
+            write_maps(recon.maps, acq, staging, units=units, dicom=dicom, overwrite=overwrite,
+                       sidecar=sidecar, layout=layout, parametric_map=parametric_map,
+                       patient_id=patient_id, patient_name=patient_name),
+            staging, output_dir)
+        if before_commit is not None:
+            before_commit([p for p in outputs if p.name not in SHARED_OUTPUTS])
+        if report_dir is not None:  # staged too: a failing report keeps the maps out as well
+            from ..qc.report import write_report
+
+            report_dir = Path(report_dir)
+            with atomic_folder(report_dir, overwrite=overwrite) as report_staging:
+                written = write_report(report_staging, recon.maps, summary, metrics=metrics,
+                                       truth=truth, title=f"mrfrecon maps: {acq.stem}",
+                                       overwrite=overwrite)
+            report = staged_to_final(written, report_staging, report_dir)[-1]
     seconds = {"read": t_read, **{f"recon_{k}": v for k, v in recon.seconds.items()},
                "write": time.perf_counter() - t_write}
-    report = None
-    if report_dir is not None:
-        from ..qc.report import write_report
-
-        written = write_report(report_dir, recon.maps, summary, metrics=metrics, truth=truth,
-                               title=f"mrfrecon maps: {acq.stem}", overwrite=overwrite)
-        report = written[-1]
     seconds["total"] = time.perf_counter() - t0
     return MapsResult(str(input_path), outputs, summary, metrics, recon, seconds, report,
                       acq.pairing)
@@ -262,5 +336,5 @@ def _df_range_text(model: MrfModel) -> str:
     return str(model.sequence.df_range_hz)
 
 
-__all__ = ["MapsResult", "acquisition_sidecar", "file_sha256", "read_mask", "run_maps",
-           "run_maps_each"]
+__all__ = ["MapsResult", "acquisition_sidecar", "check_maps", "check_signal", "file_sha256",
+           "read_mask", "run_maps", "run_maps_each"]

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SequenceError
+from ..errors import InputFileError, SequenceError
+from ..limits import LIMITS, check_count, check_regular_file
 from .generators import GENERATORS
 from .model import (
     DEFAULT_T1_GRID_MS,
@@ -41,18 +42,63 @@ def _resolve_array(name: str, spec: Any, n: int | None, source: str) -> np.ndarr
             )
         if n is None:
             raise SequenceError(f"{name} in '{source}': a generator needs n_timepoints")
+        _check_generator_arguments(name, spec, source)
         try:
-            return GENERATORS[gen](n, **spec)
-        except TypeError as err:
+            values = GENERATORS[gen](n, **spec)
+        except (TypeError, ValueError, IndexError, OverflowError, ZeroDivisionError) as err:
             raise SequenceError(f"{name} in '{source}': bad generator arguments ({err})") from None
+        if np.shape(values) != (n,):
+            raise SequenceError(f"{name} in '{source}': the generator gave shape "
+                                f"{np.shape(values)}, not ({n},)")
+        return values
     raise SequenceError(f"{name} in '{source}' must be a number, a list or a generator mapping")
 
+
+
+def _check_generator_arguments(name: str, spec: dict[str, Any], source: str) -> None:
+    """Generator arguments are numbers or lists of numbers, each within ``max_timepoints``
+    (a lobe length, a block, a knot count or a list of values sizes an allocation)."""
+    for key, value in spec.items():
+        where = f" in '{source}'"
+        values = value if isinstance(value, list) else [value]
+        check_count(len(values), "max_timepoints", f"{name}.{key} length", where)
+        for v in values:
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise SequenceError(f"{name}.{key}{where} must be a number or a list of numbers")
+            if not np.isfinite(v):
+                raise SequenceError(f"{name}.{key}{where} must be finite")
+            check_count(int(abs(v)), "max_timepoints", f"{name}.{key}", where)
+
+
+def _csv_path(spec: Any, path: str | Path | None, source: str) -> Path:
+    """The ``csv:`` file, which must be a regular file inside the sequence file's folder.
+
+    The value is never echoed (it may point anywhere); a relative name without ``..`` whose
+    real path (symlinks followed) stays in the folder is the only thing accepted.
+    """
+    refused = SequenceError(
+        f"the csv named in '{source}' must be a file inside the sequence file's folder")
+    if path is None:  # a mapping from a model file: there is no folder to read from
+        raise SequenceError(f"'csv' is only allowed in a sequence file ({source})")
+    if not isinstance(spec, str) or not spec or "\0" in spec:
+        raise refused
+    name = Path(spec)
+    if name.is_absolute() or ".." in name.parts:
+        raise refused
+    base = Path(path).parent.resolve()
+    target = (base / name).resolve()
+    if base not in target.parents:
+        raise refused
+    try:
+        check_regular_file(target, "csv", LIMITS.max_text_file_bytes)
+    except InputFileError:
+        raise refused from None
+    return target
 
 
 def sequence_from_mapping(mapping: dict[str, Any], path: str | Path | None = None) -> Sequence:
     """Build a :class:`Sequence` from the parsed YAML/TOML/JSON mapping."""
     source = str(path) if path is not None else "<mapping>"
-    base = Path(path).parent if path is not None else Path(".")
     mapping = dict(mapping)
     known = {
         "name",
@@ -82,15 +128,21 @@ def sequence_from_mapping(mapping: dict[str, Any], path: str | Path | None = Non
             f"unknown kind '{mapping['kind']}' in '{source}': expected one of {', '.join(KINDS)}"
         )
     if "csv" in mapping:
-        csv_path = base / str(mapping["csv"])
-        if not csv_path.is_file():
-            raise SequenceError(f"csv file '{csv_path}' named in '{source}' not found")
-        for key, values in read_schedule_csv(csv_path.read_text(), str(csv_path)).items():
+        csv_path = _csv_path(mapping["csv"], path, source)
+        try:
+            text = csv_path.read_text()
+        except (OSError, UnicodeDecodeError):
+            raise SequenceError(f"the csv named in '{source}' cannot be read as text") from None
+        for key, values in read_schedule_csv(text, f"csv of {source}").items():
             mapping.setdefault(key, values)
     n = mapping.get("n_timepoints")
     if n is not None:
-        if not isinstance(n, int) or n <= 0:
+        if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
             raise SequenceError(f"n_timepoints in '{source}' must be a positive integer")
+        check_count(n, "max_timepoints", "n_timepoints", f" in '{source}'")
+    for name in ("fa_deg", "tr_ms", "te_ms", "phase_deg"):
+        if isinstance(mapping.get(name), list):
+            check_count(len(mapping[name]), "max_timepoints", f"{name} length", f" in '{source}'")
     for name in ("fa_deg", "tr_ms"):
         if name not in mapping:
             raise SequenceError(f"field '{name}' is missing in '{source}'")
@@ -116,7 +168,10 @@ def sequence_from_mapping(mapping: dict[str, Any], path: str | Path | None = Non
     if te_spec is None:
         te = np.minimum(2.0, 0.5 * resolved["tr_ms"])
     elif isinstance(te_spec, dict) and "fraction_of_tr" in te_spec:
-        te = float(te_spec["fraction_of_tr"]) * resolved["tr_ms"]
+        fraction = te_spec["fraction_of_tr"]
+        if isinstance(fraction, bool) or not isinstance(fraction, int | float):
+            raise SequenceError(f"te_ms.fraction_of_tr in '{source}' must be a number")
+        te = float(fraction) * resolved["tr_ms"]
     else:
         te_val = _resolve_array("te_ms", te_spec, n, source)
         te = np.broadcast_to(te_val, (n,)).copy() if np.ndim(te_val) == 0 else te_val
@@ -145,13 +200,28 @@ def sequence_from_mapping(mapping: dict[str, Any], path: str | Path | None = Non
     if sp is not None:
         if not isinstance(sp, dict):
             raise SequenceError(f"slice_profile in '{source}' must be a mapping")
+        where = f" in '{source}'"
         if "time_bandwidth" in sp:
-            slice_profile = slice_profile_from_tbw(
-                float(sp["time_bandwidth"]), int(sp.get("n_sub", 16))
-            )
+            tbw, n_sub = sp["time_bandwidth"], sp.get("n_sub", 16)
+            if isinstance(n_sub, bool) or not isinstance(n_sub, int) or n_sub < 1:
+                raise SequenceError(f"slice_profile.n_sub{where} must be a positive integer")
+            check_count(n_sub, "max_sub_slices", "slice_profile.n_sub", where)
+            if (isinstance(tbw, bool) or not isinstance(tbw, int | float)
+                    or not np.isfinite(tbw) or tbw <= 0):
+                raise SequenceError(f"slice_profile.time_bandwidth{where} must be a finite "
+                                    "number > 0")
+            slice_profile = slice_profile_from_tbw(float(tbw), n_sub)
         elif "scales" in sp:
-            scales = np.asarray(sp["scales"], dtype=np.float64)
-            weights = np.asarray(sp.get("weights", np.ones_like(scales)), dtype=np.float64)
+            for key in ("scales", "weights"):
+                if isinstance(sp.get(key), list):
+                    check_count(len(sp[key]), "max_sub_slices", f"slice_profile.{key} length",
+                                where)
+            try:
+                scales = np.asarray(sp["scales"], dtype=np.float64)
+                weights = np.asarray(sp.get("weights", np.ones_like(scales)), dtype=np.float64)
+            except (TypeError, ValueError):
+                raise SequenceError(f"slice_profile{where}: scales and weights must be lists "
+                                    "of numbers") from None
             slice_profile = SliceProfile(
                 scales, weights / weights.sum() if weights.sum() > 0 else weights
             )

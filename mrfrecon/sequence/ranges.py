@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SequenceError
+from ..limits import check_count
 
 
 def parse_ranges(text: Any, label: str = "range") -> np.ndarray:
@@ -119,6 +120,8 @@ def _values(text: str, label: str) -> np.ndarray:
             nums = [float(p) for p in parts]
         except ValueError:
             raise SequenceError(f"{label}: cannot read '{piece}' as START:STOP:STEP") from None
+        if not all(map(math.isfinite, nums)):
+            raise SequenceError(f"{label}: '{piece}' is not finite")
         if len(nums) == 1:
             out.append(np.array(nums))
             continue
@@ -127,6 +130,11 @@ def _values(text: str, label: str) -> np.ndarray:
         start, stop, step = nums
         if not all(map(math.isfinite, nums)) or step <= 0 or stop < start:
             raise SequenceError(f"{label}: '{piece}' needs STEP > 0 and STOP >= START")
-        n = int(math.floor((stop - start) / step + 1e-9)) + 1
+        ratio = (stop - start) / step
+        if not math.isfinite(ratio):
+            raise SequenceError(f"{label}: '{piece}' has too many values")
+        n = math.floor(ratio + 1e-9) + 1
+        check_count(n, "max_range_values", f"{label}: '{piece}' values")
         out.append(start + step * np.arange(n))
+    check_count(sum(len(o) for o in out), "max_range_values", f"{label}: values")
     return np.unique(np.concatenate(out))

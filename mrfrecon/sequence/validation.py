@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import SequenceError
+from ..limits import check_count
 from .ranges import parse_ranges
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ def validate(seq: Sequence) -> None:
     n = seq.fa_deg.shape[0] if seq.fa_deg.ndim == 1 else -1
     if n == 0:
         raise SequenceError(f"empty schedule{where}: fa_deg has no time points")
+    check_count(n, "max_timepoints", "n_timepoints", where)
     for name in ("fa_deg", "tr_ms", "te_ms", "phase_deg"):
         arr = getattr(seq, name)
         if arr.ndim != 1:
@@ -46,6 +48,8 @@ def validate(seq: Sequence) -> None:
         raise SequenceError(
             f"fa_deg{where} ({seq.fa_deg[bad[0]]:g}) outside [0, 180] at TR {bad[0] + 1}"
         )
+    if not np.any(seq.fa_deg > 0):
+        raise SequenceError(f"fa_deg{where} is 0 at every TR: the schedule excites no signal")
     bad = np.flatnonzero(seq.tr_ms <= 0)
     if bad.size:
         raise SequenceError(f"tr_ms{where} must be > 0 at TR {bad[0] + 1}")
@@ -73,6 +77,11 @@ def validate(seq: Sequence) -> None:
             raise SequenceError(
                 f"slice_profile{where}: scales and weights must be equal-length lists"
             )
+        check_count(sp.scales.size, "max_sub_slices", "slice_profile sub-slices", where)
+        if not (np.all(np.isfinite(sp.scales)) and np.all(np.isfinite(sp.weights))):
+            raise SequenceError(f"slice_profile{where}: scales and weights must be finite")
+        if np.any(sp.scales < 0):
+            raise SequenceError(f"slice_profile.scales{where} must be >= 0")
         if np.any(sp.weights < 0) or not np.isclose(sp.weights.sum(), 1.0):
             raise SequenceError(f"slice_profile.weights{where} must be >= 0 and sum to 1")
 

@@ -364,3 +364,135 @@ def test_phantom_writes_b1_and_offresonance_truth(tmp_path):
     assert json.loads(plain.stdout)["truth_b1"] is None
     other = nib.load(json.loads(plain.stdout)["series"]).dataobj
     assert not np.allclose(np.asarray(series), np.asarray(other))  # the fields changed the data
+
+
+# --- hostile runs: the output set appears whole or not at all; bad options refused first
+
+def _series_file(folder, short_fisp):
+    from mrfrecon.phantom import brain_phantom, simulate_series
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return save_series(folder / "sub-01_MRF.nii.gz",
+                       simulate_series(short_fisp, brain_phantom(16), 0.003))
+
+
+def test_stale_staging_of_a_killed_run_is_cleaned(model_file, tmp_path, short_fisp):
+    series = _series_file(tmp_path / "in", short_fisp)
+    out = tmp_path / "maps"
+    stale = tmp_path / ".maps.partial-999999999-abc"  # no such process
+    stale.mkdir()
+    (stale / "sub-01_T1map.nii.gz").write_bytes(b"half")
+    result = runner.invoke(app, ["maps", str(series), "--model", str(model_file), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert not stale.exists() and (out / "sub-01" / "anat" / "sub-01_T1map.nii.gz").is_file()
+
+
+@pytest.mark.parametrize("noise", ["0", "-1", "nan"])
+def test_bad_noise_is_refused(model_file, tmp_path, short_fisp, noise):
+    series = _series_file(tmp_path / "in", short_fisp)
+    result = runner.invoke(app, ["maps", str(series), "--model", str(model_file), "-o",
+                                 str(tmp_path / "out"), f"--noise={noise}"])
+    assert "noise" in _one_error_line(result)
+    assert not (tmp_path / "out").exists()
+
+
+def test_output_inside_input_folder_is_refused(phantom_dir, model_file):
+    folder, _ = phantom_dir
+    dicom = next(p for p in folder.rglob("*") if p.is_dir() and any(p.glob("*.dcm")))
+    result = runner.invoke(app, ["maps", str(dicom), "--model", str(model_file), "-o",
+                                 str(dicom / "maps")])
+    assert "inside" in _one_error_line(result)
+    assert not (dicom / "maps").exists()
+
+
+def _broken_models(model):
+    from dataclasses import replace
+
+    from mrfrecon.model import OutputScaling
+    from mrfrecon.quantized import IntegerMLP
+
+    layers = model.int_net.layers
+    yield "nan-range", replace(model, scaling=OutputScaling((np.nan, 4000.0), (10.0, 1500.0)))
+    yield "zero-std", replace(model, features=replace(model.features,
+                                                      std=np.zeros_like(model.features.std)))
+    yield "huge-shift", replace(model, int_net=IntegerMLP(
+        model.int_net.input_frac, (replace(layers[0], weight_frac=10**6), *layers[1:]),
+        model.int_net.input_bits))
+    yield "shapes", replace(model, float_net=replace(model.float_net,
+                                                     weights=model.float_net.weights[::-1]))
+
+
+@pytest.mark.parametrize("case", ["nan-range", "zero-std", "huge-shift", "shapes"])
+def test_hostile_model_contents_are_one_line(short_model, tmp_path, short_fisp, case):
+    model = dict(_broken_models(short_model))[case]
+    path = save_model(model, tmp_path / "m.h5")
+    series = _series_file(tmp_path / "in", short_fisp)
+    result = runner.invoke(app, ["maps", str(series), "--model", str(path), "-o",
+                                 str(tmp_path / "out")])
+    assert "m.h5" in _one_error_line(result)
+    assert not (tmp_path / "out").exists()
+
+
+def _disk_full(path) -> None:
+    import errno
+
+    raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+
+def _sigterm(path) -> None:
+    import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+@pytest.mark.parametrize(("fault", "exit_code", "message"),
+                         [(_disk_full, 1, "No space left"), (_sigterm, 143, "terminated")],
+                         ids=["enospc", "sigterm"])
+def test_fault_mid_set_leaves_nothing(model_file, tmp_path, short_fisp, monkeypatch, fault,
+                                      exit_code, message):
+    import signal
+
+    import mrfrecon.atomic as atomic
+
+    series = _series_file(tmp_path / "in", short_fisp)
+    out = tmp_path / "maps"
+    real, calls = atomic.atomic_write, []
+
+    def fault_on_fifth(path, content, **kwargs):
+        calls.append(path)
+        if len(calls) == 5:
+            fault(path)
+        return real(path, content, **kwargs)
+
+    monkeypatch.setattr("mrfrecon.io.maps.atomic_write", fault_on_fifth)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        result = runner.invoke(app, ["maps", str(series), "--model", str(model_file), "-o",
+                                     str(out)])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == exit_code and len(lines) == 1 and message in lines[0], \
+        result.output
+    assert not out.exists() or not any(out.iterdir())
+    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]  # staging removed
+
+
+def test_existing_report_refuses_before_work_and_writes_no_maps(model_file, tmp_path, short_fisp):
+    series = _series_file(tmp_path / "in", short_fisp)
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "index.html").write_text("theirs")
+    result = runner.invoke(app, ["maps", str(series), "--model", str(model_file), "-o",
+                                 str(tmp_path / "maps"), "--report", str(tmp_path / "report")])
+    assert "index.html" in _one_error_line(result)
+    assert not (tmp_path / "maps").exists()
+    assert (tmp_path / "report" / "index.html").read_text() == "theirs"
+
+
+def test_output_in_the_input_files_folder_is_refused(model_file, tmp_path, short_fisp):
+    series = _series_file(tmp_path / "in", short_fisp)
+    result = runner.invoke(app, ["maps", str(series), "--model", str(model_file), "-o",
+                                 str(tmp_path / "in")])
+    assert "folder of the input" in _one_error_line(result)
+    assert sorted(p.name for p in (tmp_path / "in").iterdir()) == [series.name]

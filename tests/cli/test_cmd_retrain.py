@@ -128,3 +128,14 @@ def test_evaluate_magnitude_needs_magnitude_networks(tmp_path):
     assert result.exit_code == 1 and len(lines) == 1, result.output
     assert "no magnitude networks" in lines[0] and "retrain" in lines[0]
 
+
+def test_full_output_disk_is_refused_before_training(tmp_path, monkeypatch):
+    import mrfrecon.limits as limits
+
+    monkeypatch.setattr(limits, "LIMITS", limits.Limits(min_free_output_bytes=1 << 60))
+    result = runner.invoke(app, ["retrain", "-s", "fisp_short400", "-o", str(tmp_path / "m.h5"),
+                                 "--epochs", "1"])
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 1 and len(lines) == 1, result.output
+    assert "min_free_output_bytes" in lines[0] and "Simulating" not in result.output
+    assert not (tmp_path / "m.h5").exists()

@@ -12,6 +12,7 @@ from mrfrecon.cli._errors import error_line, handle_errors
 from mrfrecon.errors import (
     EngineUnavailableError,
     OutputExistsError,
+    SequenceError,
     one_line_message,
 )
 
@@ -140,3 +141,57 @@ def test_several_acquisitions_hint_names_the_series_option():
                                           "SeriesNumber or SeriesInstanceUID: ..."))
     assert line.endswith("(choose one with --series NUMBER|UID)")
     assert "--series" in _cli_options()
+
+
+@pytest.mark.parametrize("err", [MemoryError(), EOFError("Compressed file ended"),
+                                 RecursionError("maximum recursion depth")],
+                         ids=["memory", "eof", "recursion"])
+def test_resource_failures_are_said_in_words(err):
+    assert "internal error" not in one_line_message(err)
+
+
+def test_library_warnings_do_not_precede_the_error():
+    import warnings
+
+    @handle_errors
+    def noisy() -> None:
+        warnings.warn("invalid value encountered in divide", RuntimeWarning, stacklevel=1)
+        raise SequenceError("bad schedule")
+
+    sub = typer.Typer()
+    sub.command()(noisy)
+    result = runner.invoke(sub, [])
+    assert result.exit_code == 1
+    assert [line for line in result.stderr.splitlines() if line.strip()] == [
+        "Error: bad schedule"]
+
+
+def test_epochs_and_seconds_together_are_refused(tmp_path):
+    result = runner.invoke(app, ["retrain", "-s", "fisp_short400", "-o", str(tmp_path / "m.h5"),
+                                 "--epochs", "2", "--seconds", "5"])
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 1 and len(lines) == 1 and "--epochs" in lines[0]
+    assert not (tmp_path / "m.h5").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "limit"),
+    [
+        (["simulate", "-s", "fisp_short400", "--states", "100000"], "max_states"),
+        (["simulate", "-s", "fisp_short400", "--t1", "1:100000:0.01"], "max_range_values"),
+        (["phantom", "-s", "fisp_short400", "-o", "{tmp}/p", "--size", "1000000"],
+         "memory_fraction"),
+        (["retrain", "-s", "fisp_short400", "-o", "{tmp}/m.h5", "--samples", "10000000000"],
+         "memory_fraction"),
+        (["retrain", "-s", "fisp_short400", "-o", "{tmp}/m.h5", "--seed", str(2**70)],
+         "--seed must be in"),
+        (["phantom", "-s", "fisp_short400", "-o", "{tmp}/p", "--seed", "-1"], "--seed must be in"),
+    ],
+    ids=["states", "grid", "phantom-size", "samples", "seed-overflow", "seed-negative"],
+)
+def test_option_bombs_are_refused_before_work(tmp_path, args, limit):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    result = runner.invoke(app, args)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 1 and len(lines) == 1 and limit in lines[0], result.output
+    assert not any(tmp_path.iterdir())

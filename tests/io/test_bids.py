@@ -56,3 +56,13 @@ def test_a_second_input_folder_gets_its_own_link_name(tmp_path) -> None:
     assert uris == ["bids:input2:scan.nii"]
     assert more == {"input2": second.parent.resolve().as_uri()}
     assert source_uris([first], known=links)[0] == ["bids:input:scan.nii"]  # same folder
+
+
+def test_long_and_non_ascii_ids_give_distinct_valid_labels():
+    from mrfrecon.io.bids import MAX_LABEL_LENGTH, sanitize_label
+
+    ids = ["José", "Jose", "张三", "李四", "A" * 200, "A" * 199 + "B"]
+    labels = [sanitize_label(i) for i in ids]
+    assert len(set(labels)) == len(ids)
+    assert all(lab.isascii() and lab.isalnum() and len(lab) <= MAX_LABEL_LENGTH
+               for lab in labels)

@@ -239,3 +239,17 @@ def test_matches_dcm2niix(tmp_path: Path) -> None:
         )
     # documented convention: dcm2niix reverses the row axis (axis 1), nothing else
     assert np.array_equal(np.diag(transform)[:3], [1, -1, 1])
+
+
+@pytest.mark.parametrize("stack", [Stack(spacing=(0.0, 1.5)), Stack(origin=(np.nan, 0.0, 0.0))],
+                         ids=["zero-spacing", "nan-position"])
+def test_degenerate_dicom_geometry_is_refused(tmp_path: Path, stack) -> None:
+    """Maps in such a geometry (and DICOM maps above all) would carry NaN or zero sizes."""
+    import warnings
+
+    magnitude, _ = random_series(SHAPE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom warns on writing 'nan' as DS
+        write_classic_series(tmp_path, magnitude, stack=stack)
+    with pytest.raises(InputFileError, match="affine"):
+        read_acquisition(tmp_path)

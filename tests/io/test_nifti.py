@@ -134,3 +134,57 @@ def test_real_series_without_phase(tmp_path: Path, offset, components, kind) -> 
     acq = read_acquisition(_save(values, tmp_path / "real.nii.gz"))
     assert acq.components == components and acq.kind == kind
     np.testing.assert_array_equal(acq.data, values.astype(np.complex64))
+
+
+# --- hostile NIfTI files: refused from the header, one line naming the file
+
+def test_small_gz_declaring_a_huge_image_is_refused_before_reading(tmp_path):
+    import gzip
+
+    path = _save(_complex_series((4, 4, 1, 10)), tmp_path / "bomb.nii.gz")
+    raw = bytearray(gzip.decompress(path.read_bytes()))
+    header = nib.Nifti1Header.from_fileobj(__import__("io").BytesIO(bytes(raw[:352])))
+    header.set_data_shape((4096, 4096, 512, 1000))
+    raw[:348] = header.binaryblock
+    path.write_bytes(gzip.compress(bytes(raw)))
+    with pytest.raises(InputFileError, match="bomb.nii.gz.*declares.*more than the file"):
+        read_acquisition(path)
+
+
+def test_image_larger_than_memory_is_refused(tmp_path, monkeypatch):
+    import mrfrecon.limits as limits
+
+    monkeypatch.setattr(limits, "available_memory_bytes", lambda: 1000)
+    path = _save(_complex_series(), tmp_path / "big.nii")
+    with pytest.raises(limits.LimitError, match="big.nii.*memory_fraction"):
+        read_acquisition(path)
+
+
+def test_truncated_gz_is_one_input_error(tmp_path):
+    path = _save(_complex_series((16, 16, 2, 40)), tmp_path / "cut.nii.gz")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputFileError, match="cut.nii.gz"):
+        read_acquisition(path)
+
+
+@pytest.mark.parametrize("row", [[0.0, 0.0, 0.0, 0.0], [np.nan, 0.0, 0.0, 0.0]],
+                         ids=["zero", "nan"])
+def test_degenerate_affines_are_refused(tmp_path, row):
+    path = _save(_complex_series(), tmp_path / "a.nii")
+    raw = bytearray(path.read_bytes())
+    header = nib.Nifti1Header.from_fileobj(__import__("io").BytesIO(bytes(raw[:352])))
+    header["qform_code"], header["sform_code"] = 0, 1
+    header["srow_x"] = row  # the sform nibabel uses for the affine
+    raw[:348] = header.binaryblock
+    path.write_bytes(bytes(raw))
+    with pytest.raises(InputFileError, match="a.nii.*affine"):
+        read_acquisition(path)
+
+
+def test_fifo_input_is_refused_without_blocking(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.nii")
+    with pytest.raises(InputFileError, match="not a regular file"):
+        read_acquisition(tmp_path / "pipe.nii")

@@ -19,7 +19,8 @@ from tests.helpers import complex_noise
     pytest.param({"method": "nn"}, "unknown method 'nn'.*quantized, float, matching",
                  id="method"),
     pytest.param({"noise": "median"}, "unknown noise estimator 'median'", id="noise-name"),
-    pytest.param({"noise": -0.1}, "noise sigma must be .* >= 0", id="noise-negative"),
+    pytest.param({"noise": -0.1}, "noise sigma must be .* > 0", id="noise-negative"),
+    pytest.param({"noise": 0.0}, "noise sigma must be .* > 0", id="noise-zero"),
     pytest.param({"chunk_size": 0}, "chunk_size must be >= 1", id="chunk"),
 ])
 def test_options_are_checked_when_made(options, message):

@@ -119,3 +119,102 @@ def test_csv_errors(tmp_path):
         load_sequence(write(tmp_path, "b.csv", "fa_deg,tr_ms\n10,12\n10,x\n"))
     with pytest.raises(SequenceError, match="unknown sequence file type"):
         load_sequence(write(tmp_path, "c.txt", "x"))
+
+
+# --- hostile sequence files: refused early, one line, nothing outside the file's folder read
+
+from mrfrecon.limits import LIMITS, LimitError  # noqa: E402
+
+VALID = "kind: fisp\nfa_deg: [10, 20, 30]\ntr_ms: 10\n"
+
+
+def test_yaml_alias_bomb_is_refused(tmp_path):
+    lines = ["kind: fisp", "tr_ms: 10", "a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    for i in range(1, 30):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    lines.append("fa_deg: *a29")
+    path = write(tmp_path, "laughs.yaml", "\n".join(lines) + "\n")
+    with pytest.raises(LimitError, match="laughs.yaml.*max_yaml_aliases"):
+        load_sequence(path)
+
+
+@pytest.mark.parametrize("spec", ["../secret.csv", "/etc/passwd", "link.csv", "sub/../../x.csv"],
+                         ids=["dotdot", "absolute", "symlink-out", "nested-dotdot"])
+def test_csv_stays_inside_the_sequence_folder(tmp_path, spec):
+    (tmp_path / "secret.csv").write_text("fa_deg,tr_ms\n10,10\n")
+    folder = tmp_path / "seq"
+    folder.mkdir()
+    (folder / "link.csv").symlink_to(tmp_path / "secret.csv")
+    path = write(folder, "s.yaml", f"kind: fisp\ncsv: {spec}\n")
+    with pytest.raises(SequenceError, match="inside the sequence file's folder") as info:
+        load_sequence(path)
+    assert spec not in str(info.value) and "secret" not in str(info.value)
+
+
+def test_csv_special_files_are_refused(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.csv")
+    path = write(tmp_path, "s.yaml", "kind: fisp\ncsv: pipe.csv\n")
+    with pytest.raises(SequenceError, match="inside the sequence file's folder"):
+        load_sequence(path)  # would block forever if the FIFO were opened
+
+
+def test_csv_in_a_model_mapping_is_refused():
+    with pytest.raises(SequenceError, match="only allowed in a sequence file"):
+        sequence_from_dict({"kind": "fisp", "csv": "x.csv"})
+
+
+def test_sequence_file_must_be_regular(tmp_path):
+    with pytest.raises(SequenceError, match="not a regular file"):
+        load_sequence("/dev/zero")
+
+
+@pytest.mark.parametrize(
+    ("text", "limit"),
+    [
+        ("kind: fisp\nn_timepoints: 1000000000\nfa_deg: 10\ntr_ms: 10\n", "max_timepoints"),
+        ("kind: fisp\nn_timepoints: 100\nfa_deg: {generator: lobes, peaks_deg: [30],"
+         " lobe_length: 10000000000}\ntr_ms: 10\n", "max_timepoints"),
+        ("kind: fisp\nn_timepoints: 100\nfa_deg: 10\ntr_ms: {generator: smooth_random, min: 10,"
+         " max: 12, n_knots: 1000000000}\n", "max_timepoints"),
+        (VALID + "dictionary: {t1_ms: '1:1000000000:1'}\n", "max_range_values"),
+        (VALID + "slice_profile: {time_bandwidth: 4, n_sub: 100000000}\n", "max_sub_slices"),
+    ],
+    ids=["n_timepoints", "lobe_length", "n_knots", "grid", "n_sub"],
+)
+def test_size_bombs_name_the_limit(tmp_path, text, limit):
+    with pytest.raises(LimitError, match=limit):
+        load_sequence(write(tmp_path, "bomb.yaml", text))
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        ("slice_profile: {scales: [1, .nan], weights: [0.5, 0.5]}\n", "finite"),
+        ("slice_profile: {time_bandwidth: .nan}\n", "time_bandwidth"),
+        ("dictionary: {t1_ms: .nan}\n", "not finite"),
+    ],
+    ids=["nan-scale", "nan-tbw", "nan-grid"],
+)
+def test_nan_values_are_refused(tmp_path, extra, match):
+    with pytest.raises(SequenceError, match=match):
+        load_sequence(write(tmp_path, "nan.yaml", VALID + extra))
+
+
+def test_all_zero_flip_angles_are_refused(tmp_path):
+    with pytest.raises(SequenceError, match="0 at every TR"):
+        load_sequence(write(tmp_path, "zero.yaml", "kind: fisp\nfa_deg: [0, 0, 0]\ntr_ms: 10\n"))
+
+
+def test_limits_are_one_dataclass():
+    assert LIMITS.max_timepoints >= 1000  # the shipped sequences fit
+
+
+@pytest.mark.parametrize("name", ["*", "fisp_*", "[fb]*"])
+def test_patterns_do_not_pick_a_shipped_sequence(name, tmp_path, monkeypatch):
+    from mrfrecon.sequence import resolve_sequence_path
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SequenceError, match="not found"):
+        resolve_sequence_path(name)
