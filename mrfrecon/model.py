@@ -37,6 +37,15 @@ class OutputScaling:
     t1_range_ms: tuple[float, float]
     t2_range_ms: tuple[float, float]
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The network outputs, in order: the one place their number comes from."""
+        return ("t1_ms", "t2_ms")
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.names)
+
     def encode(self, t1_ms: np.ndarray, t2_ms: np.ndarray) -> np.ndarray:
         """T1, T2 (ms, ``(n,)``) -> targets ``(n, 2)`` float32."""
         return np.stack(

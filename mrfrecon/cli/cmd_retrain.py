@@ -34,21 +34,26 @@ def retrain_command(
         help="qat: auto|cpu|cuda; fixed: auto|emu|hdl|fpga "
         "(auto = fpga when a card is present, else emu).",
     ),
-    seconds: float = typer.Option(
+    seconds: float | None = typer.Option(
         DEFAULTS.seconds, "--seconds", min=1.0,
-        help="Training budget in seconds (all stages together).",
+        help="Optional wall-clock cap in seconds (all stages together); without it the epochs "
+        "alone set the training length and the run is reproducible bit for bit.",
     ),
     epochs: int | None = typer.Option(
         None,
         "--epochs",
         min=1,
-        help="Epochs per stage instead of a time budget: the run is then reproducible bit for bit.",
+        help="Epochs per stage (all stages) instead of the defaults "
+        f"{'/'.join(map(str, DEFAULTS.max_epochs))}.",
     ),
     seed: int = typer.Option(
         DEFAULTS.seed, "--seed", help="Random seed (sampling, noise, initialisation)."
     ),
-    rank: int = typer.Option(
-        DEFAULTS.rank, "--rank", min=1, help="SVD coefficients K (network inputs 2K)."
+    rank: int | None = typer.Option(
+        DEFAULTS.rank, "--rank", min=1, max=DEFAULTS.max_rank,
+        help="SVD coefficients K (network inputs 2K); default: the smallest K whose discarded "
+        f"energy is below one coefficient's noise at {DEFAULTS.rank_noise} "
+        f"(at most {DEFAULTS.max_rank}).",
     ),
     n_train: int = typer.Option(
         DEFAULTS.n_train, "--samples", min=1000,
@@ -93,7 +98,7 @@ def retrain_command(
     )
     info(
         f"  networks: float {summary['float_widths']}, quantised {summary['quant_widths']}, "
-        f"SVD rank {summary['rank']}"
+        f"SVD rank {summary['rank']} ({summary['svd']['rule']})"
     )
     info(
         f"  validation at noise {v['noise']} (n = {v['n']}): "
@@ -102,4 +107,6 @@ def retrain_command(
         f"T2 {v['quantized']['t2']['mape']:.2f} %"
     )
     for name, stage in summary["stages"].items():
-        info(f"  {name}: {stage['epochs']} epochs, {stage['samples_per_s']:.3g} samples/s")
+        cut = " (cut short by --seconds)" if stage["capped"] else ""
+        info(f"  {name}: {stage['epochs']} epochs{cut}, {stage['seconds']:.1f} s, "
+             f"{stage['samples_per_s']:.3g} samples/s")

@@ -4,7 +4,8 @@ The quantised network is ``QuantIdentity(int8) -> [QuantLinear(int8 weight, int3
 QuantReLU(uint8)] x L -> QuantLinear(int8 weight, int32 bias)``, every scale a power of two
 (``*FixedPoint`` quantisers), so its evaluation is the integer datapath of
 :mod:`mrfrecon.quantized` (what the FPGA runs); :func:`to_integer` extracts it.
-Outputs are the two scaled targets (log T1, log T2 mapped to [0, 1]).
+Outputs are the scaled targets of :class:`~mrfrecon.model.OutputScaling` (log T1, log T2
+mapped to [0, 1]); their number comes from there (``n_out``), not from this module.
 """
 
 from __future__ import annotations
@@ -18,15 +19,12 @@ from torch import nn
 from ..model import FloatMLPWeights
 from ..quantized import IntegerLayer, IntegerMLP
 
-N_OUTPUTS = 2
-
-
 class FloatMLP(nn.Module):
-    """``n_in -> widths... -> 2`` with ReLU between layers."""
+    """``n_in -> widths... -> n_out`` with ReLU between layers."""
 
-    def __init__(self, n_in: int, widths: tuple[int, ...]):
+    def __init__(self, n_in: int, widths: tuple[int, ...], n_out: int):
         super().__init__()
-        sizes = (n_in, *widths, N_OUTPUTS)
+        sizes = (n_in, *widths, n_out)
         self.layers = nn.ModuleList(
             nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True)
         )
@@ -49,7 +47,7 @@ def float_weights(model: FloatMLP) -> FloatMLPWeights:
 class QuantMLP(nn.Module):
     """The brevitas integer-only MLP (power-of-two scales, int8/uint8/int32)."""
 
-    def __init__(self, n_in: int, widths: tuple[int, ...]):
+    def __init__(self, n_in: int, widths: tuple[int, ...], n_out: int):
         super().__init__()
         from brevitas.nn import QuantIdentity, QuantLinear, QuantReLU
         from brevitas.quant import (
@@ -62,7 +60,7 @@ class QuantMLP(nn.Module):
         self.input_quant = QuantIdentity(
             act_quant=Int8ActPerTensorFixedPoint, return_quant_tensor=True
         )
-        sizes = (n_in, *widths, N_OUTPUTS)
+        sizes = (n_in, *widths, n_out)
         self.linears = nn.ModuleList()
         self.relus = nn.ModuleList()
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):

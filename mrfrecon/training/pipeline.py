@@ -3,9 +3,11 @@ training, quantisation-aware fine-tuning, validation)."""
 
 from __future__ import annotations
 
+import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -47,13 +49,58 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+class StageClock:
+    """Wall and CPU seconds of the pipeline's steps, read between steps (never inside a
+    training loop): reporting only, nothing the model depends on."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        yield
+        self.wall[name] = time.perf_counter() - wall
+        self.cpu[name] = time.process_time() - cpu
+
+    def split(self) -> dict[str, dict[str, float]]:
+        return {name: {"wall_s": round(self.wall[name], 3), "cpu_s": round(self.cpu[name], 3)}
+                for name in self.wall}
+
+
+@contextmanager
+def reproducible_torch(threads: int, device: torch.device) -> Iterator[None]:
+    """Fixed CPU thread count and deterministic algorithms for the run; restored after.
+
+    The thread count is fixed (not the machine's core count) so that reductions split the same
+    way everywhere. On CUDA deterministic cuBLAS needs ``CUBLAS_WORKSPACE_CONFIG``; ops without
+    a deterministic kernel only warn there (not run on a GPU yet).
+    """
+    old_threads = torch.get_num_threads()
+    old_mode = torch.are_deterministic_algorithms_enabled()
+    old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    if device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old_threads)
+        torch.use_deterministic_algorithms(old_mode, warn_only=old_warn)
+
+
 def retrain(
     sequence: Sequence,
     config: RetrainConfig = RetrainConfig(),
     progress: StageProgress | None = None,
 ) -> RetrainResult:
-    """Simulate training data for ``sequence`` and train float and integer networks."""
-    report = progress or (lambda stage, done, total: None)
+    """Simulate training data for ``sequence`` and train float and integer networks.
+
+    The same ``config`` (seed included) gives the same weights bit for bit on any machine with
+    the same software, unless ``config.seconds`` caps the training.
+    """
     if config.engine not in ENGINES:
         raise EngineUnavailableError(f"unknown engine '{config.engine}' (qat or fixed)")
     fixed_device = None
@@ -62,26 +109,24 @@ def retrain(
         device = torch.device("cpu")
     else:
         device = resolve_device(config.device)
-    t_start = time.perf_counter()
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    with reproducible_torch(config.threads, device):
+        return _retrain(sequence, config, device, fixed_device, progress)
+
+
+def _retrain(sequence, config, device, fixed_device, progress) -> RetrainResult:
+    report = progress or (lambda stage, done, total: None)
+    clock = StageClock()
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     t1_range, t2_range = parameter_ranges(sequence, config.t1_range_ms, config.t2_range_ms)
     scaling = OutputScaling(t1_range, t2_range)
 
-    basis, train, val = simulate_pools(
-        sequence,
-        config.n_train,
-        config.n_val,
-        config.rank,
-        t1_range,
-        t2_range,
-        rng,
-        n_states=config.n_states,
-        progress=lambda d, n: report("simulate", d, n),
-    )
-    t_sim = time.perf_counter() - t_start
+    with clock.step("simulation"):
+        basis, train, val, rank_info = simulate_pools(
+            sequence, config.n_train, config.n_val, config.rank, t1_range, t2_range, rng,
+            n_states=config.n_states, progress=lambda d, n: report("simulate", d, n),
+            rank_noise=config.rank_noise, max_rank=config.max_rank,
+        )  # fmt: skip
     levels = np.asarray(config.noise_levels, np.float64)
     sample_sigma = levels[rng.integers(len(levels), size=train.n)]
     mean, std = fit_standardisation(unit_realimag(add_noise(train.coef, sample_sigma, rng)))
@@ -94,50 +139,40 @@ def retrain(
     data = _tensors(train, scaling, levels, mean, std, device)
     generator = torch.Generator(device=device)
     generator.manual_seed(config.seed)
-
-    budgets = [
-        None if config.seconds is None else config.seconds * share for share in config.stage_shares
-    ]
-    stages: dict[str, StageResult] = {}
-
-    def train_stage(index: int, name: str, label: str, net, learning_rate: float):
-        stages[name] = fit(
-            net, data, val_x, val_y,
-            max_epochs=config.max_epochs[index], seconds=budgets[index],
-            learning_rate=learning_rate, batch_size=config.batch_size,
-            patience=config.patience, generator=generator,
-            progress=lambda d, n: report(label, d, n),
-        )  # fmt: skip
-        return net
-
-    n_in = features.n_features
-    float_net = train_stage(0, "float", "float", FloatMLP(n_in, config.float_widths).to(device),
-                            config.learning_rate)
-    small = train_stage(1, "float_small", "float (FPGA size)",
-                        FloatMLP(n_in, config.quant_widths).to(device), config.learning_rate)
-    quant = QuantMLP(n_in, config.quant_widths).to(device)
-    quant.load_float(small)  # QAT starts from the trained float network of the same size
-    train_stage(2, "qat", "quantisation-aware", quant, config.qat_learning_rate)
-    int_net = to_integer(quant.cpu(), val_x[:256].cpu())
+    nets = train_networks(features.n_features, scaling.n_outputs, data, val_x, val_y, config,
+                          generator, clock, report)  # fmt: skip
+    int_net, stages = nets.int_net, nets.stages
     if fixed_device is not None:
-        int_net, stages["fixed"] = _train_fixed(
-            int_net, train, features, scaling, levels, config, fixed_device, rng, report
-        )
+        with clock.step("fixed"):
+            int_net, stages["fixed"] = _train_fixed(
+                int_net, train, features, scaling, levels, config, fixed_device, rng, report
+            )
 
-    metrics = _validate(
-        features, scaling, {"float": float_net, "float_small": small}, int_net, val, rng
-    )
+    with clock.step("validation"):
+        metrics = _validate(
+            features, scaling, {"float": nets.float_net, "float_small": nets.float_small},
+            int_net, val, rng,
+        )  # fmt: skip
+    for name, stage in stages.items():
+        stage.seconds, stage.cpu_seconds = round(clock.wall[name], 3), round(clock.cpu[name], 3)
+        stage.samples_per_s = stage.samples / max(clock.wall[name], 1e-9)
+    capped = [name for name, stage in stages.items() if stage.capped]
+    timing = clock.split()
+    seconds_total = sum(clock.wall.values())
+    cpu_total = sum(clock.cpu.values())
     model = MrfModel(
         sequence=sequence,
         features=features,
         scaling=scaling,
-        float_net=float_weights(float_net.cpu()),
+        float_net=float_weights(nets.float_net.cpu()),
         int_net=int_net,
         metrics={
             "validation": metrics,
             "stages": {k: vars(v) for k, v in stages.items()},
-            "seconds_total": time.perf_counter() - t_start,
-            "seconds_simulation": t_sim,
+            "svd": rank_info,
+            "seconds_total": seconds_total,
+            "seconds_simulation": clock.wall["simulation"],
+            "timing": timing,
         },
         provenance={
             "mrfrecon_version": __version__,
@@ -146,6 +181,7 @@ def retrain(
             "engine": config.engine,
             "device": str(fixed_device or device),
             "config": {k: v for k, v in vars(config).items()},
+            "svd_rank_rule": rank_info,
             "torch": torch.__version__,
             "host": platform.node(),
         },
@@ -154,20 +190,84 @@ def retrain(
         "sequence": sequence.name,
         "sequence_sha256": sequence.sha256,
         "n_timepoints": sequence.n_timepoints,
-        "rank": config.rank,
+        "rank": features.rank,
+        "svd": rank_info,
+        "outputs": list(scaling.names),
         "float_widths": list(model.float_net.widths),
         "quant_widths": list(int_net.widths),
         "t1_range_ms": list(t1_range),
         "t2_range_ms": list(t2_range),
         "validation": metrics,
         "stages": {k: vars(v) for k, v in stages.items()},
-        "seconds_simulation": round(t_sim, 3),
-        "seconds_total": round(time.perf_counter() - t_start, 3),
+        "capped_by_seconds": capped,
+        "timing": timing,
+        "seconds_simulation": round(clock.wall["simulation"], 3),
+        "seconds_total": round(seconds_total, 3),
+        "cpu_seconds_total": round(cpu_total, 3),
         "engine": config.engine,
         "device": str(fixed_device or device),
+        "threads": config.threads,
         "seed": config.seed,
     }
     return RetrainResult(model, summary)
+
+
+@dataclass
+class TrainedNetworks:
+    """The three stages' networks (float, float of the FPGA size, integer) and their results."""
+
+    float_net: FloatMLP
+    float_small: FloatMLP
+    int_net: IntegerMLP
+    stages: dict[str, StageResult]
+
+
+def train_networks(
+    n_in: int,
+    n_out: int,
+    data: TrainTensors,
+    val_x: torch.Tensor,
+    val_y: torch.Tensor,
+    config: RetrainConfig,
+    generator: torch.Generator,
+    clock: StageClock,
+    report: StageProgress,
+) -> TrainedNetworks:
+    """Float network, float network of the FPGA size, then QAT from it, on one feature space.
+
+    Everything a representation (feature map) needs is in the arguments, so another
+    representation trains through the same path with its own ``data`` and validation set.
+    """
+    device = data.coef_re.device
+    budgets = [None if config.seconds is None else config.seconds * share
+               for share in config.stage_shares]  # fmt: skip
+    stages: dict[str, StageResult] = {}
+
+    def train_stage(index: int, name: str, label: str, net, learning_rate: float):
+        with clock.step(name):
+            stages[name] = fit(
+                net, data, val_x, val_y,
+                max_epochs=config.max_epochs[index], seconds=budgets[index],
+                learning_rate=learning_rate, batch_size=config.batch_size,
+                patience=config.patience, generator=generator,
+                progress=lambda d, n: report(label, d, n),
+            )  # fmt: skip
+        return net
+
+    float_net = train_stage(0, "float", "float",
+                            FloatMLP(n_in, config.float_widths, n_out).to(device),
+                            config.learning_rate)  # fmt: skip
+    if tuple(config.quant_widths) == tuple(config.float_widths):
+        small = float_net  # the float network already has the FPGA size: QAT starts from it
+    else:
+        small = train_stage(1, "float_small", "float (FPGA size)",
+                            FloatMLP(n_in, config.quant_widths, n_out).to(device),
+                            config.learning_rate)  # fmt: skip
+    quant = QuantMLP(n_in, config.quant_widths, n_out).to(device)
+    quant.load_float(small)  # QAT starts from the trained float network of the same size
+    train_stage(2, "qat", "quantisation-aware", quant, config.qat_learning_rate)
+    int_net = to_integer(quant.cpu(), val_x[:256].cpu())
+    return TrainedNetworks(float_net, small, int_net, stages)
 
 
 def _tensors(
@@ -232,7 +332,6 @@ def _train_fixed(
     sigma = levels[rng.integers(len(levels), size=n)]
     x = features.from_coefficients(add_noise(train.coef[:n], sigma, rng))
     y = scaling.encode(train.tissue.t1_ms[:n], train.tissue.t2_ms[:n])
-    start = time.perf_counter()
     result = train_fixed(
         int_net,
         x,
@@ -241,12 +340,6 @@ def _train_fixed(
         device=device,
         progress=lambda d, t: report("fixed-point", d, t),
     )
-    seconds = time.perf_counter() - start
-    stage = StageResult(
-        config.fixed_epochs,
-        result.n_samples,
-        seconds,
-        result.mse_after,
-        result.n_samples / max(seconds, 1e-9),
-    )
+    stage = StageResult(config.fixed_epochs, result.n_samples, result.mse_after,
+                        config.fixed_epochs)
     return result.network, stage
