@@ -74,7 +74,8 @@ def reproducible_torch(threads: int, device: torch.device) -> Iterator[None]:
     """Fixed CPU thread count and deterministic algorithms for the run; restored after.
 
     The thread count is fixed (not the machine's core count) so that reductions split the same
-    way everywhere. On CUDA deterministic cuBLAS needs ``CUBLAS_WORKSPACE_CONFIG``; ops without
+    way everywhere; one thread also trains these small networks fastest, and by far on a
+    loaded machine (two OpenMP threads sharing busy cores ran 25x slower here). On CUDA deterministic cuBLAS needs ``CUBLAS_WORKSPACE_CONFIG``; ops without
     a deterministic kernel only warn there (not run on a GPU yet).
     """
     old_threads = torch.get_num_threads()
@@ -84,9 +85,11 @@ def reproducible_torch(threads: int, device: torch.device) -> Iterator[None]:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
+    torch.set_flush_denormal(True)
     try:
         yield
     finally:
+        torch.set_flush_denormal(False)
         torch.set_num_threads(old_threads)
         torch.use_deterministic_algorithms(old_mode, warn_only=old_warn)
 
@@ -109,8 +112,7 @@ def retrain(
         device = torch.device("cpu")
     else:
         device = resolve_device(config.device)
-    with reproducible_torch(config.threads, device):
-        return _retrain(sequence, config, device, fixed_device, progress)
+    return _retrain(sequence, config, device, fixed_device, progress)
 
 
 def _retrain(sequence, config, device, fixed_device, progress) -> RetrainResult:
@@ -139,8 +141,10 @@ def _retrain(sequence, config, device, fixed_device, progress) -> RetrainResult:
     data = _tensors(train, scaling, levels, mean, std, device)
     generator = torch.Generator(device=device)
     generator.manual_seed(config.seed)
-    nets = train_networks(features.n_features, scaling.n_outputs, data, val_x, val_y, config,
-                          generator, clock, report)  # fmt: skip
+    # Entered after the simulation: its BLAS thread limits, on exit, reset torch's threads.
+    with reproducible_torch(config.threads, device):
+        nets = train_networks(features.n_features, scaling.n_outputs, data, val_x, val_y,
+                              config, generator, clock, report)  # fmt: skip
     int_net, stages = nets.int_net, nets.stages
     if fixed_device is not None:
         with clock.step("fixed"):
