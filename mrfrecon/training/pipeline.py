@@ -243,16 +243,20 @@ def train_networks(
     representation trains through the same path with its own ``data`` and validation set.
     """
     device = data.coef_re.device
-    budgets = [None if config.seconds is None else config.seconds * share
-               for share in config.stage_shares]  # fmt: skip
+    same_size = tuple(config.quant_widths) == tuple(config.float_widths)
+    shares = list(config.stage_shares)
+    if same_size:  # no float stage of the FPGA size: its share of the cap goes to the float one
+        shares = [shares[0] + shares[1], 0.0, shares[2]]
+    budgets = [None if config.seconds is None else config.seconds * share for share in shares]
     stages: dict[str, StageResult] = {}
 
-    def train_stage(index: int, name: str, label: str, net, learning_rate: float):
+    def train_stage(index: int, name: str, label: str, net, learning_rate: float,
+                    batch_size: int = config.batch_size):
         with clock.step(name):
             stages[name] = fit(
                 net, data, val_x, val_y,
                 max_epochs=config.max_epochs[index], seconds=budgets[index],
-                learning_rate=learning_rate, batch_size=config.batch_size,
+                learning_rate=learning_rate, batch_size=batch_size,
                 patience=config.patience, generator=generator,
                 progress=lambda d, n: report(label, d, n),
             )  # fmt: skip
@@ -261,7 +265,7 @@ def train_networks(
     float_net = train_stage(0, "float", "float",
                             FloatMLP(n_in, config.float_widths, n_out).to(device),
                             config.learning_rate)  # fmt: skip
-    if tuple(config.quant_widths) == tuple(config.float_widths):
+    if same_size:
         small = float_net  # the float network already has the FPGA size: QAT starts from it
     else:
         small = train_stage(1, "float_small", "float (FPGA size)",
@@ -269,7 +273,8 @@ def train_networks(
                             config.learning_rate)  # fmt: skip
     quant = QuantMLP(n_in, config.quant_widths, n_out).to(device)
     quant.load_float(small)  # QAT starts from the trained float network of the same size
-    train_stage(2, "qat", "quantisation-aware", quant, config.qat_learning_rate)
+    train_stage(2, "qat", "quantisation-aware", quant, config.qat_learning_rate,
+                config.qat_batch_size)
     int_net = to_integer(quant.cpu(), val_x[:256].cpu())
     return TrainedNetworks(float_net, small, int_net, stages)
 
