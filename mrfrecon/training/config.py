@@ -59,7 +59,7 @@ class RetrainConfig:
     n_val: int = 4000
     # Several variances (robustness) weighted towards 0.01, the level the goals are set at.
     noise_levels: tuple[float, ...] = (0.003, 0.01, 0.01, 0.02, 0.03)
-    max_epochs: tuple[int, int, int] = (80, 40, 15)
+    max_epochs: tuple[int, int, int] = (80, 40, 25)
     patience: int = 8
     seconds: float | None = None
     batch_size: int = 512
