@@ -64,17 +64,14 @@ def main() -> None:
     print(f"{'sequence':<16} {'K':>3} {'float T1':>9} {'float T2':>9} {'quant T1%':>10} "
           f"{'quant T2%':>10} {'match T1%':>10} {'match T2%':>10} {'match/CRB':>10}")  # fmt: skip
     for name, row in rows.items():
-        m, ok = row["methods"], row["checks"]
-
-        def mark(key: str) -> str:
-            return "x" if ok[key] else " "
-
+        m = row["methods"]
+        mark = {key: "x" if ok else " " for key, ok in row["checks"].items()}
         print(
             f"{name:<16} {row['rank']:>3} "
-            f"{m['float']['t1']['rmse_over_crb']:7.2f}[{mark('float_t1_rmse_over_crb')}]"
-            f"{m['float']['t2']['rmse_over_crb']:7.2f}[{mark('float_t2_rmse_over_crb')}]"
-            f"{m['quantized']['t1']['mape']:8.2f}[{mark('quantized_t1_mape')}]"
-            f"{m['quantized']['t2']['mape']:8.2f}[{mark('quantized_t2_mape')}]"
+            f"{m['float']['t1']['rmse_over_crb']:7.2f}[{mark['float_t1_rmse_over_crb']}]"
+            f"{m['float']['t2']['rmse_over_crb']:7.2f}[{mark['float_t2_rmse_over_crb']}]"
+            f"{m['quantized']['t1']['mape']:8.2f}[{mark['quantized_t1_mape']}]"
+            f"{m['quantized']['t2']['mape']:8.2f}[{mark['quantized_t2_mape']}]"
             f"{m['matching']['t1']['mape']:10.2f} {m['matching']['t2']['mape']:10.2f} "
             f"{m['matching']['t1']['rmse_over_crb']:4.2f}/{m['matching']['t2']['rmse_over_crb']:4.2f}"
         )

@@ -218,7 +218,7 @@ def svd_basis_for_noise(
     """
     from scipy.linalg import eigh
 
-    gram = _gram(atoms, chunk_size)
+    gram = _gram(atoms, chunk_size, np.complex64)
     n_t = gram.shape[0]
     top = int(min(max_rank, n_t))
     with threadpool_limits(limits=1, user_api="blas"):  # see _gram_eigen
@@ -230,23 +230,20 @@ def svd_basis_for_noise(
     return (*_truncate(eigval, eigvec, choice.rank), choice)
 
 
-def _gram(atoms: np.ndarray, chunk_size: int) -> np.ndarray:
-    """``atoms^H atoms`` (complex128 ``(n_t, n_t)``), summed over chunks of complex64 products."""
+def _gram(atoms: np.ndarray, chunk_size: int, product=np.complex128) -> np.ndarray:
+    """``atoms^H atoms`` (complex128 ``(n_t, n_t)``), summed over chunks whose products are
+    computed in ``product`` precision (complex64: half the time; the rank rule needs ~1e-5)."""
     n_t = atoms.shape[1]
     gram = np.zeros((n_t, n_t), np.complex128)
     for start in range(0, atoms.shape[0], chunk_size):
-        block = np.asarray(atoms[start : start + chunk_size], np.complex64)
+        block = np.asarray(atoms[start : start + chunk_size], product)
         gram += block.conj().T @ block
     return gram
 
 
 def _gram_eigen(atoms: np.ndarray, chunk_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Eigenvalues (descending, >= 0) and eigenvectors of ``atoms^H atoms``."""
-    n_t = atoms.shape[1]
-    gram = np.zeros((n_t, n_t), np.complex128)
-    for start in range(0, atoms.shape[0], chunk_size):
-        block = atoms[start : start + chunk_size].astype(np.complex128)
-        gram += block.conj().T @ block
+    gram = _gram(atoms, chunk_size)
     # One LAPACK thread: multi-threaded OpenBLAS eigh slows down 30x when another process
     # shares the cores (seen on 2-core workstations); single-threaded it takes ~1 s at n_t = 1000.
     with threadpool_limits(limits=1, user_api="blas"):

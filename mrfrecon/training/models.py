@@ -19,6 +19,7 @@ from torch import nn
 from ..model import FloatMLPWeights
 from ..quantized import IntegerLayer, IntegerMLP
 
+
 class FloatMLP(nn.Module):
     """``n_in -> widths... -> n_out`` with ReLU between layers."""
 

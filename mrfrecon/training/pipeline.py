@@ -75,8 +75,9 @@ def reproducible_torch(threads: int, device: torch.device) -> Iterator[None]:
 
     The thread count is fixed (not the machine's core count) so that reductions split the same
     way everywhere; one thread also trains these small networks fastest, and by far on a
-    loaded machine (two OpenMP threads sharing busy cores ran 25x slower here). On CUDA deterministic cuBLAS needs ``CUBLAS_WORKSPACE_CONFIG``; ops without
-    a deterministic kernel only warn there (not run on a GPU yet).
+    loaded machine (two OpenMP threads sharing busy cores ran 25x slower here). On CUDA,
+    deterministic cuBLAS needs ``CUBLAS_WORKSPACE_CONFIG``; ops without a deterministic kernel
+    only warn there (not run on a GPU yet).
     """
     old_threads = torch.get_num_threads()
     old_mode = torch.are_deterministic_algorithms_enabled()
@@ -85,11 +86,9 @@ def reproducible_torch(threads: int, device: torch.device) -> Iterator[None]:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
-    torch.set_flush_denormal(True)
     try:
         yield
     finally:
-        torch.set_flush_denormal(False)
         torch.set_num_threads(old_threads)
         torch.use_deterministic_algorithms(old_mode, warn_only=old_warn)
 
@@ -115,7 +114,13 @@ def retrain(
     return _retrain(sequence, config, device, fixed_device, progress)
 
 
-def _retrain(sequence, config, device, fixed_device, progress) -> RetrainResult:
+def _retrain(
+    sequence: Sequence,
+    config: RetrainConfig,
+    device: torch.device,
+    fixed_device: str | None,
+    progress: StageProgress | None,
+) -> RetrainResult:
     report = progress or (lambda stage, done, total: None)
     clock = StageClock()
     torch.manual_seed(config.seed)
