@@ -54,6 +54,11 @@ def test_model_round_trip_and_predictions(tiny_model, tiny_model_path, short_fis
         assert f["quantized/layer0/bias"].dtype == np.int32
         assert f.attrs["sequence_sha256"] == short_fisp.sha256
     assert again.metrics["validation"]["quantized"]["t1"]["mape"] > 0
+    # the SVD rank and the rule that chose it travel with the model; the inputs follow it
+    svd = again.metrics["svd"]
+    assert svd["rank"] == again.features.rank and svd["rule"].startswith("smallest K")
+    assert svd["discarded_energy"] <= svd["noise_energy"] or svd["capped"]
+    assert again.int_net.widths[0] == again.float_net.widths[0] == 2 * svd["rank"]
     assert isinstance(again.sequence, Sequence)  # parsed once, in load_model
     assert again.sequence.sha256 == again.sequence_sha256 == short_fisp.sha256
 
