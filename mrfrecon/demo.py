@@ -38,13 +38,13 @@ SUPPORTED_INPUTS = {
 class DemoConfig:
     """What the demo runs.
 
-    seconds: training budget in s (all retraining stages of one input representation; the
-        complex and the magnitude networks each get it).
+    seconds: optional wall-clock cap in s on retraining (None: the default epochs, the same
+        model on any machine); each input representation (complex, magnitude) gets it.
     size: phantom matrix size (``size x size x 1``).
     noise_sigma: phantom noise SD per channel (real, imaginary), M0 = 1 units.
     """
 
-    seconds: float = 40.0
+    seconds: float | None = None
     size: int = 128
     noise_sigma: float = 0.005
 

@@ -11,7 +11,9 @@ from mrfrecon.dictionary import (
     load_dictionary,
     make_grid,
     match,
+    rank_for_noise,
     save_dictionary,
+    svd_basis_for_noise,
 )
 from mrfrecon.errors import DictionaryError, ModelMismatchError, OutputExistsError
 from mrfrecon.physics import Tissue, simulate_fingerprints
@@ -109,3 +111,50 @@ def test_matching_within_the_measured_b1_slice(short_fisp):
     np.testing.assert_allclose(wrong.b1, 1.2, rtol=1e-12)
     other = ~np.isclose(truth.b1, 1.2)
     assert np.all(wrong.quality[other] < exact.quality[other])
+# --------------------------------------------------------------------------------------------
+# The SVD rank the noise level can see
+
+
+@pytest.mark.parametrize(
+    ("noise_sd", "expected"),
+    # energies 1, 0.1, 0.01, ...: discarded after K is 1.111e-K; 2 sd^2 = 2e-4 -> K = 4,
+    # 2e-2 -> K = 2, 2e-8 -> K = 8
+    [(0.01, 4), (0.1, 2), (1e-4, 8)],
+    ids=["sd0.01", "sd0.1", "sd1e-4"],
+)
+def test_rank_rule_on_a_known_spectrum(noise_sd, expected):
+    energy = 10.0 ** -np.arange(20)
+    choice = rank_for_noise(energy, noise_sd, max_rank=32)
+    assert choice.rank == expected and not choice.capped
+    # the rule's two halves, checked on the sums directly: the smallest K that fits
+    assert energy[choice.rank:].sum() <= 2 * noise_sd**2 < energy[choice.rank - 1:].sum()
+    assert choice.discarded_energy == pytest.approx(energy[choice.rank:].sum())
+
+
+def test_rank_rule_is_capped_and_says_so():
+    flat = np.ones(100)  # every direction carries the same energy: nothing can be dropped
+    choice = rank_for_noise(flat, 0.01, max_rank=32)
+    assert choice.rank == 32 and choice.capped
+    assert choice.to_dict()["rule"].startswith("smallest K")
+    with pytest.raises(DictionaryError, match="noise_sd must be > 0"):
+        rank_for_noise(flat, 0.0, max_rank=8)
+
+
+def test_rank_for_noise_finds_the_dimension_of_synthetic_atoms():
+    """Atoms in a 5-dimensional subspace (plus noise far below sigma) need exactly rank 5."""
+    rng = np.random.default_rng(3)
+    span = np.linalg.qr(rng.standard_normal((200, 5)) + 1j * rng.standard_normal((200, 5)))[0]
+    coef = rng.standard_normal((4000, 5)) + 1j * rng.standard_normal((4000, 5))
+    atoms = coef @ span.T + 1e-6 * rng.standard_normal((4000, 200))
+    basis, sv, choice = svd_basis_for_noise(atoms, noise_sd=0.01, max_rank=32)
+    assert choice.rank == 5 and basis.shape == (200, 5) and sv.shape == (5,)
+    # the basis spans the atoms' subspace (conjugated: coefficients are atoms @ basis)
+    np.testing.assert_allclose(np.linalg.svd(span.T @ basis, compute_uv=False), 1, atol=1e-4)
+
+
+def test_noisier_data_keeps_fewer_coefficients(short_fisp):
+    atoms = build_dictionary(
+        short_fisp, make_grid(short_fisp, "200:2000:100", "20:300:20"), energy=None
+    ).atoms
+    ranks = [svd_basis_for_noise(atoms, sd, max_rank=64)[2].rank for sd in (0.1, 0.01, 0.001)]
+    assert ranks[0] < ranks[1] < ranks[2]

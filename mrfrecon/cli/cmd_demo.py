@@ -34,8 +34,8 @@ def register(app: typer.Typer) -> None:
 def demo(
     output: Path = typer.Option(Path("mrfrecon-demo"), "--output", "-o",
                                 help="Output folder (default ./mrfrecon-demo)."),
-    seconds: float = typer.Option(DEFAULTS.seconds, "--seconds", min=1.0,
-                                  help="Training budget (s)."),
+    seconds: float | None = typer.Option(DEFAULTS.seconds, "--seconds", min=1.0,
+                                         help="Optional wall-clock cap on retraining (s)."),
     size: int = typer.Option(DEFAULTS.size, "--size", min=16, help="Phantom matrix size."),
     noise: float = typer.Option(DEFAULTS.noise_sigma, "--noise", min=0.0,
                                 help="Phantom noise SD per channel."),
@@ -48,7 +48,8 @@ def demo(
     seq = read_sequence(sequence)
     headers = {
         "phantom": f"phantom {size}x{size} through {seq.name} (noise {noise:g})",
-        "retrain": f"retraining the float and quantised networks ({seconds:g} s budget)",
+        "retrain": "retraining the float and quantised networks"
+        + (f" ({seconds:g} s cap)" if seconds else ""),
         "maps": "maps (integer network) with uncertainty, report",
         "comparison": "float network, dictionary matching and magnitude-only input for "
                       "comparison",

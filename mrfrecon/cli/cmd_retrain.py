@@ -45,21 +45,25 @@ def retrain_command(
         "(auto = fpga when a card is present, else emu).",
     ),
     seconds: float | None = typer.Option(
-        None, "--seconds", min=1.0,
-        help=f"Training budget in seconds (all stages together; default {DEFAULTS.seconds:g}). "
-        "Not with --epochs.",
+        DEFAULTS.seconds, "--seconds", min=1.0,
+        help="Optional wall-clock cap in seconds (all stages together); without it the epochs "
+        "alone set the training length and the run is reproducible bit for bit.",
     ),
     epochs: int | None = typer.Option(
         None,
         "--epochs",
         min=1,
-        help="Epochs per stage instead of a time budget: the run is then reproducible bit for bit.",
+        help="Epochs per stage (all stages) instead of the defaults "
+        f"{'/'.join(map(str, DEFAULTS.max_epochs))}.",
     ),
     seed: int = typer.Option(
         DEFAULTS.seed, "--seed", help="Random seed (sampling, noise, initialisation)."
     ),
-    rank: int = typer.Option(
-        DEFAULTS.rank, "--rank", min=1, help="SVD coefficients K (network inputs 2K)."
+    rank: int | None = typer.Option(
+        DEFAULTS.rank, "--rank", min=1, max=DEFAULTS.max_rank,
+        help="SVD coefficients K (network inputs 2K); default: the smallest K whose discarded "
+        f"energy is below one coefficient's noise at {DEFAULTS.rank_noise} "
+        f"(at most {DEFAULTS.max_rank}).",
     ),
     n_train: int = typer.Option(
         DEFAULTS.n_train, "--samples", min=1000,
@@ -93,13 +97,10 @@ def retrain_command(
     from ..model import load_model, save_model
     from ..training import retrain
 
-    if epochs is not None and seconds is not None:
-        raise ValueError("give --epochs or --seconds, not both (an epoch count makes the run "
-                         "reproducible, a time budget does not)")
-    seconds = DEFAULTS.seconds if seconds is None else seconds
+    # --epochs and --seconds both apply: the epochs set the length, the seconds cap it
     check_output(output, overwrite)
     seq = read_sequence(sequence)
-    if rank > seq.n_timepoints:
+    if rank is not None and rank > seq.n_timepoints:
         raise ValueError(f"--rank {rank} exceeds the sequence's {seq.n_timepoints} time points")
     # fingerprints of the pool (complex64), their float64 working copies and the features
     check_memory(n_train * seq.n_timepoints * 8 * 4, f"--samples {n_train}")
@@ -122,7 +123,7 @@ def retrain_command(
     )
     info(
         f"  networks: float {summary['float_widths']}, quantised {summary['quant_widths']}, "
-        f"SVD rank {summary['rank']}"
+        f"SVD rank {summary['rank']} ({summary['svd']['rule']})"
     )
     for key, label in (("validation", "complex"), ("validation_magnitude", "magnitude")):
         if key not in summary:
@@ -135,4 +136,6 @@ def retrain_command(
             f"T2 {v['quantized']['t2']['mape']:.2f} %"
         )
     for name, stage in summary["stages"].items():
-        info(f"  {name}: {stage['epochs']} epochs, {stage['samples_per_s']:.3g} samples/s")
+        cut = " (cut short by --seconds)" if stage["capped"] else ""
+        info(f"  {name}: {stage['epochs']} epochs{cut}, {stage['seconds']:.1f} s, "
+             f"{stage['samples_per_s']:.3g} samples/s")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..dictionary import svd_basis
+from ..dictionary import svd_basis, svd_basis_for_noise
 from ..parameters import NetworkParameters
 from ..physics import Tissue, simulate_fingerprints
 from ..physics.epg import DEFAULT_N_STATES
@@ -72,26 +72,47 @@ class Pool:
         return int(self.coef.shape[0])
 
 
+BASIS_MAX_ATOMS = 10000  # fingerprints the SVD basis is fitted on: they span the signal space
+
+
 def simulate_pools(
     sequence: Sequence,
     n_train: int,
     n_val: int,
-    rank: int,
+    rank: int | None,
     t1_range_ms,
     t2_range_ms,
     rng: np.random.Generator,
     n_states: int = DEFAULT_N_STATES,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[np.ndarray, Pool, Pool]:
-    """Simulate training and validation fingerprints; returns ``(basis, train, val)``.
+    *,
+    rank_noise: float = 0.01,
+    max_rank: int = 32,
+) -> tuple[np.ndarray, Pool, Pool, dict]:
+    """Simulate training and validation fingerprints; returns ``(basis, train, val, rank_info)``.
 
-    The SVD basis (complex64, ``(n_t, rank)``) comes from the training fingerprints.
+    The SVD basis (complex64, ``(n_t, K)``) comes from the training fingerprints; ``rank``
+    None chooses K by :func:`mrfrecon.dictionary.rank_for_noise` at ``rank_noise`` (per-channel
+    noise SD, M0 = 1), at most ``max_rank``. ``rank_info`` says how K was chosen.
     """
     tissue = sample_tissue(rng, n_train + n_val, t1_range_ms, t2_range_ms, sequence)
     signals = simulate_fingerprints(sequence, tissue, n_states=n_states, progress=progress)
-    basis, _ = svd_basis(signals[: min(n_train, 20000)], rank=rank)  # 20k spans the signal space
+    basis, rank_info = fit_basis(signals[: min(n_train, BASIS_MAX_ATOMS)], rank, rank_noise,
+                                 max_rank)
     coef = signals @ basis
-    return basis, Pool(coef[:n_train], tissue[:n_train]), Pool(coef[n_train:], tissue[n_train:])
+    return (basis, Pool(coef[:n_train], tissue[:n_train]), Pool(coef[n_train:], tissue[n_train:]),
+            rank_info)
+
+
+def fit_basis(
+    signals: np.ndarray, rank: int | None, rank_noise: float, max_rank: int
+) -> tuple[np.ndarray, dict]:
+    """SVD basis of ``signals`` (``(n, n_t)``): a given ``rank``, else the noise rule's."""
+    if rank is not None:
+        basis, _ = svd_basis(signals, rank=rank)
+        return basis, {"rank": int(rank), "rule": "given"}
+    basis, _, choice = svd_basis_for_noise(signals, rank_noise, max_rank)
+    return basis, choice.to_dict()
 
 
 def add_noise(coef: np.ndarray, sigma: np.ndarray, rng: np.random.Generator) -> np.ndarray:

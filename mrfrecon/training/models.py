@@ -5,7 +5,8 @@ QuantReLU(uint8)] x L -> QuantLinear(int8 weight, int32 bias)``, every scale a p
 (``*FixedPoint`` quantisers), so its evaluation is the integer datapath of
 :mod:`mrfrecon.quantized` (what the FPGA runs); :func:`to_integer` extracts it.
 Outputs are the scaled targets: log T1, log T2 mapped to [0, 1], and off-resonance mapped to
-[0, 1] when the model estimates it (``n_out`` from :class:`~mrfrecon.parameters.NetworkParameters`).
+[0, 1] when the model estimates it; their number (``n_out``) comes from
+:class:`~mrfrecon.parameters.NetworkParameters`, not from this module.
 """
 
 from __future__ import annotations
@@ -21,13 +22,11 @@ from torch import nn
 from ..model import FloatMLPWeights
 from ..quantized import IntegerLayer, IntegerMLP
 
-N_OUTPUTS = 2
-
 
 class FloatMLP(nn.Module):
     """``n_in -> widths... -> n_out`` with ReLU between layers."""
 
-    def __init__(self, n_in: int, widths: tuple[int, ...], n_out: int = N_OUTPUTS):
+    def __init__(self, n_in: int, widths: tuple[int, ...], n_out: int):
         super().__init__()
         sizes = (n_in, *widths, n_out)
         self.layers = nn.ModuleList(
@@ -53,7 +52,7 @@ def float_weights(model: FloatMLP) -> FloatMLPWeights:
 class QuantMLP(nn.Module):
     """The brevitas integer-only MLP (power-of-two scales, int8/uint8/int32)."""
 
-    def __init__(self, n_in: int, widths: tuple[int, ...], n_out: int = N_OUTPUTS):
+    def __init__(self, n_in: int, widths: tuple[int, ...], n_out: int):
         super().__init__()
         from brevitas.nn import QuantIdentity, QuantLinear, QuantReLU
         from brevitas.quant import (

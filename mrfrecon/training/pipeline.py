@@ -3,9 +3,11 @@ training, quantisation-aware fine-tuning, validation)."""
 
 from __future__ import annotations
 
+import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -49,13 +51,60 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+class StageClock:
+    """Wall and CPU seconds of the pipeline's steps, read between steps (never inside a
+    training loop): reporting only, nothing the model depends on."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        yield
+        self.wall[name] = time.perf_counter() - wall
+        self.cpu[name] = time.process_time() - cpu
+
+    def split(self) -> dict[str, dict[str, float]]:
+        return {name: {"wall_s": round(self.wall[name], 3), "cpu_s": round(self.cpu[name], 3)}
+                for name in self.wall}
+
+
+@contextmanager
+def reproducible_torch(threads: int, device: torch.device) -> Iterator[None]:
+    """Fixed CPU thread count and deterministic algorithms for the run; restored after.
+
+    The thread count is fixed (not the machine's core count) so that reductions split the same
+    way everywhere; one thread also trains these small networks fastest, and by far on a
+    loaded machine (two OpenMP threads sharing busy cores ran 25x slower here). On CUDA,
+    deterministic cuBLAS needs ``CUBLAS_WORKSPACE_CONFIG``; ops without a deterministic kernel
+    only warn there (not run on a GPU yet).
+    """
+    old_threads = torch.get_num_threads()
+    old_mode = torch.are_deterministic_algorithms_enabled()
+    old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    if device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old_threads)
+        torch.use_deterministic_algorithms(old_mode, warn_only=old_warn)
+
+
 def retrain(
     sequence: Sequence,
     config: RetrainConfig = RetrainConfig(),
     progress: StageProgress | None = None,
 ) -> RetrainResult:
-    """Simulate training data for ``sequence`` and train float and integer networks."""
-    report = progress or (lambda stage, done, total: None)
+    """Simulate training data for ``sequence`` and train float and integer networks.
+
+    The same ``config`` (seed included) gives the same weights bit for bit on any machine with
+    the same software, unless ``config.seconds`` caps the training.
+    """
     if config.engine not in ENGINES:
         raise EngineUnavailableError(f"unknown engine '{config.engine}' (qat or fixed)")
     if Representation.COMPLEX not in config.representations or not set(
@@ -68,27 +117,30 @@ def retrain(
         device = torch.device("cpu")
     else:
         device = resolve_device(config.device)
-    t_start = time.perf_counter()
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    return _retrain(sequence, config, device, fixed_device, progress)
+
+
+def _retrain(
+    sequence: Sequence,
+    config: RetrainConfig,
+    device: torch.device,
+    fixed_device: str | None,
+    progress: StageProgress | None,
+) -> RetrainResult:
+    report = progress or (lambda stage, done, total: None)
+    clock = StageClock()
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     t1_range, t2_range = parameter_ranges(sequence, config.t1_range_ms, config.t2_range_ms)
     scaling = OutputScaling(t1_range, t2_range)
     params = NetworkParameters.from_sequence(sequence)
 
-    basis, train, val = simulate_pools(
-        sequence,
-        config.n_train,
-        config.n_val,
-        config.rank,
-        t1_range,
-        t2_range,
-        rng,
-        n_states=config.n_states,
-        progress=lambda d, n: report("simulate", d, n),
-    )
-    t_sim = time.perf_counter() - t_start
+    with clock.step("simulation"):
+        basis, train, val, rank_info = simulate_pools(
+            sequence, config.n_train, config.n_val, config.rank, t1_range, t2_range, rng,
+            n_states=config.n_states, progress=lambda d, n: report("simulate", d, n),
+            rank_noise=config.rank_noise, max_rank=config.max_rank,
+        )  # fmt: skip
     levels = np.asarray(config.noise_levels, np.float64)
     sample_sigma = levels[rng.integers(len(levels), size=train.n)]
     mean, std = fit_standardisation(unit_realimag(add_noise(train.coef, sample_sigma, rng)))
@@ -101,83 +153,75 @@ def retrain(
     data = _tensors(train, scaling, params, levels, mean, std, device)
     generator = torch.Generator(device=device)
     generator.manual_seed(config.seed)
-
-    budgets = [
-        None if config.seconds is None else config.seconds * share for share in config.stage_shares
-    ]
-    stages: dict[str, StageResult] = {}
-
-    def train_stage(index: int, name: str, label: str, net, learning_rate: float, source):
-        stages[name] = fit(
-            net, source[0], source[1], val_y,
-            max_epochs=config.max_epochs[index], seconds=budgets[index],
-            learning_rate=learning_rate, batch_size=config.batch_size,
-            patience=config.patience, generator=generator,
-            progress=lambda d, n: report(label, d, n),
-        )  # fmt: skip
-        return net
-
-    # One loop over the input representations: the same three stages for each, on its own
-    # features and noise (magnitude: Rician, see training/magnitude.py); the time budget is
-    # per representation.
+    # One path per input representation (complex; magnitude: Rician noise, training/magnitude.py),
+    # each on its own features and noise, through train_networks.
     sources: dict[Representation, tuple[FeatureMap, BatchSource, torch.Tensor]] = {
         Representation.COMPLEX: (features, data, val_x)
     }
     if Representation.MAGNITUDE in config.representations:
         report("magnitude data", 0, 1)
         mag_rng = np.random.default_rng([config.seed, 1])  # the complex path's draws unchanged
-        mag = prepare_magnitude(train, val, basis, 2 * config.rank, levels, data.targets,
-                                mag_rng, device, extra=data.extra,
-                                val_extra=params.extra_features(val.n, val.tissue.b1))
+        with clock.step("magnitude_data"):
+            mag = prepare_magnitude(train, val, basis, 2 * basis.shape[1], levels, data.targets,
+                                    mag_rng, device, extra=data.extra,
+                                    val_extra=params.extra_features(val.n, val.tissue.b1))
         report("magnitude data", 1, 1)
         sources[Representation.MAGNITUDE] = (mag.features, mag.tensors, mag.val_x)
-    nets: dict[Representation, tuple] = {}
-    for rep, (rep_features, rep_data, rep_val_x) in sources.items():
-        tag = "" if rep is Representation.COMPLEX else f"{rep}_"
-        label = "" if rep is Representation.COMPLEX else f"{rep}: "
-        source = (rep_data, rep_val_x)
-        n_in, n_out = rep_features.n_features + params.n_extra_inputs, params.n_outputs
-        float_net = train_stage(0, f"{tag}float", f"{label}float",
-                                FloatMLP(n_in, config.float_widths, n_out).to(device),
-                                config.learning_rate, source)
-        small = train_stage(1, f"{tag}float_small", f"{label}float (FPGA size)",
-                            FloatMLP(n_in, config.quant_widths, n_out).to(device),
-                            config.learning_rate, source)
-        quant = QuantMLP(n_in, config.quant_widths, n_out).to(device)
-        quant.load_float(small)  # QAT starts from the trained float network of the same size
-        train_stage(2, f"{tag}qat", f"{label}quantisation-aware", quant,
-                    config.qat_learning_rate, source)
-        nets[rep] = (float_net, small, to_integer(quant.cpu(), rep_val_x[:256].cpu()))
-    float_net, small, int_net = nets[Representation.COMPLEX]
+    trained: dict[Representation, TrainedNetworks] = {}
+    # Entered after the simulation: its BLAS thread limits, on exit, reset torch's threads.
+    with reproducible_torch(config.threads, device):
+        for rep, (rep_features, rep_data, rep_val_x) in sources.items():
+            trained[rep] = train_networks(
+                rep_features.n_features + params.n_extra_inputs, params.n_outputs, rep_data,
+                rep_val_x, val_y, config, generator, clock, report,
+                prefix="" if rep is Representation.COMPLEX else f"{rep}_",
+            )  # fmt: skip
+    nets = trained[Representation.COMPLEX]
+    int_net = nets.int_net
+    stages = {name: stage for t in trained.values() for name, stage in t.stages.items()}
     if fixed_device is not None:  # the integer engine continues the complex network only
-        int_net, stages["fixed"] = _train_fixed(
-            int_net, train, features, scaling, params, levels, config, fixed_device, rng, report
-        )
+        with clock.step("fixed"):
+            int_net, stages["fixed"] = _train_fixed(
+                int_net, train, features, scaling, params, levels, config, fixed_device, rng,
+                report,
+            )  # fmt: skip
 
-    metrics = _validate(
-        features, scaling, params, {"float": float_net, "float_small": small}, int_net, val, rng
-    )
     magnitude = None
-    if Representation.MAGNITUDE in nets:
-        m_float, m_small, m_int = nets[Representation.MAGNITUDE]
-        metrics_m = _validate(
-            mag.features, scaling, params, {"float": m_float, "float_small": m_small}, m_int, val,
-            mag_rng, x=mag.validation_features(val, basis, VALIDATION_NOISE, mag_rng),
-        )
-        magnitude = MagnitudePath(mag.features, float_weights(m_float.cpu()), m_int)
+    with clock.step("validation"):
+        metrics = _validate(
+            features, scaling, params, {"float": nets.float_net, "float_small": nets.float_small},
+            int_net, val, rng,
+        )  # fmt: skip
+        if Representation.MAGNITUDE in trained:
+            m = trained[Representation.MAGNITUDE]
+            metrics_m = _validate(
+                mag.features, scaling, params, {"float": m.float_net, "float_small": m.float_small},
+                m.int_net, val, mag_rng,
+                x=mag.validation_features(val, basis, VALIDATION_NOISE, mag_rng),
+            )  # fmt: skip
+            magnitude = MagnitudePath(mag.features, float_weights(m.float_net.cpu()), m.int_net)
+    for name, stage in stages.items():
+        stage.seconds, stage.cpu_seconds = round(clock.wall[name], 3), round(clock.cpu[name], 3)
+        stage.samples_per_s = stage.samples / max(clock.wall[name], 1e-9)
+    capped = [name for name, stage in stages.items() if stage.capped]
+    timing = clock.split()
+    seconds_total = sum(clock.wall.values())
+    cpu_total = sum(clock.cpu.values())
     model = MrfModel(
         sequence=sequence,
         features=features,
         scaling=scaling,
-        float_net=float_weights(float_net.cpu()),
+        float_net=float_weights(nets.float_net.cpu()),
         int_net=int_net,
         magnitude=magnitude,
         metrics={
             "validation": metrics,
             **({} if magnitude is None else {"validation_magnitude": metrics_m}),
             "stages": {k: vars(v) for k, v in stages.items()},
-            "seconds_total": time.perf_counter() - t_start,
-            "seconds_simulation": t_sim,
+            "svd": rank_info,
+            "seconds_total": seconds_total,
+            "seconds_simulation": clock.wall["simulation"],
+            "timing": timing,
         },
         provenance={
             "mrfrecon_version": __version__,
@@ -186,6 +230,7 @@ def retrain(
             "engine": config.engine,
             "device": str(fixed_device or device),
             "config": {k: v for k, v in vars(config).items()},
+            "svd_rank_rule": rank_info,
             "torch": torch.__version__,
             "host": platform.node(),
         },
@@ -195,7 +240,8 @@ def retrain(
         "sequence": sequence.name,
         "sequence_sha256": sequence.sha256,
         "n_timepoints": sequence.n_timepoints,
-        "rank": config.rank,
+        "rank": features.rank,
+        "svd": rank_info,
         "float_widths": list(model.float_net.widths),
         "quant_widths": list(int_net.widths),
         "t1_range_ms": list(t1_range),
@@ -206,12 +252,16 @@ def retrain(
         "b1_range": None if params.b1_range is None else list(params.b1_range),
         "validation": metrics,
         **({} if magnitude is None else {"validation_magnitude": metrics_m}),
-        "representations": [str(r) for r in nets],
+        "representations": [str(r) for r in trained],
         "stages": {k: vars(v) for k, v in stages.items()},
-        "seconds_simulation": round(t_sim, 3),
-        "seconds_total": round(time.perf_counter() - t_start, 3),
+        "capped_by_seconds": capped,
+        "timing": timing,
+        "seconds_simulation": round(clock.wall["simulation"], 3),
+        "seconds_total": round(seconds_total, 3),
+        "cpu_seconds_total": round(cpu_total, 3),
         "engine": config.engine,
         "device": str(fixed_device or device),
+        "threads": config.threads,
         "seed": config.seed,
     }
     return RetrainResult(model, summary)
@@ -223,6 +273,72 @@ def targets(scaling: OutputScaling, params: NetworkParameters, tissue) -> np.nda
     if params.estimates_df:
         y = np.concatenate([y, params.encode_df(tissue.df_hz)[:, None]], axis=1)
     return y
+
+
+@dataclass
+class TrainedNetworks:
+    """The three stages' networks (float, float of the FPGA size, integer) and their results."""
+
+    float_net: FloatMLP
+    float_small: FloatMLP
+    int_net: IntegerMLP
+    stages: dict[str, StageResult]
+
+
+def train_networks(
+    n_in: int,
+    n_out: int,
+    data: BatchSource,
+    val_x: torch.Tensor,
+    val_y: torch.Tensor,
+    config: RetrainConfig,
+    generator: torch.Generator,
+    clock: StageClock,
+    report: StageProgress,
+    prefix: str = "",
+) -> TrainedNetworks:
+    """Float network, float network of the FPGA size, then QAT from it, on one feature space.
+
+    Everything a representation (feature map) needs is in the arguments, so another
+    representation trains through the same path with its own ``data`` and validation set;
+    ``prefix`` (``magnitude_``) names its stages apart.
+    """
+    device = data.targets.device
+    same_size = tuple(config.quant_widths) == tuple(config.float_widths)
+    shares = list(config.stage_shares)
+    if same_size:  # no float stage of the FPGA size: its share of the cap goes to the float one
+        shares = [shares[0] + shares[1], 0.0, shares[2]]
+    budgets = [None if config.seconds is None else config.seconds * share for share in shares]
+    stages: dict[str, StageResult] = {}
+
+    def train_stage(index: int, name: str, label: str, net, learning_rate: float,
+                    batch_size: int = config.batch_size):
+        name, label = prefix + name, (f"{prefix[:-1]}: " if prefix else "") + label
+        with clock.step(name):
+            stages[name] = fit(
+                net, data, val_x, val_y,
+                max_epochs=config.max_epochs[index], seconds=budgets[index],
+                learning_rate=learning_rate, batch_size=batch_size,
+                patience=config.patience, generator=generator,
+                progress=lambda d, n: report(label, d, n),
+            )  # fmt: skip
+        return net
+
+    float_net = train_stage(0, "float", "float",
+                            FloatMLP(n_in, config.float_widths, n_out).to(device),
+                            config.learning_rate)  # fmt: skip
+    if same_size:
+        small = float_net  # the float network already has the FPGA size: QAT starts from it
+    else:
+        small = train_stage(1, "float_small", "float (FPGA size)",
+                            FloatMLP(n_in, config.quant_widths, n_out).to(device),
+                            config.learning_rate)  # fmt: skip
+    quant = QuantMLP(n_in, config.quant_widths, n_out).to(device)
+    quant.load_float(small)  # QAT starts from the trained float network of the same size
+    train_stage(2, "qat", "quantisation-aware", quant, config.qat_learning_rate,
+                config.qat_batch_size)
+    int_net = to_integer(quant.cpu(), val_x[:256].cpu())
+    return TrainedNetworks(float_net, small, int_net, stages)
 
 
 def _tensors(
@@ -304,7 +420,6 @@ def _train_fixed(
     x = params.with_extra(features.from_coefficients(add_noise(train.coef[:n], sigma, rng)),
                           train.tissue.b1[:n])
     y = targets(scaling, params, train.tissue[:n])
-    start = time.perf_counter()
     result = train_fixed(
         int_net,
         x,
@@ -313,12 +428,6 @@ def _train_fixed(
         device=device,
         progress=lambda d, t: report("fixed-point", d, t),
     )
-    seconds = time.perf_counter() - start
-    stage = StageResult(
-        config.fixed_epochs,
-        result.n_samples,
-        seconds,
-        result.mse_after,
-        result.n_samples / max(seconds, 1e-9),
-    )
+    stage = StageResult(config.fixed_epochs, result.n_samples, result.mse_after,
+                        config.fixed_epochs)
     return result.network, stage

@@ -1,5 +1,10 @@
-"""One training stage: Adam on MSE of the scaled targets, fresh noise every epoch,
-early stopping on a fixed noisy validation set, an optional wall-clock budget."""
+"""One training stage: Adam on MSE of the scaled targets, fresh noise every epoch, a cosine
+learning-rate decay over the planned steps, early stopping on a fixed noisy validation set.
+
+The training length is set by epochs alone: no clock is read unless an optional wall-clock
+cap (``seconds``) is given, so that the same seed gives the same weights on a busy or a quiet
+machine.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ import torch
 from torch import nn
 
 from .features_torch import noisy_features
+
+FINAL_LR_FRACTION = 0.02  # the cosine decay ends at this fraction of the initial rate
 
 
 class BatchSource(Protocol):
@@ -51,11 +58,32 @@ class TrainTensors:
 
 @dataclass
 class StageResult:
+    """What a stage did. ``seconds`` (wall) and ``cpu_seconds`` are filled in by the caller,
+    which times stages from outside the training loop; ``capped``: the wall-clock cap ended
+    the stage before its planned epochs."""
+
     epochs: int
     samples: int
-    seconds: float
     best_val_loss: float
-    samples_per_s: float
+    best_epoch: int
+    capped: bool = False
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    samples_per_s: float = 0.0
+
+
+class _Cap:
+    """The optional wall-clock cap; reads the clock only when there is one."""
+
+    def __init__(self, seconds: float | None):
+        self.seconds = seconds
+        self.start = time.perf_counter() if seconds is not None else 0.0
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start if self.seconds is not None else 0.0
+
+    def reached(self) -> bool:
+        return self.seconds is not None and self.elapsed() >= self.seconds
 
 
 def fit(
@@ -65,56 +93,64 @@ def fit(
     val_y: torch.Tensor,
     *,
     max_epochs: int,
-    seconds: float | None,
     batch_size: int,
     learning_rate: float,
     patience: int,
     generator: torch.Generator,
+    seconds: float | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> StageResult:
-    """Train ``model`` in place and leave it at its best validation state."""
+    """Train ``model`` in place and leave it at its best validation state.
+
+    max_epochs: passes over the pool (the planned length of the learning-rate decay);
+    seconds: optional wall-clock cap (the decay is then re-planned to what fits).
+    """
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    # Cosine decay over the planned epochs: max_epochs, or, with a time budget, as many as the
-    # first epochs' duration says fit. Ending at a small learning rate settles
-    # the weights, which matters most for the quantised network.
-    planned = max_epochs
     n = data.targets.shape[0]
+    steps_per_epoch = math.ceil(n / batch_size)
+    planned = max_epochs
     device = data.targets.device
-    best_loss, best_state, stale = float("inf"), copy.deepcopy(model.state_dict()), 0
-    start = time.perf_counter()
-    samples = 0
-    epoch = 0
+    best_loss, best_state, best_epoch, stale = float("inf"), copy.deepcopy(model.state_dict()), 0, 0
+    cap = _Cap(seconds)
+    samples = epoch = step = 0
     for epoch in range(1, max_epochs + 1):
         model.train()
         order = torch.randperm(n, generator=generator, device=device)
         level = torch.randint(len(data.noise_levels), (n,), generator=generator, device=device)
         sigma = data.noise_levels[level]
         for first in range(0, n, batch_size):
+            # Cosine decay per step: ending at a small rate settles the weights, which matters
+            # most for the quantised network.
+            fraction = min(1.0, step / (planned * steps_per_epoch))
+            for group in optimiser.param_groups:
+                group["lr"] = learning_rate * (
+                    FINAL_LR_FRACTION
+                    + (1 - FINAL_LR_FRACTION) * 0.5 * (1 + math.cos(math.pi * fraction))
+                )
             idx = order[first : first + batch_size]
             x = data.batch(idx, sigma[idx], generator)
             loss = torch.mean((model(x) - data.targets[idx]) ** 2)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
+            step += 1
         samples += n
         model.eval()
         with torch.no_grad():
             val_loss = float(torch.mean((model(val_x) - val_y) ** 2))
-        elapsed = time.perf_counter() - start
-        if epoch in (1, 4) and seconds is not None:  # the first epochs run slower (warm-up)
-            planned = int(min(max_epochs, max(epoch + 1, seconds * epoch // max(elapsed, 1e-9))))
-        fraction = min(1.0, epoch / planned)
-        for group in optimiser.param_groups:
-            group["lr"] = learning_rate * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * fraction)))
+        if seconds is not None and epoch in (1, 4):  # the first epochs run slower (warm-up)
+            fit_epochs = int(seconds * epoch // max(cap.elapsed(), 1e-9))
+            planned = int(min(max_epochs, max(epoch + 1, fit_epochs)))
         if val_loss < best_loss * (1 - 1e-4):
-            best_loss, best_state, stale = val_loss, copy.deepcopy(model.state_dict()), 0
+            best_loss, best_state, best_epoch = val_loss, copy.deepcopy(model.state_dict()), epoch
+            stale = 0
         else:
             stale += 1
         if progress is not None:
             progress(epoch, planned)
-        if stale >= patience or epoch >= planned or (seconds is not None and elapsed >= seconds):
+        if stale >= patience or epoch >= planned or cap.reached():
             break
     model.load_state_dict(best_state)
     model.eval()
-    elapsed = time.perf_counter() - start
-    return StageResult(epoch, samples, elapsed, best_loss, samples / max(elapsed, 1e-9))
+    capped = seconds is not None and epoch < max_epochs and stale < patience
+    return StageResult(epoch, samples, best_loss, best_epoch, capped)

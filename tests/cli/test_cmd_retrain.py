@@ -8,8 +8,10 @@ from typer.testing import CliRunner
 
 from mrfrecon.cli import app
 from mrfrecon.model import load_model
+from mrfrecon.training.config import RetrainConfig
 
 runner = CliRunner()
+DEFAULTS = RetrainConfig()
 
 
 def test_retrain_evaluate_export(tmp_path):
@@ -33,7 +35,8 @@ def test_retrain_evaluate_export(tmp_path):
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert summary["quant_widths"] == [16, 16, 16, 2] and summary["seed"] == 1
+    assert summary["quant_widths"] == [2 * summary["rank"], *DEFAULTS.quant_widths, 2]
+    assert summary["seed"] == 1 and summary["svd"]["rank"] == summary["rank"]
     assert load_model(model).n_timepoints == 400
 
     again = runner.invoke(

@@ -13,9 +13,12 @@ runner = CliRunner()
 
 
 def _one_error_line(result) -> str:
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    """The one error line; the service's own timestamped log lines (INFO) may precede it."""
+    lines = [line for line in result.stderr.splitlines()
+             if line.strip() and " INFO mrfrecon." not in line]
     assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith("Error:"), \
         result.output
+    assert "Traceback" not in result.output
     return lines[0]
 
 

@@ -166,12 +166,12 @@ def test_library_warnings_do_not_precede_the_error():
         "Error: bad schedule"]
 
 
-def test_epochs_and_seconds_together_are_refused(tmp_path):
-    result = runner.invoke(app, ["retrain", "-s", "fisp_short400", "-o", str(tmp_path / "m.h5"),
-                                 "--epochs", "2", "--seconds", "5"])
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert result.exit_code == 1 and len(lines) == 1 and "--epochs" in lines[0]
-    assert not (tmp_path / "m.h5").exists()
+def test_epochs_and_seconds_together_both_apply():
+    from mrfrecon.training import RetrainConfig
+
+    config = RetrainConfig.from_options(epochs=2, seconds=5.0)
+    assert config.max_epochs == (2, 2, 2) and config.seconds == 5.0  # length, and its cap
+    assert RetrainConfig.from_options().seconds is None  # no clock by default
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,12 @@ import pytest
 from mrfrecon.training.config import HDL_DEFAULT_SAMPLES, RetrainConfig
 
 
-def test_budget_run_keeps_the_defaults():
+def test_the_default_run_has_no_clock_cap():
+    assert RetrainConfig().seconds is None  # epochs alone set the length: reproducible
+    assert RetrainConfig().rank is None  # chosen per sequence by the noise rule
+
+
+def test_a_capped_run_keeps_the_defaults():
     config = RetrainConfig.from_options(seconds=12.0, n_train=30000, seed=3)
     default = RetrainConfig()
     assert config.seconds == 12.0 and config.seed == 3
@@ -16,9 +21,10 @@ def test_budget_run_keeps_the_defaults():
     assert config.fixed_samples is None  # the whole pool
 
 
-def test_epochs_make_a_reproducible_run():
-    config = RetrainConfig.from_options(epochs=4, seconds=12.0)
+def test_epochs_set_every_stage_and_a_cap_stays_a_cap():
+    config = RetrainConfig.from_options(epochs=4)
     assert config.seconds is None and config.max_epochs == (4, 4, 4) and config.patience == 5
+    assert RetrainConfig.from_options(epochs=4, seconds=12.0).seconds == 12.0
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from mrfrecon.training.models import QuantMLP, to_integer
 @pytest.mark.parametrize("widths", [(16, 16), (8, 12, 6)], ids=["fpga", "three_hidden"])
 def test_integer_path_is_bit_exact_with_brevitas(widths):
     torch.manual_seed(0)
-    net = QuantMLP(16, widths)
+    net = QuantMLP(16, widths, n_out=2)
     opt = torch.optim.Adam(net.parameters(), 1e-2)
     x_train = torch.randn(4096, 16) * 1.5
     for start in range(0, 4096, 128):  # enough steps for the activation statistics to settle
@@ -62,6 +62,11 @@ def test_model_round_trip_and_predictions(tiny_model, tiny_model_path, short_fis
         assert f["quantized/layer0/bias"].dtype == np.int32
         assert f.attrs["sequence_sha256"] == short_fisp.sha256
     assert again.metrics["validation"]["quantized"]["t1"]["mape"] > 0
+    # the SVD rank and the rule that chose it travel with the model; the inputs follow it
+    svd = again.metrics["svd"]
+    assert svd["rank"] == again.features.rank and svd["rule"].startswith("smallest K")
+    assert svd["discarded_energy"] <= svd["noise_energy"] or svd["capped"]
+    assert again.int_net.widths[0] == again.float_net.widths[0] == 2 * svd["rank"]
     assert isinstance(again.sequence, Sequence)  # parsed once, in load_model
     assert again.sequence.sha256 == again.sequence_sha256 == short_fisp.sha256
 

@@ -1,0 +1,23 @@
+"""retrain end to end: the rank chosen by the noise rule on bSSFP (slow)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mrfrecon.evaluate import evaluate
+from mrfrecon.training import RetrainConfig, retrain
+
+# Quantised MAPE (%) at noise 0.01 on bssfp_ma2013. With the former fixed rank 8 the default
+# (larger) run reached 4.9 % and 12.0 %. T2: the issue-12 goal (6.0 %); T1: this small run
+# measured 4.0 % (the default run 2.5 %, goal 3.0 %), bounded here below the former 4.9 %.
+QUANTIZED_MAPE_BOUNDS = {"t1": 4.5, "t2": 6.0}
+
+
+@pytest.mark.slow
+def test_bssfp_quantized_network_beats_the_rank_8_errors(ma_bssfp):
+    config = RetrainConfig(n_train=20000, n_val=2000, max_epochs=(60, 1, 10), seed=1)
+    trained = retrain(ma_bssfp, config)
+    assert trained.summary["rank"] > 8 and trained.summary["svd"]["rule"].startswith("smallest")
+    result = evaluate(trained.model, noise=0.01, n=3000, methods=("quantized",)).to_dict()
+    mape = {p: result["methods"]["quantized"][p]["mape"] for p in ("t1", "t2")}
+    assert all(mape[p] <= goal for p, goal in QUANTIZED_MAPE_BOUNDS.items()), mape

@@ -1,0 +1,92 @@
+"""Training length by epochs, not by the clock: same seed, same weights, on any machine."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from mrfrecon.training import RetrainConfig, retrain
+from mrfrecon.training import trainer as trainer_module
+from mrfrecon.training.trainer import TrainTensors, fit
+
+CLOCKS = ("monotonic", "perf_counter", "time", "process_time", "monotonic_ns", "perf_counter_ns",
+          "time_ns")
+
+
+def _no_clock(*_args, **_kwargs):
+    raise AssertionError("a clock was read inside the training loop")
+
+
+@pytest.fixture
+def clockless_fit(monkeypatch):
+    """``fit`` with every clock of :mod:`time` raising while it runs (and only then)."""
+    real_fit = trainer_module.fit
+
+    def guarded(*args, **kwargs):
+        with pytest.MonkeyPatch.context() as patch:
+            if kwargs.get("seconds") is None:
+                for name in CLOCKS:
+                    patch.setattr(time, name, _no_clock)
+            return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr("mrfrecon.training.pipeline.fit", guarded)
+    return guarded
+
+
+def _toy_data(n: int = 512, k: int = 4) -> tuple[TrainTensors, torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    coef_re, coef_im = torch.randn(n, k, generator=g), torch.randn(n, k, generator=g)
+    targets = torch.stack([coef_re[:, 0].sigmoid(), coef_im[:, 1].sigmoid()], 1)
+    data = TrainTensors(coef_re, coef_im, targets, torch.tensor([0.0, 0.01]),
+                        torch.zeros(2 * k), torch.ones(2 * k))  # fmt: skip
+    return data, torch.randn(64, 2 * k, generator=g), torch.rand(64, 2, generator=g)
+
+
+def test_fit_reads_no_clock_without_a_cap(monkeypatch):
+    data, val_x, val_y = _toy_data()
+    net = torch.nn.Linear(8, 2)
+    for name in CLOCKS:
+        monkeypatch.setattr(time, name, _no_clock)
+    result = fit(net, data, val_x, val_y, max_epochs=3, batch_size=128, learning_rate=1e-2,
+                 patience=10, generator=torch.Generator().manual_seed(1))  # fmt: skip
+    assert result.epochs == 3 and result.samples == 3 * 512 and not result.capped
+
+
+def test_a_wall_clock_cap_cuts_training_short_and_says_so():
+    data, val_x, val_y = _toy_data()
+    result = fit(torch.nn.Linear(8, 2), data, val_x, val_y, max_epochs=500, batch_size=128,
+                 learning_rate=1e-2, patience=1000, generator=torch.Generator().manual_seed(1),
+                 seconds=1e-6)  # fmt: skip
+    assert result.capped and result.epochs < 500
+
+
+def _weights(model):
+    return ([layer.weight for layer in model.int_net.layers]
+            + [layer.bias for layer in model.int_net.layers]
+            + list(model.float_net.weights) + list(model.float_net.biases))  # fmt: skip
+
+
+def test_same_seed_same_weights_whatever_the_machine_threads(short_fisp, clockless_fit):
+    """Two runs, the second with another global thread count (a 'different machine') and no
+    clock readable while training: bit-identical float and integer weights."""
+    config = RetrainConfig(n_train=2000, n_val=500, max_epochs=(2, 2, 1), patience=100, seed=3,
+                           quant_widths=(8, 8))  # fmt: skip
+    before = torch.get_num_threads()
+    first = retrain(short_fisp, config)
+    torch.set_num_threads(2 if before == 1 else 1)
+    try:
+        second = retrain(short_fisp, config)
+    finally:
+        torch.set_num_threads(before)
+    assert torch.get_num_threads() == before  # retrain restores the caller's setting
+    np.testing.assert_array_equal(first.model.features.basis, second.model.features.basis)
+    for a, b in zip(_weights(first.model), _weights(second.model), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert first.summary["capped_by_seconds"] == []
+    assert set(first.summary["timing"]) >= {"simulation", "float", "float_small", "qat",
+                                            "validation"}  # fmt: skip
+    other = retrain(short_fisp, RetrainConfig(**{**vars(config), "seed": 4})).model
+    assert not np.array_equal(other.int_net.layers[0].weight, first.model.int_net.layers[0].weight)
