@@ -66,7 +66,7 @@ test-fast: venv
 # hostile inputs: the fuzz tests with many examples per target (default run: a few)
 FUZZ_EXAMPLES ?= 200
 fuzz: venv
-	MRFRECON_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/maps/test_cli_fuzz.py
+	MRFRECON_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/cli/test_fuzz.py
 
 bench: venv
 	$(BIN)/python benchmarks/simulate.py
