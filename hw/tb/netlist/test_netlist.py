@@ -40,7 +40,8 @@ pytestmark = [
     ),
 ]
 
-CORE_SOURCES = ("mrf_train_pkg.vhd", "mrf_train_lane.vhd", "mrf_train_core.vhd")
+CORE_SOURCES = ("mrf_train_pkg.vhd", "mrf_train_round.vhd", "mrf_train_lane.vhd",
+                "mrf_train_replica.vhd", "mrf_train_core.vhd")
 
 
 def _case(widths, config, n, seed):
