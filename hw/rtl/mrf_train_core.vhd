@@ -585,15 +585,20 @@ begin
     p_utree : process (Clk)
     begin
         if rising_edge(Clk) then
+            -- (levels enabled by the op's valid bit: idle levels hold, fast in GHDL)
             for k in 0 to K_c / 2 - 1 loop
                 for i in 0 to Lanes_c - 1 loop
-                    utree(1, k)(i) <= uleaf(2 * k)(i) + uleaf(2 * k + 1)(i);
+                    if uc(1).valid = '1' then
+                        utree(1, k)(i) <= uleaf(2 * k)(i) + uleaf(2 * k + 1)(i);
+                    end if;
                 end loop;
             end loop;
             for l in 2 to ULevels_c loop
                 for k in 0 to 2**(ULevels_c - l) - 1 loop
                     for i in 0 to Lanes_c - 1 loop
-                        utree(l, k)(i) <= utree(l - 1, 2 * k)(i) + utree(l - 1, 2 * k + 1)(i);
+                        if uc(l).valid = '1' then
+                            utree(l, k)(i) <= utree(l - 1, 2 * k)(i) + utree(l - 1, 2 * k + 1)(i);
+                        end if;
                     end loop;
                 end loop;
             end loop;
@@ -622,9 +627,11 @@ begin
                 u_mask(b) <= '1' when b < to_integer(uc(USa_c - 1).shift) else '0';
             end loop;
             a_v := uc(USa_c - 1);  -- the op whose tree sum is valid now
-            for i in 0 to Lanes_c - 1 loop
+            for i in 0 to Lanes_c - 1 loop  -- (stages enabled by their op's valid bit)
                 -- stage A: advance the lane's generator once per owned word (SPEC §4)
-                ga(i) <= utree_out(i);
+                if a_v.valid = '1' then
+                    ga(i) <= utree_out(i);
+                end if;
                 if a_v.valid = '1' then
                     for l in 0 to Last_c loop
                         if to_integer(a_v.layer) = l and i < NOut_c(l) then
@@ -634,12 +641,20 @@ begin
                 end if;
                 -- stage B: G + (r AND mask), r = the advanced state
                 rnd_v := unsigned(lfsr(i)) and u_mask;
-                sb(i) <= resize(ga(i), AccBits_c + 1) + signed(resize(rnd_v, AccBits_c + 1));
+                if uc(USa_c).valid = '1' then
+                    sb(i) <= resize(ga(i), AccBits_c + 1) + signed(resize(rnd_v, AccBits_c + 1));
+                end if;
                 -- stage C: FLOOR by s (two shifts of at most 7 and 56 bits)
-                sc1(i) <= asr(sb(i), to_integer(uc(USa_c + 1).shift(2 downto 0)));
-                sc2(i) <= asr(sc1(i), 8 * to_integer(uc(USa_c + 2).shift(5 downto 3)));
+                if uc(USa_c + 1).valid = '1' then
+                    sc1(i) <= asr(sb(i), to_integer(uc(USa_c + 1).shift(2 downto 0)));
+                end if;
+                if uc(USa_c + 2).valid = '1' then
+                    sc2(i) <= asr(sc1(i), 8 * to_integer(uc(USa_c + 2).shift(5 downto 3)));
+                end if;
                 -- stage D: m - SR
-                sd(i) <= resize(pword(pc1, i), AccBits_c + 2) - resize(sc2(i), AccBits_c + 2);
+                if uc(USa_c + 3).valid = '1' then
+                    sd(i) <= resize(pword(pc1, i), AccBits_c + 2) - resize(sc2(i), AccBits_c + 2);
+                end if;
                 -- stage E1: range of the difference for a 16-bit master or 32-bit bias
                 ok_v := true;
                 for b in 8 + MasterExtra_g - 1 to AccBits_c loop

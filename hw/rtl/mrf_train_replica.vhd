@@ -128,6 +128,7 @@ architecture rtl of mrf_train_replica is
     signal leaf       : Leaf_t;
     signal tree       : Tree_t := (others => (others => (others => '0')));
     signal tree_out   : signed(TreeBits_c - 1 downto 0);
+    signal tree_valid : std_logic;
     signal bp_round   : signed(DeltaBits_g - 1 downto 0);
 
     -- delay lines of the control that travels with the data
@@ -217,7 +218,8 @@ begin
     g_fin : for i in 0 to Lanes_c - 1 generate
         i_round : entity work.mrf_train_round
             generic map (InBits_g => AccBits_c, OutBits_g => ActBits_c, Clamp_g => true)
-            port map (Clk => Clk, In_Value => lane_acc(i), In_Shift => Fin_Shift,
+            port map (Clk => Clk, In_Valid => Fin_Hidden, In_Value => lane_acc(i),
+                      In_Shift => Fin_Shift,
                       Out_Value => fin_y(i));
     end generate;
 
@@ -255,7 +257,9 @@ begin
         if rising_edge(Clk) then
             out_d <= Fin_Out & out_d(0 to RoundLat_c - 1);
             for i in 0 to NOutL_c - 1 loop
-                err(i) <= resize(lane_acc(i), AccBits_c + 1) - resize(target(i), AccBits_c + 1);
+                if Fin_Out = '1' then
+                    err(i) <= resize(lane_acc(i), AccBits_c + 1) - resize(target(i), AccBits_c + 1);
+                end if;
             end loop;
         end if;
     end process;
@@ -263,7 +267,8 @@ begin
     g_od : for i in 0 to NOutL_c - 1 generate
         i_round : entity work.mrf_train_round
             generic map (InBits_g => AccBits_c + 1, OutBits_g => DeltaBits_g, Clamp_g => false)
-            port map (Clk => Clk, In_Value => err(i), In_Shift => Cfg_E, Out_Value => od(i));
+            port map (Clk => Clk, In_Valid => out_d(0), In_Value => err(i), In_Shift => Cfg_E,
+                      Out_Value => od(i));
     end generate;
 
     ---------------------------------------------------------------------------------------------
@@ -274,14 +279,17 @@ begin
         variable y_v : signed(ActBits_c - 1 downto 0);
     begin
         if rising_edge(Clk) then
+            -- (levels enabled by the column's valid bit: idle levels hold, fast in GHDL)
             for k in 0 to Leaves_c / 2 - 1 loop
-                if Levels_c > 0 then
+                if Bp_Valid = '1' then
                     tree(1, k) <= leaf(2 * k) + leaf(2 * k + 1);
                 end if;
             end loop;
             for l in 2 to Levels_c loop
                 for k in 0 to Leaves_c / 2**l - 1 loop
-                    tree(l, k) <= tree(l - 1, 2 * k) + tree(l - 1, 2 * k + 1);
+                    if bpp(l - 1).valid = '1' then
+                        tree(l, k) <= tree(l - 1, 2 * k) + tree(l - 1, 2 * k + 1);
+                    end if;
                 end loop;
             end loop;
             y_v := (others => '0');
@@ -326,15 +334,17 @@ begin
         end loop;
     end process;
     g_t0 : if Levels_c = 0 generate
-        tree_out <= leaf(0);
+        tree_out   <= leaf(0);
+        tree_valid <= Bp_Valid;
     end generate;
     g_tn : if Levels_c > 0 generate
-        tree_out <= tree(Levels_c, 0);
+        tree_out   <= tree(Levels_c, 0);
+        tree_valid <= bpp(Levels_c).valid;
     end generate;
 
     i_bp_round : entity work.mrf_train_round
         generic map (InBits_g => TreeBits_c, OutBits_g => DeltaBits_g, Clamp_g => false)
-        port map (Clk => Clk, In_Value => tree_out, In_Shift => Bp_Shift,
+        port map (Clk => Clk, In_Valid => tree_valid, In_Value => tree_out, In_Shift => Bp_Shift,
                   Out_Value => bp_round);
 
     -- lane deltas: the output deltas when they are ready, else the back-propagated ones

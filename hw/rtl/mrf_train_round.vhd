@@ -21,6 +21,7 @@ entity mrf_train_round is
     );
     port (
         Clk       : in  std_logic;
+        In_Valid  : in  std_logic;  -- stage enables follow it (idle stages hold: fast in GHDL)
         In_Value  : in  signed(InBits_g - 1 downto 0);
         In_Shift  : in  unsigned(ShiftBits_c - 1 downto 0);
         Out_Value : out signed(OutBits_g - 1 downto 0)
@@ -47,6 +48,7 @@ architecture rtl of mrf_train_round is
     -- bits of q that must equal the sign for q to lie in [lo, hi] (Clamp: q in [0, 255])
     constant KeepBits_c : natural := OutBits_g - 1;  -- 8 for the clamp (9-bit result)
 
+    signal v1, v2, v3 : std_logic := '0';
     signal s1_v    : signed(InBits_g - 1 downto 0);
     signal s1_hi   : unsigned(2 downto 0);
     signal s1_half, s1_tail : std_logic;
@@ -64,78 +66,89 @@ begin
         variable all0_v, all1_v, top_v : boolean;
     begin
         if rising_edge(Clk) then
-            -- stage 1
-            s_v    := to_integer(In_Shift);
-            half_v := '0';
-            tail_v := '0';
-            for k in 0 to InBits_g - 1 loop
-                if k = s_v - 1 then
-                    half_v := In_Value(k);
-                elsif k < s_v - 1 then
-                    tail_v := tail_v or In_Value(k);
-                end if;
-            end loop;
-            if s_v > InBits_g then  -- bits above the top are copies of the sign
-                half_v := In_Value(InBits_g - 1);
-                tail_v := tail_v or In_Value(InBits_g - 1);
-            end if;
-            s1_v    <= asr(In_Value, to_integer(In_Shift(2 downto 0)));
-            s1_hi   <= In_Shift(ShiftBits_c - 1 downto 3);
-            s1_half <= half_v;
-            s1_tail <= tail_v;
-
-            -- stage 2
-            s2_q    <= asr(s1_v, 8 * to_integer(s1_hi));
-            s2_half <= s1_half;
-            s2_tail <= s1_tail;
-
-            -- stage 3: q in range?  Clamp: [0, 254] increments freely; SAT: [lo, hi - 1]
-            q_v    := s2_q;
-            all0_v := true;
-            all1_v := true;
-            for k in KeepBits_c to InBits_g - 1 loop
-                if q_v(k) = '1' then
-                    all0_v := false;
-                else
-                    all1_v := false;
-                end if;
-            end loop;
-            top_v := q_v(KeepBits_c - 1 downto 0) = signed'((KeepBits_c - 1 downto 0 => '1'));
-            s3_inc   <= s2_half and (s2_tail or q_v(0));
-            if Clamp_g then  -- q in [0, 254] here: zero-extend the low byte
-                s3_low <= '0' & q_v(KeepBits_c - 1 downto 0);
-            else
-                s3_low <= q_v(OutBits_g - 1 downto 0);
-            end if;
-            s3_over  <= '0';
-            s3_under <= '0';
-            if Clamp_g then
-                -- q < 0 -> 0 (q = -1 plus an increment is 0 too); q >= 255 -> 255
-                if q_v(InBits_g - 1) = '1' then
-                    s3_under <= '1';
-                elsif not all0_v or top_v then
-                    s3_over <= '1';
-                end if;
-            else
-                -- sign-extension bits OutBits_g-1 … top all equal: in range; q = hi stays hi
-                if q_v(InBits_g - 1) = '1' then
-                    if not all1_v then
-                        s3_under <= '1';
+            v1 <= In_Valid;
+            v2 <= v1;
+            v3 <= v2;
+                -- stage 1
+            if In_Valid = '1' then
+                s_v    := to_integer(In_Shift);
+                half_v := '0';
+                tail_v := '0';
+                for k in 0 to InBits_g - 1 loop
+                    if k = s_v - 1 then
+                        half_v := In_Value(k);
+                    elsif k < s_v - 1 then
+                        tail_v := tail_v or In_Value(k);
                     end if;
-                elsif not all0_v or top_v then
-                    s3_over <= '1';
+                end loop;
+                if s_v > InBits_g then  -- bits above the top are copies of the sign
+                    half_v := In_Value(InBits_g - 1);
+                    tail_v := tail_v or In_Value(InBits_g - 1);
+                end if;
+                s1_v    <= asr(In_Value, to_integer(In_Shift(2 downto 0)));
+                s1_hi   <= In_Shift(ShiftBits_c - 1 downto 3);
+                s1_half <= half_v;
+                s1_tail <= tail_v;
+            end if;
+
+                -- stage 2
+            if v1 = '1' then
+                s2_q    <= asr(s1_v, 8 * to_integer(s1_hi));
+                s2_half <= s1_half;
+                s2_tail <= s1_tail;
+            end if;
+
+                -- stage 3: q in range?  Clamp: [0, 254] increments freely; SAT: [lo, hi - 1]
+            if v2 = '1' then
+                q_v    := s2_q;
+                all0_v := true;
+                all1_v := true;
+                for k in KeepBits_c to InBits_g - 1 loop
+                    if q_v(k) = '1' then
+                        all0_v := false;
+                    else
+                        all1_v := false;
+                    end if;
+                end loop;
+                top_v := q_v(KeepBits_c - 1 downto 0) = signed'((KeepBits_c - 1 downto 0 => '1'));
+                s3_inc   <= s2_half and (s2_tail or q_v(0));
+                if Clamp_g then  -- q in [0, 254] here: zero-extend the low byte
+                    s3_low <= '0' & q_v(KeepBits_c - 1 downto 0);
+                else
+                    s3_low <= q_v(OutBits_g - 1 downto 0);
+                end if;
+                s3_over  <= '0';
+                s3_under <= '0';
+                if Clamp_g then
+                    -- q < 0 -> 0 (q = -1 plus an increment is 0 too); q >= 255 -> 255
+                    if q_v(InBits_g - 1) = '1' then
+                        s3_under <= '1';
+                    elsif not all0_v or top_v then
+                        s3_over <= '1';
+                    end if;
+                else
+                    -- sign-extension bits OutBits_g-1 … top all equal: in range; q = hi stays hi
+                    if q_v(InBits_g - 1) = '1' then
+                        if not all1_v then
+                            s3_under <= '1';
+                        end if;
+                    elsif not all0_v or top_v then
+                        s3_over <= '1';
+                    end if;
                 end if;
             end if;
 
-            -- stage 4
-            if s3_over = '1' then
-                Out_Value <= hi_c;
-            elsif s3_under = '1' then
-                Out_Value <= lo_c;
-            elsif s3_inc = '1' then
-                Out_Value <= s3_low + 1;
-            else
-                Out_Value <= s3_low;
+                -- stage 4
+            if v3 = '1' then
+                if s3_over = '1' then
+                    Out_Value <= hi_c;
+                elsif s3_under = '1' then
+                    Out_Value <= lo_c;
+                elsif s3_inc = '1' then
+                    Out_Value <= s3_low + 1;
+                else
+                    Out_Value <= s3_low;
+                end if;
             end if;
         end if;
     end process;
