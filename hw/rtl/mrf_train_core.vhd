@@ -137,7 +137,7 @@ architecture rtl of mrf_train_core is
     type RepG_t is array (0 to K_c - 1) of GVec_t;
     type RepP_t is array (0 to K_c - 1) of PVec_t;
 
-    type State_t is (Idle_s, Clear_s, Fetch_s, Fwd_s, FwdWait_s, Bwd_s, BwdWait_s, Drain_s);
+    type State_t is (Idle_s, Fetch_s, Fwd_s, FwdWait_s, Bwd_s, BwdWait_s, Drain_s);
     signal state      : State_t := Idle_s;
     signal layer      : natural range 0 to Last_c;
     signal col        : natural range 0 to 1023;
@@ -148,6 +148,7 @@ architecture rtl of mrf_train_core is
     signal spr        : natural range 0 to K_c;  -- samples per round
     signal batch_cnt  : unsigned(16 downto 0);
     signal round_upd  : std_logic := '0';       -- this round completes a batch
+    signal round_fresh : std_logic := '0';      -- this round starts a batch (G = product)
     signal accept     : std_logic;
     signal in_ready_i : std_logic;
 
@@ -201,7 +202,7 @@ architecture rtl of mrf_train_core is
     signal u_run      : std_logic := '0';
     signal u_layer    : natural range 0 to Last_c;
     signal u_col      : natural range 0 to 1023;
-    signal upd_start  : std_logic_vector(1 to 2) := "00";  -- (2 cycles: last G write lands)
+    signal upd_start  : std_logic_vector(1 to 2) := "00";  -- (trails the backward pass)
     signal upd_ok     : std_logic_vector(MaxLayers_c - 1 downto 0) := (others => '1');
     signal u_mask     : unsigned(31 downto 0);
 
@@ -281,7 +282,8 @@ begin
                     Clk => Clk, Rst => Rst, Load_Slot => load_slot, In_X => In_X, In_T => In_T,
                     Round_Start => round_start, Round_Active => round_act(k),
                     Ctl_Op => c_op, Ctl_Addr => c_addr, Ctl_IsBias => c_bias,
-                    Ctl_First => c_first, Ctl_Layer => c_layer, Ctl_Col => c_col,
+                    Ctl_First => c_first, Ctl_Fresh => round_fresh, Ctl_Layer => c_layer,
+                    Ctl_Col => c_col,
                     Fin_Hidden => fin_hidden, Fin_Out => fin_out, Fin_Layer => fin_layer,
                     Fin_Shift => fin_shift, Cfg_E => e_reg,
                     Bp_Valid => bp_valid, Bp_Layer => pipe(2).layer, Bp_Col => pipe(2).col,
@@ -302,7 +304,8 @@ begin
                     Clk => Clk, Rst => Rst, Load_Slot => load_slot, In_X => In_X, In_T => In_T,
                     Round_Start => round_start, Round_Active => round_act(k),
                     Ctl_Op => c_op, Ctl_Addr => c_addr, Ctl_IsBias => c_bias,
-                    Ctl_First => c_first, Ctl_Layer => c_layer, Ctl_Col => c_col,
+                    Ctl_First => c_first, Ctl_Fresh => round_fresh, Ctl_Layer => c_layer,
+                    Ctl_Col => c_col,
                     Fin_Hidden => fin_hidden, Fin_Out => fin_out, Fin_Layer => fin_layer,
                     Fin_Shift => fin_shift, Cfg_E => e_reg,
                     Bp_Valid => bp_valid, Bp_Layer => pipe(2).layer, Bp_Col => pipe(2).col,
@@ -372,17 +375,7 @@ begin
                         spr <= 2**to_integer(Cfg_Log2Batch);
                     end if;
                     col   <= 0;
-                    state <= Clear_s;
-                end if;
-
-            elsif state = Clear_s then  -- zero every gradient word
-                c_op   <= OpClr_c;
-                c_addr <= to_unsigned(col, WtAddrBits_c);
-                if col = Layers_g * Cols_c - 1 then
-                    col   <= 0;
                     state <= Fetch_s;
-                else
-                    col <= col + 1;
                 end if;
 
             elsif state = Fetch_s then  -- start a round when its samples are prefetched
@@ -406,6 +399,7 @@ begin
                     batch_cnt <= batch_cnt + need_v;
                     bmask_v   := shift_left(to_unsigned(1, 17), to_integer(Cfg_Log2Batch)) - 1;
                     round_upd <= '1' when ((batch_cnt + need_v) and bmask_v) = 0 else '0';
+                    round_fresh <= '1' when (batch_cnt and bmask_v) = 0 else '0';
                     state     <= Fwd_s;
                 end if;
 
@@ -450,13 +444,15 @@ begin
                         dl_mask(i) <= '1' when i < NOut_c(layer) else '0';
                     end loop;
                 end if;
+                -- the update trails the last backward layer (its sums of column j are written
+                -- 3 cycles after the issue; the update reads column j 4 cycles after)
+                if col = 0 and layer = 0 and round_upd = '1' then
+                    upd_start(1) <= '1';
+                end if;
                 c_bias <= '1' when last_v else '0';
                 if last_v then
                     col <= 0;
                     if layer = 0 then
-                        if round_upd = '1' then
-                            upd_start(1) <= '1';
-                        end if;
                         state <= Fetch_s;
                     else
                         wait_cnt <= BwdWait_c;

@@ -5,9 +5,16 @@
 -- address = layer * Cols_g + column (column n_in of a layer is its bias).
 -- Forward/backward pipeline: stage 0 address/control in, stage 1 RAM data out (registered), stage
 -- 2 registered products (DSP inputs and outputs registered), accumulate / write back.
+-- Every product is at most 18 bits wide, one DSP48 each, with no adder behind it: the int16
+-- delta is split into a signed high byte and an unsigned low byte (GHDL's Verilog widens both
+-- operands of a product to its width, and a wider product would be split across DSPs with the
+-- partial products added in fabric after them).
 -- The weight update is not computed here: the core reads the gradient words of every replica and
--- the parameter word of replica 0 (Upd_ port, second read port), sums, rounds and writes the new
--- word into every replica (Wr_ port); the lane clears its gradient word as it is read.
+-- the parameter word of replica 0 (Upd_ port: second read ports), sums, rounds and writes the new
+-- word into every replica (Wr_ port). The gradient RAM is written by the backward pass only: the
+-- first round of a mini-batch (Ctl_Fresh) writes the product alone instead of adding it, so the
+-- update may read a layer's sums while the backward pass writes the next ones, and nothing has to
+-- clear them.
 ------------------------------------------------------------------------------------------------
 library ieee;
 use ieee.std_logic_1164.all;
@@ -30,12 +37,13 @@ entity mrf_train_lane is
         Ctl_Addr     : in  unsigned(WtAddrBits_c - 1 downto 0);
         Ctl_IsBias   : in  std_logic;
         Ctl_First    : in  std_logic;
+        Ctl_Fresh    : in  std_logic;  -- backward: G = product (first round of a mini-batch)
         -- stage 1 broadcast activation (1 for the bias column)
         Bc_Y         : in  signed(ActBits_c - 1 downto 0);
         -- delta load
         Dl_Load      : in  std_logic;
         Dl_Value     : in  signed(DeltaBits_g - 1 downto 0);
-        -- update read (never during a backward pass): Upd_P / Upd_G valid one cycle later
+        -- update read: Upd_P / Upd_G valid one cycle later
         Upd_Rd       : in  std_logic;
         Upd_Addr     : in  unsigned(WtAddrBits_c - 1 downto 0);
         -- parameter write (updated word, or the host's word while idle)
@@ -61,30 +69,34 @@ architecture rtl of mrf_train_lane is
     type GradRam_t is array (0 to Depth_c - 1) of signed(AccBits_c - 1 downto 0);
 
     signal p_rd, p_rdb       : signed(ParamBits_c - 1 downto 0);
-    signal g_rd, g_wd        : signed(AccBits_c - 1 downto 0);
+    signal g_rd, g_rdb, g_wd : signed(AccBits_c - 1 downto 0);
     signal g_we              : std_logic;
     signal g_wa              : unsigned(WtAddrBits_c - 1 downto 0);
 
     -- stage 1 control
     signal s1_op             : std_logic_vector(2 downto 0) := OpNone_c;
     signal s1_addr           : unsigned(WtAddrBits_c - 1 downto 0);
-    signal s1_bias, s1_first : std_logic;
-    signal u1_rd             : std_logic := '0';
-    signal u1_addr           : unsigned(WtAddrBits_c - 1 downto 0);
+    signal s1_bias, s1_first, s1_fresh : std_logic;
     -- stage 2
     signal s2_op             : std_logic_vector(2 downto 0) := OpNone_c;
     signal s2_addr           : unsigned(WtAddrBits_c - 1 downto 0);
     signal s2_bias, s2_first : std_logic;
     signal s2_prod           : signed(8 + ActBits_c - 1 downto 0);
     signal s2_pb             : signed(ParamBits_c - 1 downto 0);
-    signal s2_gp             : signed(GpBits_c - 1 downto 0);
     signal s2_g              : signed(AccBits_c - 1 downto 0);
-    signal s2_bp             : signed(8 + DeltaBits_g - 1 downto 0);
+    -- partial products: w * delta_hi, w * delta_lo, y * delta_hi, y * delta_lo
+    signal s2_bph            : signed(8 + DeltaBits_g - 8 - 1 downto 0);
+    signal s2_bpl            : signed(8 + 9 - 1 downto 0);
+    signal s2_gph            : signed(ActBits_c + DeltaBits_g - 8 - 1 downto 0);
+    signal s2_gpl            : signed(ActBits_c + 9 - 1 downto 0);
+    signal s2_gp             : signed(GpBits_c - 1 downto 0);
 
     signal acc               : signed(AccBits_c - 1 downto 0);
     signal delta             : signed(DeltaBits_g - 1 downto 0);
 
 begin
+
+    assert DeltaBits_g >= 9 report "DeltaBits_g must be >= 9 (split products)" severity failure;
 
     -- lane-local RAMs (synchronous read; contents as process variables: inferred as RAM, fast in
     -- GHDL). Parameter RAM: read port A (forward, backward, host read), read port B (update).
@@ -108,10 +120,11 @@ begin
         variable ram_v : GradRam_t := (others => (others => '0'));
     begin
         if rising_edge(Clk) then
-            if Upd_Rd = '1' and Upd_Addr < Depth_c then
-                g_rd <= ram_v(to_integer(Upd_Addr));
-            elsif Ctl_Op = OpBwd_c and Ctl_Addr < Depth_c then
+            if Ctl_Op = OpBwd_c and Ctl_Addr < Depth_c then
                 g_rd <= ram_v(to_integer(Ctl_Addr));
+            end if;
+            if Upd_Rd = '1' and Upd_Addr < Depth_c then
+                g_rdb <= ram_v(to_integer(Upd_Addr));
             end if;
             if g_we = '1' and g_wa < Depth_c then
                 ram_v(to_integer(g_wa)) := g_wd;
@@ -119,26 +132,19 @@ begin
         end if;
     end process;
 
-    -- gradient write: back-propagation write back (stage 2), clear, or the update's clear of the
-    -- word it has just read (stage 1 of the update read; never at the same time as a backward)
-    p_comb_wr : process (all)
-    begin
-        g_we <= '0';
-        g_wa <= s2_addr;
-        g_wd <= (others => '0');
-        if s2_op = OpBwd_c then
-            g_we <= '1';
-            g_wd <= s2_g + resize(s2_gp, AccBits_c);
-        elsif s2_op = OpClr_c then
-            g_we <= '1';
-        elsif u1_rd = '1' then
-            g_we <= '1';
-            g_wa <= u1_addr;
-        end if;
-    end process;
+    -- gradient write back (stage 2; two adds after registers)
+    g_we <= '1' when s2_op = OpBwd_c else '0';
+    g_wa <= s2_addr;
+    g_wd <= s2_g + resize(s2_gp, AccBits_c);
+
+    -- the products, reassembled from the registered partial products
+    s2_gp <= shift_left(resize(s2_gph, GpBits_c), 8) + resize(s2_gpl, GpBits_c);
+    Bp_Prod <= shift_left(resize(s2_bph, 8 + DeltaBits_g), 8) + resize(s2_bpl, 8 + DeltaBits_g);
 
     p_pipe : process (Clk)
-        variable w_v : signed(7 downto 0);
+        variable w_v  : signed(7 downto 0);
+        variable dh_v : signed(DeltaBits_g - 8 - 1 downto 0);
+        variable dl_v : signed(8 downto 0);
     begin
         if rising_edge(Clk) then
             -- stage 0 -> 1
@@ -146,8 +152,7 @@ begin
             s1_addr  <= Ctl_Addr;
             s1_bias  <= Ctl_IsBias;
             s1_first <= Ctl_First;
-            u1_rd    <= Upd_Rd;
-            u1_addr  <= Upd_Addr;
+            s1_fresh <= Ctl_Fresh;
 
             -- stage 1 -> 2: products from registers into registers (DSP input and output)
             w_v := p_rd(MasterExtra_g + 7 downto MasterExtra_g);  -- FLOOR(m, E) (m fits int16)
@@ -159,10 +164,17 @@ begin
                 s2_prod <= w_v * Bc_Y;
                 s2_pb   <= p_rd;
             end if;
-            if s1_op = OpBwd_c then
-                s2_g  <= g_rd;
-                s2_bp <= w_v * delta;  -- (bias column: unused by the tree's consumer)
-                s2_gp <= delta * Bc_Y;
+            if s1_op = OpBwd_c then  -- delta = dh * 256 + dl, dl unsigned
+                dh_v   := delta(DeltaBits_g - 1 downto 8);
+                dl_v   := signed('0' & std_logic_vector(delta(7 downto 0)));
+                s2_g   <= (others => '0');
+                if s1_fresh = '0' then
+                    s2_g <= g_rd;
+                end if;
+                s2_bph <= w_v * dh_v;  -- (bias column: unused by the tree's consumer)
+                s2_bpl <= w_v * dl_v;
+                s2_gph <= Bc_Y * dh_v;
+                s2_gpl <= Bc_Y * dl_v;
             end if;
 
             -- stage 2: accumulate (the bias column brings the bias itself)
@@ -183,16 +195,14 @@ begin
             if Rst = '1' then
                 s1_op <= OpNone_c;
                 s2_op <= OpNone_c;
-                u1_rd <= '0';
             end if;
         end if;
     end process;
 
     Acc_Out   <= acc;
     Delta_Out <= delta;
-    Bp_Prod   <= s2_bp;
     Param_Rd  <= p_rd;
     Upd_P     <= p_rdb;
-    Upd_G     <= g_rd;
+    Upd_G     <= g_rdb;
 
 end architecture;

@@ -43,6 +43,7 @@ entity mrf_train_replica is
         Ctl_Addr    : in  unsigned(WtAddrBits_c - 1 downto 0);
         Ctl_IsBias  : in  std_logic;
         Ctl_First   : in  std_logic;
+        Ctl_Fresh   : in  std_logic;
         Ctl_Layer   : in  unsigned(2 downto 0);
         Ctl_Col     : in  unsigned(7 downto 0);
         -- finalisation: hidden layer Fin_Layer (0-based) done, or the output layer
@@ -158,7 +159,7 @@ begin
             port map (
                 Clk => Clk, Rst => Rst,
                 Ctl_Op => Ctl_Op, Ctl_Addr => Ctl_Addr, Ctl_IsBias => Ctl_IsBias,
-                Ctl_First => Ctl_First, Bc_Y => bc_y,
+                Ctl_First => Ctl_First, Ctl_Fresh => Ctl_Fresh, Bc_Y => bc_y,
                 Dl_Load => lane_dl, Dl_Value => dl_value(i),
                 Upd_Rd => Upd_Rd, Upd_Addr => Upd_Addr,
                 Wr_Ena => Wr_Ena(i), Wr_Addr => Wr_Addr,
