@@ -151,6 +151,11 @@ architecture rtl of mrf_train_core is
     signal round_fresh : std_logic := '0';      -- this round starts a batch (G = product)
     signal accept     : std_logic;
     signal in_ready_i : std_logic;
+    -- registered from the 64-bit counts (short paths): samples in the next round, counts /= 0
+    signal need       : natural range 0 to K_c;
+    signal need_ok    : std_logic := '0';  -- need follows remaining (one cycle after a change)
+    signal left_nz    : std_logic := '0';  -- acc_left /= 0
+    signal rem_nz     : std_logic := '0';  -- remaining /= 0
 
     -- stage 0 control to the replicas
     signal c_op       : std_logic_vector(2 downto 0) := OpNone_c;
@@ -324,13 +329,12 @@ begin
     ---------------------------------------------------------------------------------------------
     -- controller: one column per cycle to all replicas (stage 0)
     ---------------------------------------------------------------------------------------------
-    in_ready_i <= '1' when state /= Idle_s and fill < spr and acc_left /= 0 else '0';
+    in_ready_i <= '1' when state /= Idle_s and fill < spr and left_nz = '1' else '0';
     accept     <= In_Valid and in_ready_i;
     In_Ready   <= in_ready_i;
 
     p_ctrl : process (Clk)
         variable last_v  : boolean;
-        variable need_v  : natural range 0 to K_c;
         variable bmask_v : unsigned(16 downto 0);
     begin
         if rising_edge(Clk) then
@@ -355,6 +359,16 @@ begin
             if accept = '1' then
                 fill     <= fill + 1;
                 acc_left <= acc_left - 1;
+                if acc_left = 1 then
+                    left_nz <= '0';
+                end if;
+            end if;
+            need_ok <= '1';
+            rem_nz  <= '1' when remaining /= 0 else '0';
+            if remaining < spr then
+                need <= to_integer(remaining(6 downto 0));
+            else
+                need <= spr;
             end if;
 
             if state = Idle_s then
@@ -367,13 +381,16 @@ begin
                     seed_load <= Cfg_SeedRng;
                     remaining <= NSamples;
                     acc_left  <= NSamples;
+                    left_nz   <= '1' when NSamples /= 0 else '0';
+                    need_ok   <= '0';
                     fill      <= 0;
                     batch_cnt <= (others => '0');
-                    if to_integer(Cfg_Log2Batch) >= ULevels_c then
-                        spr <= K_c;
-                    else
-                        spr <= 2**to_integer(Cfg_Log2Batch);
-                    end if;
+                    spr <= K_c;  -- min(R, B)
+                    for b in 0 to ULevels_c - 1 loop
+                        if to_integer(Cfg_Log2Batch) = b then
+                            spr <= 2**b;
+                        end if;
+                    end loop;
                     col   <= 0;
                     state <= Fetch_s;
                 end if;
@@ -381,24 +398,22 @@ begin
             elsif state = Fetch_s then  -- start a round when its samples are prefetched
                 layer <= 0;
                 col   <= 0;
-                if remaining < spr then
-                    need_v := to_integer(remaining(6 downto 0));
-                else
-                    need_v := spr;
-                end if;
-                if remaining = 0 then
+                if need_ok = '0' then
+                    null;  -- need, rem_nz follow remaining from the next cycle
+                elsif rem_nz = '0' then
                     wait_cnt <= 5;
                     state    <= Drain_s;
-                elsif fill = need_v then
+                elsif fill = need then
                     round_start <= '1';
                     for k in 0 to K_c - 1 loop
-                        round_act(k) <= '1' when k < need_v else '0';
+                        round_act(k) <= '1' when k < need else '0';
                     end loop;
                     fill      <= 0;
-                    remaining <= remaining - need_v;
-                    batch_cnt <= batch_cnt + need_v;
+                    remaining <= remaining - need;
+                    need_ok   <= '0';
+                    batch_cnt <= batch_cnt + need;
                     bmask_v   := shift_left(to_unsigned(1, 17), to_integer(Cfg_Log2Batch)) - 1;
-                    round_upd <= '1' when ((batch_cnt + need_v) and bmask_v) = 0 else '0';
+                    round_upd <= '1' when ((batch_cnt + need) and bmask_v) = 0 else '0';
                     round_fresh <= '1' when (batch_cnt and bmask_v) = 0 else '0';
                     state     <= Fwd_s;
                 end if;
@@ -487,6 +502,8 @@ begin
                 fill        <= 0;
                 spr         <= 0;
                 acc_left    <= (others => '0');
+                left_nz     <= '0';
+                need_ok     <= '0';
                 round_start <= '0';
                 upd_start(1) <= '0';
             end if;
