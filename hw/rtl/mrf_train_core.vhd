@@ -607,9 +607,11 @@ begin
                 end loop;
             end loop;
             for l in 2 to ULevels_c loop
-                for k in 0 to 2**(ULevels_c - l) - 1 loop
+                for k in 0 to K_c / 2 - 1 loop  -- (entries past a level's width: 0)
                     for i in 0 to Lanes_c - 1 loop
-                        if uc(l).valid = '1' then
+                        if k >= 2**(ULevels_c - l) then
+                            utree(l, k)(i) <= (others => '0');
+                        elsif uc(l).valid = '1' then
                             utree(l, k)(i) <= utree(l - 1, 2 * k)(i) + utree(l - 1, 2 * k + 1)(i);
                         end if;
                     end loop;

@@ -233,6 +233,9 @@ begin
             end if;
             -- (writes at constant indices under a compare: GHDL 2.0's synthesis turns a clocked
             -- write at a variable index of a 2-D array into latches)
+            for i in 0 to Cols_c - 1 loop  -- (act(0) unused: y_0 is xin; driven, constant)
+                act(0, i) <= (others => '0');
+            end loop;
             if fin_d(RoundLat_c) = '1' then
                 for l in 1 to Last_c loop
                     if to_integer(fin_layer_d) + 1 = l then
@@ -287,8 +290,10 @@ begin
                 end if;
             end loop;
             for l in 2 to Levels_c loop
-                for k in 0 to Leaves_c / 2**l - 1 loop
-                    if bpp(l - 1).valid = '1' then
+                for k in 0 to Leaves_c / 2 - 1 loop  -- (entries past a level's width: 0)
+                    if k >= Leaves_c / 2**l then
+                        tree(l, k) <= (others => '0');
+                    elsif bpp(l - 1).valid = '1' then
                         tree(l, k) <= tree(l - 1, 2 * k) + tree(l - 1, 2 * k + 1);
                     end if;
                 end loop;

@@ -1,6 +1,8 @@
 ------------------------------------------------------------------------------------------------
 -- mrf_train_round: pipelined RHE(v, s) followed by SAT_n or CLAMP_U (hw/SPEC.md §0), latency
--- RoundLat_c = 4 cycles, one result per cycle. Each stage is a few LUT levels (300 MHz goal):
+-- RoundLat_c = 4 cycles, one result per cycle. Each stage is a few LUT levels (300 MHz goal).
+-- The shift is decoded into bit masks one cycle ahead: In_Shift must be stable for at least one
+-- cycle before In_Valid (it is a per-layer setting that changes between layers).
 --   1: shift right by s mod 8; the rounding bits half = v(s-1), tail = OR v(s-2 … 0)
 --   2: shift right by 8 * (s div 8)            -> q = FLOOR(v, s)
 --   3: increment (half AND (tail OR q(0))) and the range flags of q (saturation cannot depend on
@@ -49,6 +51,10 @@ architecture rtl of mrf_train_round is
     constant KeepBits_c : natural := OutBits_g - 1;  -- 8 for the clamp (9-bit result)
 
     signal v1, v2, v3 : std_logic := '0';
+    -- decoded shift: sh_one(k) = (k = s - 1), sh_low(k) = (k < s - 1), k < InBits_g
+    signal sh_q       : unsigned(ShiftBits_c - 1 downto 0) := (others => '1');
+    signal sh_one, sh_low : std_logic_vector(InBits_g - 1 downto 0) := (others => '0');
+    signal sh_top     : std_logic := '0';  -- s > InBits_g: half and tail include the sign
     signal s1_v    : signed(InBits_g - 1 downto 0);
     signal s1_hi   : unsigned(2 downto 0);
     signal s1_half, s1_tail : std_logic;
@@ -69,36 +75,42 @@ begin
             v1 <= In_Valid;
             v2 <= v1;
             v3 <= v2;
-                -- stage 1
-            if In_Valid = '1' then
+            -- shift decode (recomputed when the shift changes)
+            if In_Shift /= sh_q then
+                sh_q   <= In_Shift;
                 s_v    := to_integer(In_Shift);
+                sh_top <= '1' when s_v > InBits_g else '0';
+                for k in 0 to InBits_g - 1 loop
+                    sh_one(k) <= '1' when k = s_v - 1 else '0';
+                    sh_low(k) <= '1' when k < s_v - 1 else '0';
+                end loop;
+            end if;
+            -- stage 1
+            if In_Valid = '1' then
                 half_v := '0';
                 tail_v := '0';
                 for k in 0 to InBits_g - 1 loop
-                    if k = s_v - 1 then
-                        half_v := In_Value(k);
-                    elsif k < s_v - 1 then
-                        tail_v := tail_v or In_Value(k);
-                    end if;
+                    half_v := half_v or (In_Value(k) and sh_one(k));
+                    tail_v := tail_v or (In_Value(k) and sh_low(k));
                 end loop;
-                if s_v > InBits_g then  -- bits above the top are copies of the sign
+                if sh_top = '1' then  -- bits above the top are copies of the sign
                     half_v := In_Value(InBits_g - 1);
                     tail_v := tail_v or In_Value(InBits_g - 1);
                 end if;
-                s1_v    <= asr(In_Value, to_integer(In_Shift(2 downto 0)));
-                s1_hi   <= In_Shift(ShiftBits_c - 1 downto 3);
+                s1_v    <= asr(In_Value, to_integer(sh_q(2 downto 0)));
+                s1_hi   <= sh_q(ShiftBits_c - 1 downto 3);
                 s1_half <= half_v;
                 s1_tail <= tail_v;
             end if;
 
-                -- stage 2
+            -- stage 2
             if v1 = '1' then
                 s2_q    <= asr(s1_v, 8 * to_integer(s1_hi));
                 s2_half <= s1_half;
                 s2_tail <= s1_tail;
             end if;
 
-                -- stage 3: q in range?  Clamp: [0, 254] increments freely; SAT: [lo, hi - 1]
+            -- stage 3: q in range?  Clamp: [0, 254] increments freely; SAT: [lo, hi - 1]
             if v2 = '1' then
                 q_v    := s2_q;
                 all0_v := true;
@@ -138,7 +150,7 @@ begin
                 end if;
             end if;
 
-                -- stage 4
+            -- stage 4
             if v3 = '1' then
                 if s3_over = '1' then
                     Out_Value <= hi_c;

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from concurrent.futures import ThreadPoolExecutor
 import re
 import sys
 import tempfile
@@ -85,9 +86,12 @@ def synthesise(top: str, generics: dict[str, object], workdir: Path,
     replicas = int(generics.get("Replicas_g", 1))  # type: ignore[arg-type]
     split = depth_replicas is not None and depth_replicas < replicas
     flat_generics = {**generics, "Replicas_g": depth_replicas} if split else generics
-    flat = _map(top, flat_generics, workdir / "flat", flatten=True)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # two Yosys processes side by side
+        flat_job = pool.submit(_map, top, flat_generics, workdir / "flat", True)
+        full_job = pool.submit(_map, top, generics, workdir / "full", False) if split else None
+        flat = flat_job.result()
+        result = full_job.result() if full_job is not None else flat
     depth = logic_depth(workdir / "flat" / f"{top}_mapped.json", top)
-    result = _map(top, generics, workdir / "full", flatten=False) if split else flat
     checks = {"latches": result.latches + flat.latches, "undriven": result.undriven
               + flat.undriven, "depth": depth,
               "depth_replicas": flat_generics.get("Replicas_g"), "flattened": not split}
