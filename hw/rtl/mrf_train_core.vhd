@@ -275,51 +275,39 @@ begin
     ---------------------------------------------------------------------------------------------
     g_rep : for k in 0 to K_c - 1 generate
         signal load_slot : std_logic;
+        signal rep_dbg_valid : std_logic;
+        signal rep_dbg_kind, rep_dbg_layer : unsigned(2 downto 0);
+        signal rep_dbg_index : unsigned(7 downto 0);
+        signal rep_dbg_data  : std_logic_vector(AccBits_c * Lanes_c - 1 downto 0);
     begin
         load_slot <= accept when fill = k else '0';
-        g_dbg0 : if k = 0 generate
-            i_rep : entity work.mrf_train_replica
-                generic map (Layers_g => Layers_g, N0_g => N0_g, N1_g => N1_g, N2_g => N2_g,
-                             N3_g => N3_g, N4_g => N4_g, N5_g => N5_g, N6_g => N6_g,
-                             N7_g => N7_g, N8_g => N8_g, MasterExtra_g => MasterExtra_g,
-                             DeltaBits_g => DeltaBits_g, Debug_g => Debug_g)
-                port map (
-                    Clk => Clk, Rst => Rst, Load_Slot => load_slot, In_X => In_X, In_T => In_T,
-                    Round_Start => round_start, Round_Active => round_act(k),
-                    Ctl_Op => c_op, Ctl_Addr => c_addr, Ctl_IsBias => c_bias,
-                    Ctl_First => c_first, Ctl_Fresh => round_fresh, Ctl_Layer => c_layer,
-                    Ctl_Col => c_col,
-                    Fin_Hidden => fin_hidden, Fin_Out => fin_out, Fin_Layer => fin_layer,
-                    Fin_Shift => fin_shift, Cfg_E => e_reg,
-                    Bp_Valid => bp_valid, Bp_Layer => pipe(2).layer, Bp_Col => pipe(2).col,
-                    Bp_Shift => bp_shift, Dl_Load => dl_load, Dl_Mask => dl_mask,
-                    Upd_Rd => uc(0).valid, Upd_Addr => uc(0).addr,
-                    Wr_Ena => wr_ena, Wr_Addr => wr_addr, Wr_Data => wr_data,
-                    Upd_P => rep_p(k), Upd_G => rep_g(k), Param_Rd => rep_rd(k),
-                    Dbg_Valid => Dbg_Valid, Dbg_Kind => Dbg_Kind, Dbg_Layer => Dbg_Layer,
-                    Dbg_Index => Dbg_Index, Dbg_Data => Dbg_Data);
-        end generate;
-        g_rest : if k > 0 generate
-            i_rep : entity work.mrf_train_replica
-                generic map (Layers_g => Layers_g, N0_g => N0_g, N1_g => N1_g, N2_g => N2_g,
-                             N3_g => N3_g, N4_g => N4_g, N5_g => N5_g, N6_g => N6_g,
-                             N7_g => N7_g, N8_g => N8_g, MasterExtra_g => MasterExtra_g,
-                             DeltaBits_g => DeltaBits_g, Debug_g => false)
-                port map (
-                    Clk => Clk, Rst => Rst, Load_Slot => load_slot, In_X => In_X, In_T => In_T,
-                    Round_Start => round_start, Round_Active => round_act(k),
-                    Ctl_Op => c_op, Ctl_Addr => c_addr, Ctl_IsBias => c_bias,
-                    Ctl_First => c_first, Ctl_Fresh => round_fresh, Ctl_Layer => c_layer,
-                    Ctl_Col => c_col,
-                    Fin_Hidden => fin_hidden, Fin_Out => fin_out, Fin_Layer => fin_layer,
-                    Fin_Shift => fin_shift, Cfg_E => e_reg,
-                    Bp_Valid => bp_valid, Bp_Layer => pipe(2).layer, Bp_Col => pipe(2).col,
-                    Bp_Shift => bp_shift, Dl_Load => dl_load, Dl_Mask => dl_mask,
-                    Upd_Rd => uc(0).valid, Upd_Addr => uc(0).addr,
-                    Wr_Ena => wr_ena, Wr_Addr => wr_addr, Wr_Data => wr_data,
-                    Upd_P => rep_p(k), Upd_G => rep_g(k), Param_Rd => rep_rd(k),
-                    Dbg_Valid => open, Dbg_Kind => open, Dbg_Layer => open,
-                    Dbg_Index => open, Dbg_Data => open);
+        i_rep : entity work.mrf_train_replica
+            generic map (Layers_g => Layers_g, N0_g => N0_g, N1_g => N1_g, N2_g => N2_g,
+                         N3_g => N3_g, N4_g => N4_g, N5_g => N5_g, N6_g => N6_g,
+                         N7_g => N7_g, N8_g => N8_g, MasterExtra_g => MasterExtra_g,
+                         DeltaBits_g => DeltaBits_g, Debug_g => Debug_g and k = 0)
+            port map (
+                Clk => Clk, Rst => Rst, Load_Slot => load_slot, In_X => In_X, In_T => In_T,
+                Round_Start => round_start, Round_Active => round_act(k),
+                Ctl_Op => c_op, Ctl_Addr => c_addr, Ctl_IsBias => c_bias,
+                Ctl_First => c_first, Ctl_Fresh => round_fresh, Ctl_Layer => c_layer,
+                Ctl_Col => c_col,
+                Fin_Hidden => fin_hidden, Fin_Out => fin_out, Fin_Layer => fin_layer,
+                Fin_Shift => fin_shift, Cfg_E => e_reg,
+                Bp_Valid => bp_valid, Bp_Layer => pipe(2).layer, Bp_Col => pipe(2).col,
+                Bp_Shift => bp_shift, Dl_Load => dl_load, Dl_Mask => dl_mask,
+                Upd_Rd => uc(0).valid, Upd_Addr => uc(0).addr,
+                Wr_Ena => wr_ena, Wr_Addr => wr_addr, Wr_Data => wr_data,
+                Upd_P => rep_p(k), Upd_G => rep_g(k), Param_Rd => rep_rd(k),
+                Dbg_Valid => rep_dbg_valid, Dbg_Kind => rep_dbg_kind,
+                Dbg_Layer => rep_dbg_layer, Dbg_Index => rep_dbg_index,
+                Dbg_Data => rep_dbg_data);
+        g_trace : if k = 0 generate  -- the trace is replica 0's
+            Dbg_Valid <= rep_dbg_valid;
+            Dbg_Kind  <= rep_dbg_kind;
+            Dbg_Layer <= rep_dbg_layer;
+            Dbg_Index <= rep_dbg_index;
+            Dbg_Data  <= rep_dbg_data;
         end generate;
     end generate;
 
