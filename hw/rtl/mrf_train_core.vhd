@@ -79,7 +79,8 @@ entity mrf_train_core is
         Dbg_Layer      : out unsigned(2 downto 0);
         Dbg_Index      : out unsigned(7 downto 0);
         Dbg_Data       : out std_logic_vector(AccBits_c * lanes_of(Layers_g, to_widths(N0_g, N1_g,
-                                              N2_g, N3_g, N4_g, N5_g, N6_g, N7_g, N8_g)) - 1 downto 0);
+                                              N2_g, N3_g, N4_g, N5_g, N6_g, N7_g, N8_g))
+                                              - 1 downto 0);
         Dbg_UValid     : out std_logic;  -- updated words of one column (kind DbgW_c)
         Dbg_ULayer     : out unsigned(2 downto 0);
         Dbg_UIndex     : out unsigned(7 downto 0);

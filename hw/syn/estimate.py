@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from concurrent.futures import ThreadPoolExecutor
 import re
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from mrfrecon.engine.hdl_netlist import DELAY_NS, ghdl_synth, logic_depth, yosys_map
