@@ -83,7 +83,7 @@ def synthesise(top: str, generics: dict[str, object], workdir: Path,
     flattened netlist with that many replicas. Raises ``SystemExit`` with a one-line error on any
     latch, undriven bit or mangled constant: then the netlist would not be the design.
     """
-    replicas = int(generics.get("Replicas_g", 1))  # type: ignore[arg-type]
+    replicas = int(str(generics.get("Replicas_g", 1)))
     split = depth_replicas is not None and depth_replicas < replicas
     flat_generics = {**generics, "Replicas_g": depth_replicas} if split else generics
     with ThreadPoolExecutor(max_workers=2) as pool:  # two Yosys processes side by side

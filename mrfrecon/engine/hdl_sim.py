@@ -300,5 +300,5 @@ def assert_trace_matches(trace: CoreTrace, golden: EngineState, expected, widths
             )
     _, cols = core_widths(widths)
     for lane, addr, value in parameter_words(golden, cols):
-        got = trace.params.get((lane, addr))
-        assert got == value, f"final word lane {lane} addr {addr}: rtl {got} golden {value}"
+        word = trace.params.get((lane, addr))
+        assert word == value, f"final word lane {lane} addr {addr}: rtl {word} golden {value}"
