@@ -104,8 +104,8 @@ architecture rtl of mrf_train_core is
     constant BpLevels_c : natural := log2ceil(Lanes_c);     -- lane adder tree levels
     -- FSM waits (see hw/SPEC.md §7): forward: 3 cycles to the final accumulator, then the
     -- finalisation (RoundLat_c + 1); backward: the lane tree and the delta rounding
-    constant FwdWait_c  : natural := 2 + RoundLat_c + 1;
-    constant FinAt_c    : natural := RoundLat_c + 1;
+    constant FwdWait_c  : natural := 2 + RoundLat_c + 2;  -- (+1: the replicas' row register)
+    constant FinAt_c    : natural := RoundLat_c + 2;
     constant BwdWait_c  : natural := BpLevels_c + RoundLat_c + 1;
     -- update pipeline: stage 1 lane RAM data, 1 + ULevels_c tree out, then A (generator),
     -- B (sum + random word), C1/C2 (shift), D (subtract), E1 (range), E2 (select) = write
@@ -292,7 +292,7 @@ begin
                 Round_Start => round_start, Round_Active => round_act(k),
                 Ctl_Op => c_op, Ctl_Addr => c_addr, Ctl_IsBias => c_bias,
                 Ctl_First => c_first, Ctl_Fresh => round_fresh, Ctl_Layer => c_layer,
-                Ctl_Col => c_col,
+                Nx_Layer => to_unsigned(layer, 3), Ctl_Col => c_col,
                 Fin_Hidden => fin_hidden, Fin_Out => fin_out, Fin_Layer => fin_layer,
                 Fin_Shift => fin_shift, Cfg_E => e_reg,
                 Bp_Valid => bp_valid, Bp_Layer => pipe(2).layer, Bp_Col => pipe(2).col,

@@ -45,6 +45,7 @@ entity mrf_train_replica is
         Ctl_First   : in  std_logic;
         Ctl_Fresh   : in  std_logic;
         Ctl_Layer   : in  unsigned(2 downto 0);
+        Nx_Layer    : in  unsigned(2 downto 0);  -- the controller's layer (a cycle ahead)
         Ctl_Col     : in  unsigned(7 downto 0);
         -- finalisation: hidden layer Fin_Layer (0-based) done, or the output layer
         Fin_Hidden  : in  std_logic;
@@ -116,6 +117,8 @@ architecture rtl of mrf_train_replica is
     signal act        : Act_t := (others => (others => (others => '0')));
     signal dprev      : DeltaArr_t := (others => (others => '0'));
     signal bc_y       : signed(ActBits_c - 1 downto 0);
+    signal row        : XArr_t := (others => (others => '0'));  -- inputs of the current layer
+    signal live       : std_logic_vector(Cols_c - 1 downto 0) := (others => '0');
 
     signal lane_acc   : AccArr_t;
     signal lane_delta : DlArr_t;
@@ -198,17 +201,35 @@ begin
     ---------------------------------------------------------------------------------------------
     -- broadcast (stage 0 -> 1; bias column: 1)
     ---------------------------------------------------------------------------------------------
+    -- two short mux stages instead of one wide one: the row of the controller's current layer
+    -- (Nx_Layer, one cycle ahead of Ctl_Layer; the next sample at a round start) is registered
+    -- with its sigma' bits, then the column is picked from it
     p_bc : process (Clk)
     begin
         if rising_edge(Clk) then
+            for j in 0 to Cols_c - 1 loop
+                if Round_Start = '1' then
+                    row(j) <= nx(j);
+                elsif Nx_Layer = 0 then
+                    row(j) <= xin(j);
+                else
+                    row(j) <= (others => '0');
+                    for l in 1 to Last_c loop
+                        if to_integer(Nx_Layer) = l then
+                            row(j) <= act(l, j);
+                        end if;
+                    end loop;
+                end if;
+            end loop;
+            for j in 0 to Cols_c - 1 loop
+                live(j) <= '1' when row(j) > 0 and row(j) < 255 else '0';
+            end loop;
             if Ctl_IsBias = '1' then
                 bc_y <= to_signed(1, ActBits_c);
-            elsif to_integer(Ctl_Col) >= Cols_c or to_integer(Ctl_Layer) > Last_c then
+            elsif to_integer(Ctl_Col) >= Cols_c then
                 bc_y <= (others => '0');
-            elsif Ctl_Layer = 0 then
-                bc_y <= xin(to_integer(Ctl_Col));
             else
-                bc_y <= act(to_integer(Ctl_Layer), to_integer(Ctl_Col));
+                bc_y <= row(to_integer(Ctl_Col));
             end if;
         end if;
     end process;
@@ -280,7 +301,6 @@ begin
     -- sigma' of the stored activation, into dprev(column)
     ---------------------------------------------------------------------------------------------
     p_tree : process (Clk)
-        variable y_v : signed(ActBits_c - 1 downto 0);
     begin
         if rising_edge(Clk) then
             -- (levels enabled by the column's valid bit: idle levels hold, fast in GHDL)
@@ -298,13 +318,9 @@ begin
                     end if;
                 end loop;
             end loop;
-            y_v := (others => '0');
-            if to_integer(Bp_Layer) <= Last_c and to_integer(Bp_Col) < Cols_c then
-                y_v := act(to_integer(Bp_Layer), to_integer(Bp_Col));
-            end if;
             bpp(1) <= (Bp_Valid, Bp_Layer, Bp_Col, '0');
-            if y_v > 0 and y_v < 255 then
-                bpp(1).live <= '1';
+            if to_integer(Bp_Col) < Cols_c then  -- (row = the layer's inputs during its pass)
+                bpp(1).live <= live(to_integer(Bp_Col));
             end if;
             for s in 2 to BpLat_c loop
                 bpp(s) <= bpp(s - 1);

@@ -54,7 +54,8 @@ architecture rtl of mrf_train_round is
     -- decoded shift: sh_one(k) = (k = s - 1), sh_low(k) = (k < s - 1), k < InBits_g
     signal sh_q       : unsigned(ShiftBits_c - 1 downto 0) := (others => '1');
     signal sh_one, sh_low : std_logic_vector(InBits_g - 1 downto 0) := (others => '0');
-    signal sh_top     : std_logic := '0';  -- s > InBits_g: half and tail include the sign
+    signal sh_top     : std_logic := '0';
+    signal sh_ok      : std_logic := '0';  -- the decode is valid  -- s > InBits_g: half and tail include the sign
     signal s1_v    : signed(InBits_g - 1 downto 0);
     signal s1_hi   : unsigned(2 downto 0);
     signal s1_half, s1_tail : std_logic;
@@ -76,7 +77,8 @@ begin
             v2 <= v1;
             v3 <= v2;
             -- shift decode (recomputed when the shift changes)
-            if In_Shift /= sh_q then
+            if In_Shift /= sh_q or sh_ok = '0' then
+                sh_ok  <= '1';
                 sh_q   <= In_Shift;
                 s_v    := to_integer(In_Shift);
                 sh_top <= '1' when s_v > InBits_g else '0';
