@@ -148,6 +148,7 @@ architecture rtl of mrf_train_core is
     signal fill       : natural range 0 to K_c;  -- prefetched samples
     signal spr        : natural range 0 to K_c;  -- samples per round
     signal batch_cnt  : unsigned(16 downto 0);
+    signal bmask      : unsigned(16 downto 0);  -- B - 1 (registered at Start: short paths)
     signal round_upd  : std_logic := '0';       -- this round completes a batch
     signal round_fresh : std_logic := '0';      -- this round starts a batch (G = product)
     signal accept     : std_logic;
@@ -324,7 +325,6 @@ begin
 
     p_ctrl : process (Clk)
         variable last_v  : boolean;
-        variable bmask_v : unsigned(16 downto 0);
     begin
         if rising_edge(Clk) then
             c_op        <= OpNone_c;
@@ -374,6 +374,7 @@ begin
                     need_ok   <= '0';
                     fill      <= 0;
                     batch_cnt <= (others => '0');
+                    bmask     <= shift_left(to_unsigned(1, 17), to_integer(Cfg_Log2Batch)) - 1;
                     spr <= K_c;  -- min(R, B)
                     for b in 0 to ULevels_c - 1 loop
                         if to_integer(Cfg_Log2Batch) = b then
@@ -401,9 +402,8 @@ begin
                     remaining <= remaining - need;
                     need_ok   <= '0';
                     batch_cnt <= batch_cnt + need;
-                    bmask_v   := shift_left(to_unsigned(1, 17), to_integer(Cfg_Log2Batch)) - 1;
-                    round_upd <= '1' when ((batch_cnt + need) and bmask_v) = 0 else '0';
-                    round_fresh <= '1' when (batch_cnt and bmask_v) = 0 else '0';
+                    round_upd <= '1' when ((batch_cnt + need) and bmask) = 0 else '0';
+                    round_fresh <= '1' when (batch_cnt and bmask) = 0 else '0';
                     state     <= Fwd_s;
                 end if;
 
