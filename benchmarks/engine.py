@@ -7,10 +7,11 @@ Measured here, in the same run: float32 torch SGD on the same 16-16-16-2 network
 sizes, with one thread and with all cores (the best of all is ``cpu_best_samples_per_s``; on a
 busy machine two OpenMP threads can be far slower than one), and the bit-exact software engine
 (``emu``, what ``--device emu`` runs). Projected: the card's samples/s = clock / cycles per sample,
-with the cycles from the GHDL simulation of the RTL (``benchmarks/hdl_cycles.py``, or
-``--cycles-per-sample``) and the clock from ``hw/syn/estimate.py --json`` output
-(``--estimate-json``) or ``--clock-mhz`` (default 300 MHz, the design goal: a projection, not a
-timing-closed figure; closing timing needs Vivado). Ratios against the reference FPGA design
+with the cycles from the GHDL simulation of the RTL (``benchmarks/hdl_cycles.py``, 16 replicas,
+or ``--cycles-per-sample``) and the clock from the logic-depth report of ``hw/syn/estimate.py
+--json``: by default its saved output for this network, ``hw/syn/estimate_16-16-16-2.json``
+(``--estimate-json`` another one, ``--clock-mhz`` an explicit figure). Either way a projection,
+not a timing-closed figure: closing timing needs Vivado. Ratios against the reference FPGA design
 (160 cycles at 200 MHz = 1.25 M samples/s) and against the CPU best. CPU figures depend on the
 machine and its load: each is the best of a few timing windows.
 """
@@ -38,6 +39,7 @@ REFERENCE_SAMPLES_PER_S = 200e6 / 160  # reference design: 56 + 104 cycles at 20
 GOAL_CLOCK_MHZ = 300.0
 TORCH_BATCHES = (16, 64, 256, 1024, 4096, 16384, 65536)
 CLOCK_KEYS = ("clock_mhz", "fmax_mhz", "projected_clock_mhz")
+SAVED_ESTIMATE = Path(__file__).resolve().parents[1] / "hw" / "syn" / "estimate_16-16-16-2.json"
 
 
 def _rate(n: int, seconds: float) -> float:
@@ -140,11 +142,16 @@ def bench(args: argparse.Namespace) -> dict[str, object]:
     else:
         cycles = simulated_cycles(args.batch_log2)
         cycles_source = "GHDL simulation (benchmarks/hdl_cycles.py)"
-    if args.estimate_json is not None:
-        clock, clock_source = clock_from_estimate(args.estimate_json), f"{args.estimate_json}"
-    else:
+    if args.clock_mhz is not None:
         clock = args.clock_mhz
-        clock_source = "goal (--clock-mhz), not timing-closed"
+        clock_source = "--clock-mhz, not timing-closed"
+    else:
+        estimate = args.estimate_json or (SAVED_ESTIMATE if SAVED_ESTIMATE.is_file() else None)
+        if estimate is not None:
+            clock = clock_from_estimate(estimate)
+            clock_source = f"logic-depth delay model in {estimate} (projected, not timing-closed)"
+        else:
+            clock, clock_source = GOAL_CLOCK_MHZ, "goal, not timing-closed"
     if cycles <= 0 or clock <= 0:
         raise ValueError(f"cycles per sample ({cycles}) and clock ({clock} MHz) must be > 0")
     projected = clock * 1e6 / cycles
@@ -206,10 +213,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-log2", type=int, default=4, help="FPGA and emu batch (log2)")
     parser.add_argument("--cycles-per-sample", type=float, default=None,
                         help="skip the GHDL simulation and use this figure")
-    parser.add_argument("--clock-mhz", type=float, default=GOAL_CLOCK_MHZ,
-                        help="projected kernel clock (default: the 300 MHz goal)")
+    parser.add_argument("--clock-mhz", type=float, default=None,
+                        help="projected kernel clock (default: the saved estimate's clock)")
     parser.add_argument("--estimate-json", type=Path, default=None,
-                        help="take the clock from saved 'hw/syn/estimate.py --json' output")
+                        help="take the clock from saved 'hw/syn/estimate.py --json' output "
+                             f"(default: {SAVED_ESTIMATE.name} when present)")
     parser.add_argument("--threads", type=lambda s: tuple(int(v) for v in s.split(",")),
                         default=tuple(sorted({1, os.cpu_count() or 1})),
                         help="torch thread counts to try, comma-separated (default: 1 and all "

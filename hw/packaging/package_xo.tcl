@@ -14,7 +14,8 @@ mrf_check_memory_map $mrf_registers $here/kernel.xml $mrf_address_limit
 
 create_project -force kernel_pack $build -part $part
 add_files -norecurse [list \
-    $rtl/mrf_train_pkg.vhd $rtl/mrf_train_lane.vhd $rtl/mrf_train_core.vhd \
+    $rtl/mrf_train_pkg.vhd $rtl/mrf_train_round.vhd $rtl/mrf_train_lane.vhd \
+    $rtl/mrf_train_replica.vhd $rtl/mrf_train_core.vhd \
     $rtl/mrf_axi_lite_ctrl.vhd $rtl/mrf_axi_master.vhd $rtl/mrf_train_kernel.vhd]
 set_property file_type {VHDL 2008} [get_files *.vhd]
 set_property top mrf_train_kernel [current_fileset]

@@ -27,7 +27,8 @@ entity mrf_train_kernel is
         N7_g          : natural := 0;
         N8_g          : natural := 0;
         MasterExtra_g : natural := 8;
-        DeltaBits_g   : natural := 16
+        DeltaBits_g   : natural := 16;
+        Replicas_g    : positive := 16  -- engine replicas (a power of two): samples in flight
     );
     port (
         ap_clk                  : in  std_logic;
@@ -227,7 +228,8 @@ begin
     i_core : entity work.mrf_train_core
         generic map (Layers_g => Layers_g, N0_g => N0_g, N1_g => N1_g, N2_g => N2_g,
                      N3_g => N3_g, N4_g => N4_g, N5_g => N5_g, N6_g => N6_g, N7_g => N7_g,
-                     N8_g => N8_g, MasterExtra_g => MasterExtra_g, DeltaBits_g => DeltaBits_g)
+                     N8_g => N8_g, MasterExtra_g => MasterExtra_g, DeltaBits_g => DeltaBits_g,
+                     Replicas_g => Replicas_g)
         port map (
             Clk => ap_clk, Rst => rst, Start => core_start, NSamples => n_samples,
             Busy => core_busy, Done => core_done,
@@ -239,7 +241,8 @@ begin
             Wt_WrEna => wt_we, Wt_RdReq => wt_re, Wt_Lane => wt_lane, Wt_Addr => wt_addr,
             Wt_WrData => wt_wdata, Wt_RdValid => wt_rvalid, Wt_RdData => wt_rdata,
             Dbg_Valid => open, Dbg_Kind => open, Dbg_Layer => open, Dbg_Index => open,
-            Dbg_Data => open);
+            Dbg_Data => open, Dbg_UValid => open, Dbg_ULayer => open, Dbg_UIndex => open,
+            Dbg_UData => open);
 
     ap_idle <= '1' when state = Idle_s else '0';
 

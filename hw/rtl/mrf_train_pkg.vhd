@@ -14,6 +14,8 @@ package mrf_train_pkg is
     constant ShiftBits_c : natural := 6;
     constant MaxLayers_c : natural := 8;   -- network depth limit of the generics (SPEC §8.2)
     constant WtAddrBits_c : natural := 12; -- parameter address: layer * Cols + column (+ RNG)
+    constant RoundLat_c  : natural := 4;   -- latency of mrf_train_round (RHE + SAT/CLAMP_U)
+    constant MaxReplicas_c : natural := 64;
 
     -- network widths n_0 … n_L from the N0_g … N8_g generics (unused entries 0)
     type Widths_t is array (0 to MaxLayers_c) of natural;

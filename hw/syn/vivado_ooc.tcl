@@ -12,7 +12,8 @@ set out  [expr {[llength $argv] > 2 ? [lindex $argv 2] : "$here/vivado_out"}]
 file mkdir $out
 
 set rtl [file join $here .. rtl]
-foreach f {mrf_train_pkg.vhd mrf_train_lane.vhd mrf_train_core.vhd
+foreach f {mrf_train_pkg.vhd mrf_train_round.vhd mrf_train_lane.vhd mrf_train_replica.vhd
+           mrf_train_core.vhd
            mrf_axi_lite_ctrl.vhd mrf_axi_master.vhd mrf_train_kernel.vhd} {
     read_vhdl -vhdl2008 [file join $rtl $f]
 }

@@ -85,16 +85,20 @@ class SynthResult:
 
 
 def yosys_map(verilog: Path, top: str, workdir: Path, extra: str = "",
-              family: str = "xcup") -> SynthResult:
-    """Flattened ``synth_xilinx`` of GHDL's Verilog; ``extra``: more Yosys commands.
+              family: str = "xcup", flatten: bool = True) -> SynthResult:
+    """``synth_xilinx`` of GHDL's Verilog; ``extra``: more Yosys commands.
 
     family: ``xcup`` (UltraScale+, what the estimate counts) or ``xc7`` (7-series: Yosys 0.23
     ships simulation models for DSP48E1 but none for DSP48E2, so netlist simulations use it).
+    flatten: one flat netlist (what is simulated and what the logic depth is measured on);
+    without it each distinct module is mapped once and ``stat`` counts the whole hierarchy
+    (how a design of many identical replicas is counted in reasonable time).
     """
     require_tool("yosys", "yosys")
     log, stat, mapped = workdir / "yosys.log", workdir / "stat.json", workdir / f"{top}_mapped.v"
-    script = (f"read_verilog {verilog}; synth_xilinx -flatten -family {family} -noiopad -top {top}; "
-              f"check; tee -q -o {stat} stat -json; write_verilog -noattr {mapped}; "
+    flat = "-flatten " if flatten else ""
+    script = (f"read_verilog {verilog}; synth_xilinx {flat}-family {family} -noiopad -top {top}; "
+              f"check; tee -q -o {stat} stat -json -top {top}; write_verilog -noattr {mapped}; "
               f"write_json {workdir / (top + '_mapped.json')}; {extra}")
     subprocess.run(["yosys", "-q", "-l", str(log), "-p", script], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -152,6 +156,10 @@ def run_core_netlist(netlist: Path, stim: Path, trace: Path, params: dict[str, i
 # Delay model of the logic-depth report (UltraScale+ speed grade -2, rounded public figures:
 # a LUT level is its logic plus a typical local route; carry and DSP from the data sheet's
 # switching characteristics). It ranks paths and bounds the clock; only Vivado gives timing.
+# "dsp" is charged for a DSP48 whose inputs (AREG/BREG) or whose output (MREG/PREG) are not
+# registered inside it: a path into an output-registered DSP ends there after the multiply, a
+# path out of an input-registered one starts there after it; a fully registered DSP is a
+# register on both sides (its internal stages are far below 3.33 ns).
 DELAY_NS = {"base": 0.40, "lut": 0.45, "muxf": 0.30, "carry": 0.06, "dsp": 2.50}
 _COMB_PREFIX = ("LUT", "MUXF", "CARRY", "INV")
 
@@ -171,6 +179,8 @@ class LogicDepth:
     dsp: int
     path_ns: float
     max_carry_chain: int
+    start: str = ""  # a signal driven by the path's start register (or DSP)
+    end: str = ""    # a signal of the path's end register input
 
 
 def logic_depth(netlist_json: Path, top: str) -> LogicDepth:
@@ -180,6 +190,11 @@ def logic_depth(netlist_json: Path, top: str) -> LogicDepth:
 
     module = json.loads(netlist_json.read_text())["modules"][top]
     cells = module["cells"]
+    names: dict[int, str] = {}
+    for net, info in sorted(module.get("netnames", {}).items(), key=lambda kv: "$" in kv[0]):
+        for b in info.get("bits", []):
+            if isinstance(b, int):
+                names.setdefault(b, net)
     driver: dict[int, str] = {}
     inputs: dict[str, list[int]] = {}
     for name, cell in cells.items():
@@ -194,13 +209,19 @@ def logic_depth(netlist_json: Path, top: str) -> LogicDepth:
                 ins += ints
         inputs[name] = ins
 
+    def reg(params: dict, key: str) -> bool:
+        value = str(params.get(key, "1"))
+        return int(value, 2) != 0 if value else True
+
     def kind(name: str) -> str:
         cell = cells[name]
         t = cell["type"].lstrip("\\")
         if t.startswith("DSP48"):
             p = cell.get("parameters", {})
-            registered = int(str(p.get("PREG", "1")), 2) if str(p.get("PREG", "1")) else 1
-            return "dsp" if not registered else "seq"
+            reg_in = reg(p, "AREG") and reg(p, "BREG")
+            reg_out = reg(p, "MREG") or reg(p, "PREG")
+            return {(True, True): "seq", (False, True): "dsp_in", (True, False): "dsp_out",
+                    (False, False): "dsp"}[(reg_in, reg_out)]
         if t.startswith(("LUT", "INV")):
             return "lut"
         if t.startswith("MUXF"):
@@ -210,38 +231,56 @@ def logic_depth(netlist_json: Path, top: str) -> LogicDepth:
         return "seq"
 
     kinds = {name: kind(name) for name in cells}
-    memo: dict[str, tuple[float, int, int, int, int]] = {}
+    memo: dict[str, tuple[float, int, int, int, int, str]] = {}
 
-    def arrival(start: str) -> tuple[float, int, int, int, int]:
-        # iterative DFS: (delay, luts, muxf, carry, dsp) of the worst path ending at `start`
+    def source(name: str) -> str:  # a signal from a register feeding cell `name`
+        for b in inputs[name]:
+            if b in driver and kinds[driver[b]] in ("seq", "dsp_in"):
+                return names.get(b, driver[b])
+        return names.get(inputs[name][0], "") if inputs[name] else ""
+
+    def arrival(start: str) -> tuple[float, int, int, int, int, str]:
+        # iterative DFS: (delay, luts, muxf, carry, dsp, start signal) of the worst path
+        # ending at `start`
         stack = [(start, False)]
         while stack:
             name, done = stack.pop()
             if name in memo:
                 continue
             preds = [driver[b] for b in inputs[name] if b in driver
-                     and kinds[driver[b]] != "seq"]
+                     and kinds[driver[b]] not in ("seq", "dsp_in")]
             if not done:
                 stack.append((name, True))
                 stack += [(p, False) for p in preds if p not in memo]
                 continue
-            best = max((memo[p] for p in preds), default=(0.0, 0, 0, 0, 0))
+            best = max((memo[p] for p in preds), default=(0.0, 0, 0, 0, 0, source(name)))
             k = kinds[name]
+            if k == "dsp_out":  # a path start: the multiply after the input registers
+                memo[name] = (DELAY_NS["dsp"], 0, 0, 0, 1, source(name))
+                continue
             add = {"lut": (1, 0, 0, 0), "muxf": (0, 1, 0, 0), "carry": (0, 0, 1, 0),
                    "dsp": (0, 0, 0, 1)}.get(k, (0, 0, 0, 0))
             delay = best[0] + (DELAY_NS[k] if k in DELAY_NS else 0.0)
             memo[name] = (delay, best[1] + add[0], best[2] + add[1], best[3] + add[2],
-                          best[4] + add[3])
+                          best[4] + add[3], best[5])
         return memo[start]
 
-    worst = (0.0, 0, 0, 0, 0)
+    worst: tuple = (0.0, 0, 0, 0, 0, "", "")
     for name, k in kinds.items():  # path ends: inputs of sequential cells
-        if k != "seq":
+        if k not in ("seq", "dsp_in"):
             continue
         for b in inputs[name]:
             src = driver.get(b)
-            if src is not None and kinds[src] != "seq":
-                worst = max(worst, arrival(src))
+            if src is not None and kinds[src] not in ("seq", "dsp_in"):
+                end = arrival(src)
+            elif src is not None and k == "dsp_in":
+                end = (0.0, 0, 0, 0, 0, names.get(b, src))
+            else:
+                continue
+            if k == "dsp_in":  # the multiply before the output register
+                end = (end[0] + DELAY_NS["dsp"], end[1], end[2], end[3], end[4] + 1, end[5])
+            if end[0] > worst[0]:
+                worst = (*end, names.get(b, name))
     chain: dict[str, int] = {}
     for name in cells:  # cascaded CARRY4: CI (or CYINIT) driven by another CARRY4's CO
         if kinds[name] != "carry" or name in chain:
@@ -258,4 +297,5 @@ def logic_depth(netlist_json: Path, top: str) -> LogicDepth:
         chain[name] = length
     return LogicDepth(lut_levels=worst[1], muxf=worst[2], carry=worst[3], dsp=worst[4],
                       path_ns=round(DELAY_NS["base"] + worst[0], 2),
-                      max_carry_chain=max(chain.values(), default=0))
+                      max_carry_chain=max(chain.values(), default=0), start=worst[5],
+                      end=worst[6])

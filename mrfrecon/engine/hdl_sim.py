@@ -22,13 +22,18 @@ from mrfrecon.errors import EngineUnavailableError, MissingDependencyError
 
 RTL_FILES = (
     "mrf_train_pkg.vhd",
+    "mrf_train_round.vhd",
     "mrf_train_lane.vhd",
+    "mrf_train_replica.vhd",
     "mrf_train_core.vhd",
     "mrf_axi_lite_ctrl.vhd",
     "mrf_axi_master.vhd",
     "mrf_train_kernel.vhd",
 )
+CORE_FILES = RTL_FILES[:5]  # mrf_train_core and what it instantiates
 MAX_LAYERS = 8  # mrf_train_pkg MaxLayers_c
+MAX_REPLICAS = 64  # mrf_train_pkg MaxReplicas_c
+DEFAULT_REPLICAS = 16  # mrf_train_core / mrf_train_kernel Replicas_g
 MAX_WIDTH = 64
 ACC_BITS = 48
 
@@ -211,9 +216,13 @@ def run_core_harness(
     state: EngineState, fmt: EngineFormat, config, x_int: np.ndarray, t_int: np.ndarray,
     workdir: Path, timeout_us: float = 1e6, seed_rng: bool = True,
     kinds: tuple[int, ...] = (KIND_Y, KIND_ACC, KIND_DL, KIND_DP, KIND_W),
+    replicas: int = DEFAULT_REPLICAS,
 ) -> CoreTrace:
     """Run ``hw/tb/core/mrf_tb_core_files.vhd`` on a sample stream; return its parsed trace
-    (only the trace events of ``kinds``: long runs trace the updated words alone)."""
+    (only the trace events of ``kinds``: long runs trace the updated words alone).
+
+    replicas: ``Replicas_g`` of the core (a power of two): samples processed side by side.
+    """
     widths = state_widths(state)
     lanes, _ = core_widths(widths)
     stim, trace_file = workdir / "stim.txt", workdir / "trace.txt"
@@ -223,11 +232,10 @@ def run_core_harness(
     rtl = hw_dir() / "rtl"
     run_sim(
         "mrf_tb_core_files",
-        [rtl / "mrf_train_pkg.vhd", rtl / "mrf_train_lane.vhd", rtl / "mrf_train_core.vhd",
-         tb / "mrf_tb_core_files.vhd"],
+        [rtl / name for name in CORE_FILES] + [tb / "mrf_tb_core_files.vhd"],
         "core_tb", tb, workdir / "build",
         {**core_generics(widths), "MasterExtra_g": config.master_extra,
-         "DeltaBits_g": config.delta_bits, "StimFile_g": str(stim),
+         "DeltaBits_g": config.delta_bits, "Replicas_g": replicas, "StimFile_g": str(stim),
          "TraceKinds_g": sum(1 << k for k in kinds),
          "TraceFile_g": str(trace_file)},
         log_file=workdir / "sim.log",
@@ -236,16 +244,29 @@ def run_core_harness(
     return parse_core_trace(trace_file.read_text(), lanes)
 
 
-def expected_events(samples: list[SampleTrace], updates: list[EngineState], batch: int) -> list:
-    """The core's trace as the golden model predicts it: ``(kind, layer, index, values)``."""
+def samples_per_round(replicas: int, batch: int) -> int:
+    """Samples the core's replicas process side by side: ``min(replicas, batch)``."""
+    return min(replicas, batch)
+
+
+def expected_events(samples: list[SampleTrace], updates: list[EngineState], batch: int,
+                    replicas: int = 1) -> list:
+    """The core's trace as the golden model predicts it: ``(kind, layer, index, values)``.
+
+    The sample events (activations, output acc/deltas, deltas) are replica 0's: the first
+    sample of every round of ``min(replicas, batch)`` samples; the updated words are all.
+    """
     events = []
+    per_round = samples_per_round(replicas, batch)
     for k, s in enumerate(samples):
         last = len(s.deltas) - 1
-        for layer in range(1, last + 1):
+        traced = k % per_round == 0
+        for layer in range(1, last + 1 if traced else 1):
             events.append((KIND_Y, layer - 1, 0, s.activations[layer]))
-        events.append((KIND_ACC, last, 0, s.acc_out))
-        events.append((KIND_DL, last, 0, s.deltas[last]))
-        for layer in range(last - 1, -1, -1):
+        if traced:
+            events.append((KIND_ACC, last, 0, s.acc_out))
+            events.append((KIND_DL, last, 0, s.deltas[last]))
+        for layer in range(last - 1 if traced else -1, -1, -1):
             for j, d in enumerate(s.deltas[layer]):
                 events.append((KIND_DP, layer, j, np.array([d])))
         if (k + 1) % batch == 0:
@@ -259,19 +280,24 @@ def expected_events(samples: list[SampleTrace], updates: list[EngineState], batc
 
 def assert_trace_matches(trace: CoreTrace, golden: EngineState, expected, widths) -> None:
     """Assert a core trace equals the golden events and final parameters, naming the first
-    difference (``AssertionError``)."""
+    difference (``AssertionError``). Events are compared kind by kind, in order (the update of
+    one batch runs beside the next round's forward pass, so kinds interleave by timing)."""
     assert trace.complete, "harness did not finish"
     names = {KIND_Y: "activation", KIND_ACC: "output acc", KIND_DL: "output delta",
              KIND_DP: "delta", KIND_W: "updated word"}
     assert len(trace.events) == len(expected), (len(trace.events), len(expected))
-    for n, (got, want) in enumerate(zip(trace.events, expected, strict=True)):
-        kind, layer, index, values = want
-        assert got[:3] == (kind, layer, index), f"event {n}: got {got[:3]}, want {want[:3]}"
-        g = got[3][: len(values)]
-        assert np.array_equal(g, values), (
-            f"event {n}: {names[kind]} layer {layer} index {index}: rtl {g.tolist()} "
-            f"golden {np.asarray(values).tolist()}"
-        )
+    for kind, name in names.items():
+        got_k = [e for e in trace.events if e[0] == kind]
+        want_k = [e for e in expected if e[0] == kind]
+        assert len(got_k) == len(want_k), f"{name}: rtl {len(got_k)} events, golden {len(want_k)}"
+        for n, (got, want) in enumerate(zip(got_k, want_k, strict=True)):
+            _, layer, index, values = want
+            assert got[1:3] == (layer, index), f"{name} {n}: got {got[:3]}, want {want[:3]}"
+            g = got[3][: len(values)]
+            assert np.array_equal(g, values), (
+                f"{name} {n}: layer {layer} index {index}: rtl {g.tolist()} "
+                f"golden {np.asarray(values).tolist()}"
+            )
     _, cols = core_widths(widths)
     for lane, addr, value in parameter_words(golden, cols):
         word = trace.params.get((lane, addr))

@@ -42,6 +42,18 @@ def test_clock_from_estimate_json(bench, capsys, tmp_path):
     assert result["clock_mhz"] == 250.0 and result["fpga_projected_samples_per_s"] == 25e6
 
 
+def test_default_clock_is_the_saved_estimate(bench, capsys):
+    """Without --clock-mhz the clock is the saved full-size estimate's delay-model clock."""
+    saved = json.loads(bench.SAVED_ESTIMATE.read_text())
+    assert saved["replicas"] >= 1 and saved["path_ns_model"] > 0
+    assert saved["clock_mhz"] == pytest.approx(min(saved["target_clock_mhz"],
+                                                   1000.0 / saved["path_ns_model"]))
+    assert bench.main([*QUICK, "--cycles-per-sample", "10"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["clock_mhz"] == saved["clock_mhz"]
+    assert bench.SAVED_ESTIMATE.name in result["clock_source"]
+
+
 def test_bad_figures_are_one_line_errors(bench, capsys, tmp_path):
     assert bench.main([*QUICK, "--cycles-per-sample", "0"]) == 1
     err = capsys.readouterr().err.strip()

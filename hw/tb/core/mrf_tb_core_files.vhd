@@ -25,6 +25,7 @@ entity mrf_tb_core_files is
         N8_g          : natural := 0;
         MasterExtra_g : natural := 8;
         DeltaBits_g   : natural := 16;
+        Replicas_g    : positive := 2;
         TraceKinds_g  : natural := 63;  -- bit k: write trace events of kind k (Dbg*_c)
         StimFile_g    : string  := "stim.txt";
         TraceFile_g   : string  := "trace.txt"
@@ -63,6 +64,10 @@ architecture sim of mrf_tb_core_files is
     signal dbg_layer               : unsigned(2 downto 0);
     signal dbg_index               : unsigned(7 downto 0);
     signal dbg_data                : std_logic_vector(Lanes_c * AccBits_c - 1 downto 0);
+    signal dbg_uvalid              : std_logic;
+    signal dbg_ulayer              : unsigned(2 downto 0);
+    signal dbg_uindex              : unsigned(7 downto 0);
+    signal dbg_udata               : std_logic_vector(Lanes_c * AccBits_c - 1 downto 0);
     signal cycles                  : natural := 0;
 
     file trace_f : text open write_mode is TraceFile_g;
@@ -75,7 +80,7 @@ begin
         generic map (Layers_g => Layers_g, N0_g => N0_g, N1_g => N1_g, N2_g => N2_g,
                      N3_g => N3_g, N4_g => N4_g, N5_g => N5_g, N6_g => N6_g, N7_g => N7_g,
                      N8_g => N8_g, MasterExtra_g => MasterExtra_g, DeltaBits_g => DeltaBits_g,
-                     Debug_g => true)
+                     Replicas_g => Replicas_g, Debug_g => true)
         port map (
             Clk => Clk, Rst => Rst, Start => start, NSamples => n_samples, Busy => busy,
             Done => done, Cfg_SeedRng => seed_rng, Cfg_Seed => seed, Cfg_Log2Batch => log2b,
@@ -84,7 +89,8 @@ begin
             Wt_WrEna => wt_we, Wt_RdReq => wt_re, Wt_Lane => wt_lane, Wt_Addr => wt_addr,
             Wt_WrData => wt_wdata, Wt_RdValid => wt_rvalid, Wt_RdData => wt_rdata,
             Dbg_Valid => dbg_valid, Dbg_Kind => dbg_kind, Dbg_Layer => dbg_layer,
-            Dbg_Index => dbg_index, Dbg_Data => dbg_data);
+            Dbg_Index => dbg_index, Dbg_Data => dbg_data, Dbg_UValid => dbg_uvalid,
+            Dbg_ULayer => dbg_ulayer, Dbg_UIndex => dbg_uindex, Dbg_UData => dbg_udata);
 
     p_count : process (Clk)
     begin
@@ -95,20 +101,33 @@ begin
         end if;
     end process;
 
+    -- replica 0's trace, then the updated words (kind DbgW_c) of the same cycle
     p_trace : process (Clk)
         variable l_v : line;
     begin
-        if rising_edge(Clk) and dbg_valid = '1' and
-                (TraceKinds_g / 2**to_integer(dbg_kind)) mod 2 = 1 then
-            write(l_v, string'("T "));
-            write(l_v, to_integer(dbg_kind));
-            write(l_v, ' ');
-            write(l_v, to_integer(dbg_layer));
-            write(l_v, ' ');
-            write(l_v, to_integer(dbg_index));
-            write(l_v, ' ');
-            write(l_v, to_hstring(dbg_data));
-            writeline(trace_f, l_v);
+        if rising_edge(Clk) then
+            if dbg_valid = '1' and (TraceKinds_g / 2**to_integer(dbg_kind)) mod 2 = 1 then
+                write(l_v, string'("T "));
+                write(l_v, to_integer(dbg_kind));
+                write(l_v, ' ');
+                write(l_v, to_integer(dbg_layer));
+                write(l_v, ' ');
+                write(l_v, to_integer(dbg_index));
+                write(l_v, ' ');
+                write(l_v, to_hstring(dbg_data));
+                writeline(trace_f, l_v);
+            end if;
+            if dbg_uvalid = '1' and (TraceKinds_g / 2**DbgW_c) mod 2 = 1 then
+                write(l_v, string'("T "));
+                write(l_v, DbgW_c);
+                write(l_v, ' ');
+                write(l_v, to_integer(dbg_ulayer));
+                write(l_v, ' ');
+                write(l_v, to_integer(dbg_uindex));
+                write(l_v, ' ');
+                write(l_v, to_hstring(dbg_udata));
+                writeline(trace_f, l_v);
+            end if;
         end if;
     end process;
 

@@ -1,8 +1,11 @@
 """Bit-exact test of mrf_train_core against the golden model (GHDL + cocotb).
 
-The harness mrf_tb_core_files.vhd streams the samples from a file and traces every hidden
-activation, output accumulator, delta and updated parameter word; pytest compares that trace
-with the golden model event by event. cocotb only drives the clock/reset and a watchdog.
+The harness mrf_tb_core_files.vhd streams the samples from a file and traces replica 0's hidden
+activations, output accumulators and deltas (the first sample of every round) and every updated
+parameter word; pytest compares that trace with the golden model event by event, and every final
+parameter word. cocotb only drives the clock/reset and a watchdog. The replica counts cover one
+replica, rounds smaller than the replicas (batch < replicas: idle replicas must add nothing),
+several rounds per batch, and the 16 replicas of the synthesised kernel.
 """
 
 from __future__ import annotations
@@ -31,15 +34,16 @@ from mrfrecon.engine.stream import build_stream
 
 def run_core(tmp_path: Path, state: EngineState, fmt: EngineFormat, config: FixedPointConfig,
              x_int, t_int, seed_rng: bool = True, kinds=(KIND_Y, KIND_ACC, KIND_DL, KIND_DP,
-                                                         KIND_W)):
+                                                         KIND_W), replicas: int = 1):
     """Simulate the core on a sample stream; return (trace, golden state, golden events of
     ``kinds``)."""
     samples: list[SampleTrace] = []
     updates: list[EngineState] = []
     golden = train_golden(state, fmt, config, x_int, t_int, samples, updates)
     trace = run_core_harness(state, fmt, config, x_int, t_int, tmp_path, seed_rng=seed_rng,
-                             kinds=kinds)
-    expected = [e for e in expected_events(samples, updates, config.batch) if e[0] in kinds]
+                             kinds=kinds, replicas=replicas)
+    expected = [e for e in expected_events(samples, updates, config.batch, replicas)
+                if e[0] in kinds]
     return trace, golden, expected
 
 
@@ -50,26 +54,26 @@ pytestmark = [
 
 
 @pytest.mark.parametrize(
-    ("widths", "config", "n", "scale", "seed_rng"),
+    ("widths", "config", "n", "scale", "seed_rng", "replicas"),
     [
-        # >= 10 000 vectors through the full-size network (GHDL's LLVM backend keeps it short)
+        # >= 10 000 vectors through the full-size network and the synthesised 16 replicas
         pytest.param((16, 16, 16, 2), FixedPointConfig(log2_batch=4, seed=11), 10_240, 1.5, True,
-                     id="10k-vectors-full-size"),
+                     16, id="10k-vectors-full-size"),
         pytest.param((16, 16, 16, 2), FixedPointConfig(lr_shift=3, delta_bits=10, delta_frac=8,
-                     log2_batch=1, master_extra=4, seed=0xFFFFFFFF), 256, 40.0, True,
-                     id="saturating"),
+                     log2_batch=1, master_extra=4, seed=0xFFFFFFFF), 256, 40.0, True, 4,
+                     id="saturating-batch-below-replicas"),
         pytest.param((5, 7, 3, 3), FixedPointConfig(log2_batch=0, lr_shift=4, seed=3), 256, 1.0,
-                     True, id="odd-sizes-batch1"),
+                     True, 2, id="odd-sizes-batch1"),
         # depth and width from the generics; generator states loaded, not seeded (chunked runs)
-        pytest.param((12, 20, 9, 7, 3), FixedPointConfig(log2_batch=2, seed=5), 256, 1.5, False,
-                     id="four-layers-loaded-rng"),
+        pytest.param((12, 20, 9, 7, 3), FixedPointConfig(log2_batch=3, seed=5), 256, 1.5, False,
+                     2, id="four-layers-loaded-rng-4-rounds-per-batch"),
         pytest.param((64, 64, 33, 64, 2), FixedPointConfig(log2_batch=3, seed=9), 32, 1.5, True,
-                     id="width-64"),
+                     2, id="width-64"),
         pytest.param((9, 4), FixedPointConfig(log2_batch=1, lr_shift=4, seed=2), 128, 1.5, False,
-                     id="one-layer"),
+                     1, id="one-layer-one-replica"),
     ],
 )
-def test_core_bit_exact(tmp_path, widths, config, n, scale, seed_rng):
+def test_core_bit_exact(tmp_path, widths, config, n, scale, seed_rng, replicas):
     rng = np.random.default_rng(n)
     net = random_network(rng, widths=widths)
     inputs, targets = random_data(rng, n, widths[0], widths[-1], scale)
@@ -82,6 +86,6 @@ def test_core_bit_exact(tmp_path, widths, config, n, scale, seed_rng):
     # long runs trace the updated words only (every update, every weight: still bit for bit)
     kinds = (KIND_W,) if n > 2000 else (KIND_Y, KIND_ACC, KIND_DL, KIND_DP, KIND_W)
     trace, golden, expected = run_core(tmp_path, state, fmt, config, x_int, t_int, seed_rng,
-                                       kinds)
+                                       kinds, replicas)
     assert_trace_matches(trace, golden, expected, widths)
     assert trace.cycles > 0

@@ -35,6 +35,10 @@ module mrf_tb_core_netlist;
     wire [2:0] dbg_layer;
     wire [7:0] dbg_index;
     wire [LANES * ACC - 1:0] dbg_data;
+    wire dbg_uvalid;
+    wire [2:0] dbg_ulayer;
+    wire [7:0] dbg_uindex;
+    wire [LANES * ACC - 1:0] dbg_udata;
 
     mrf_train_core dut (
         .Clk(Clk), .Rst(Rst), .Start(start), .NSamples(n_samples), .Busy(busy), .Done(done),
@@ -44,7 +48,8 @@ module mrf_tb_core_netlist;
         .Wt_WrEna(wt_we), .Wt_RdReq(wt_re), .Wt_Lane(wt_lane), .Wt_Addr(wt_addr),
         .Wt_WrData(wt_wdata), .Wt_RdValid(wt_rvalid), .Wt_RdData(wt_rdata),
         .Dbg_Valid(dbg_valid), .Dbg_Kind(dbg_kind), .Dbg_Layer(dbg_layer),
-        .Dbg_Index(dbg_index), .Dbg_Data(dbg_data));
+        .Dbg_Index(dbg_index), .Dbg_Data(dbg_data), .Dbg_UValid(dbg_uvalid),
+        .Dbg_ULayer(dbg_ulayer), .Dbg_UIndex(dbg_uindex), .Dbg_UData(dbg_udata));
 
     integer cycles = 0;
     integer tf, sf, r, k, j, n, n_par, v, lane, addr;
@@ -55,6 +60,8 @@ module mrf_tb_core_netlist;
         if (busy === 1'b1) cycles <= cycles + 1;
         if (DEBUG && Rst == 1'b0 && dbg_valid !== 1'b0)  // an x is written as such: the test fails
             $fwrite(tf, "T %0d %0d %0d %h\n", dbg_kind, dbg_layer, dbg_index, dbg_data);
+        if (DEBUG && Rst == 1'b0 && dbg_uvalid !== 1'b0)  // updated words (kind 5)
+            $fwrite(tf, "T 5 %0d %0d %h\n", dbg_ulayer, dbg_uindex, dbg_udata);
     end
 
     function [5:0] rd6(input integer fd);
