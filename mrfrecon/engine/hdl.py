@@ -24,11 +24,18 @@ from mrfrecon.quantized import IntegerMLP
 
 MAGIC_V2 = 0x3246524D  # "MRF2": the interface mrf_train_kernel.vhd implements (SPEC §8)
 
+#: Replicas_g of the kernel that ``--device hdl`` simulates. Any count gives the same weights bit
+#: for bit (the replicas' integer gradient sums add exactly; hw/tb/core tests 1 to 16); two keep
+#: the simulation several times faster than the 16 that are synthesised.
+SIM_REPLICAS = 2
+
 
 def simulate_job(job: KernelJob, workdir: Path, master_extra: int = 8, runs: int = 1,
                  pause_seed: int | None = None, reset_after_us: float | None = None,
-                 ) -> list[bytes]:
+                 replicas: int = SIM_REPLICAS) -> list[bytes]:
     """Run one kernel job in GHDL ``runs`` times back to back; returns each ``weights_out``.
+
+    replicas: the kernel's ``Replicas_g`` (a power of two; the result does not depend on it).
 
     pause_seed: random latency and back-pressure on every AXI channel (cocotbext-axi pause
     generators); reset_after_us: first start the job and reset the kernel that long after.
@@ -52,7 +59,8 @@ def simulate_job(job: KernelJob, workdir: Path, master_extra: int = 8, runs: int
     try:
         run_sim(
             "mrf_train_kernel", rtl_sources(), "kernel_tb", hw_dir() / "tb" / "kernel",
-            workdir / "build", {**core_generics(tuple(job.widths)), "MasterExtra_g": master_extra},
+            workdir / "build", {**core_generics(tuple(job.widths)), "MasterExtra_g": master_extra,
+                                "Replicas_g": replicas},
             log_file=log_file, extra_env=env,
         )
     except (SystemExit, RuntimeError) as exc:
@@ -71,15 +79,17 @@ def train_hdl(
     t_int: np.ndarray,
     progress: Callable[[int, int], None] | None = None,
     workdir: Path | None = None,
+    replicas: int = SIM_REPLICAS,
 ) -> EngineState:
-    """Train by simulating the RTL kernel; same contract as :func:`emu.train_emu`."""
+    """Train by simulating the RTL kernel (``replicas``: its ``Replicas_g``); same contract as
+    :func:`emu.train_emu`."""
     job = build_job(state, fmt, config, x_int, t_int)
     n_updates = x_int.shape[0] // config.batch
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix="mrfrecon-hdl-") as tmp:
-            out = simulate_job(job, Path(tmp), config.master_extra)[0]
+            out = simulate_job(job, Path(tmp), config.master_extra, replicas=replicas)[0]
     else:
-        out = simulate_job(job, workdir, config.master_extra)[0]
+        out = simulate_job(job, workdir, config.master_extra, replicas=replicas)[0]
     if progress is not None:
         progress(x_int.shape[0], x_int.shape[0])
     return decode_weights(out, state, config, n_updates)

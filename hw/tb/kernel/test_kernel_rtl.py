@@ -13,7 +13,8 @@ import pytest
 
 from mrfrecon.engine import EngineFormat, EngineState, FixedPointConfig, kernel, train_fixed
 from mrfrecon.engine.emu import train_emu
-from mrfrecon.engine.hdl import MAGIC_V2, simulate_job, train_hdl
+from mrfrecon.engine.hdl import MAGIC_V2, SIM_REPLICAS, simulate_job, train_hdl
+from mrfrecon.engine.hdl_sim import DEFAULT_REPLICAS
 from mrfrecon.engine.kernel import build_job, decode_weights
 from mrfrecon.engine.random_net import random_data, random_network
 from mrfrecon.engine.stream import build_stream
@@ -45,13 +46,14 @@ def _assert_same(a: EngineState, b: EngineState) -> None:
 
 
 @pytest.mark.parametrize(
-    ("widths", "n", "seed"),
-    [pytest.param((16, 16, 16, 2), 64, 5, id="default"),
-     pytest.param((7, 5, 6, 4, 3), 96, 0xDEADBEEF, id="four-layers-odd-sizes")],
+    ("widths", "n", "seed", "replicas"),
+    # the synthesised kernel (16 replicas), and the --device hdl simulation's replica count
+    [pytest.param((16, 16, 16, 2), 64, 5, DEFAULT_REPLICAS, id="default"),
+     pytest.param((7, 5, 6, 4, 3), 96, 0xDEADBEEF, SIM_REPLICAS, id="four-layers-odd-sizes")],
 )
-def test_kernel_matches_emu(tmp_path, widths, n, seed):
+def test_kernel_matches_emu(tmp_path, widths, n, seed, replicas):
     net, config, fmt, x_int, t_int, state = _case(widths, n, seed)
-    hdl = train_hdl(net, state, fmt, config, x_int, t_int, workdir=tmp_path)
+    hdl = train_hdl(net, state, fmt, config, x_int, t_int, workdir=tmp_path, replicas=replicas)
     _assert_same(hdl, train_emu(state, fmt, config, x_int, t_int))
     assert any(not np.array_equal(a, b) for a, b in zip(hdl.masters, state.masters, strict=True))
 
