@@ -142,15 +142,15 @@ def stem_from_filename(name: str) -> str:
     return "_".join(sanitize_label(p) for p in parts if sanitize_label(p, default="")) or "mrf"
 
 
-def subject_folder(stem: str) -> Path | None:
-    """``sub-<label>/[ses-<label>/]anat`` for a stem with a subject, else ``None``."""
+def subject_folder(stem: str, datatype: str = "anat") -> Path | None:
+    """``sub-<label>/[ses-<label>/]<datatype>`` for a stem with a subject, else ``None``."""
     entities, _ = parse_name(stem + "_x")
     if "sub" not in entities:
         return None
     folder = Path(f"sub-{entities['sub']}")
     if "ses" in entities:
         folder = folder / f"ses-{entities['ses']}"
-    return folder / "anat"
+    return folder / datatype
 
 
 def find_dataset_root(path: Path) -> Path | None:

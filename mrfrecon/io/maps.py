@@ -43,6 +43,7 @@ class _MapSpec:
     image_type_3: str = "OTHER"  # MR ImageType value 3 (a defined term of the standard)
     quantity: str | None = None  # pydicom ``codes.DCM`` name of the quantity
     sd: bool = False  # the standard deviation of ``quantity``
+    datatype: str = "anat"  # BIDS datatype folder (field maps in Hz: ``fmap``)
 
 
 _SPECS = (
@@ -52,9 +53,10 @@ _SPECS = (
     _MapSpec("m0", "desc-phase_M0map", "M0 phase", "phase"),
     _MapSpec("t1_sd_ms", "desc-sd_T1map", "T1 SD", "time", "T1_SD", quantity="T1", sd=True),
     _MapSpec("t2_sd_ms", "desc-sd_T2map", "T2 SD", "time", "T2_SD", quantity="T2", sd=True),
-    _MapSpec("df_hz", "desc-offres_fieldmap", "off-resonance", "frequency", "OFFRES"),
+    _MapSpec("df_hz", "desc-offres_fieldmap", "off-resonance", "frequency", "OFFRES",
+             datatype="fmap"),
     _MapSpec("df_sd_hz", "desc-offressd_fieldmap", "off-resonance SD", "frequency",
-             "OFFRES_SD", sd=True),
+             "OFFRES_SD", sd=True, datatype="fmap"),
     _MapSpec("quality", "desc-quality_M0map", "fit quality", "unitless", "QUALITY"),
     _MapSpec("mask", "desc-fitted_mask", "fitted voxels", "mask"),
 )
@@ -110,13 +112,14 @@ def resolve_layout(stem: str, layout: Layout | None) -> Layout:
     return layout
 
 
-def map_folder(output_dir: str | Path, stem: str, layout: Layout | None = None) -> Path:
+def map_folder(output_dir: str | Path, stem: str, layout: Layout | None = None,
+               datatype: str = "anat") -> Path:
     """The folder the NIfTI maps of ``stem`` go to: ``output_dir`` (flat) or
-    ``output_dir/sub-<label>/[ses-<label>/]anat`` (bids)."""
+    ``output_dir/sub-<label>/[ses-<label>/]<datatype>`` (bids)."""
     output_dir = Path(output_dir)
     if resolve_layout(stem, layout) == "flat":
         return output_dir
-    folder = subject_folder(stem)
+    folder = subject_folder(stem, datatype)
     assert folder is not None  # resolve_layout checked it
     return output_dir / folder
 
@@ -193,7 +196,7 @@ def write_maps(
     maps.check_shape(reference.spatial_shape)
     output_dir = Path(output_dir)
     stem = stem or reference.stem
-    folder = map_folder(output_dir, stem, layout)
+    resolve_layout(stem, layout)  # a bids layout without a subject fails before any work
     write_dicom = reference.source == "dicom" if dicom is None else dicom
     if reference.dicom is not None and (patient_id or patient_name):
         raise MrfreconError(
@@ -204,7 +207,7 @@ def write_maps(
                               _known_links(output_dir / "dataset_description.json"))
     base = dict(sidecar or {})
     outputs: list[_Output] = []
-    outputs += _nifti_outputs(maps, reference, folder, stem, units, base, uris)
+    outputs += _nifti_outputs(maps, reference, output_dir, stem, layout, units, base, uris)
     if write_dicom:
         patient = _patient(reference, stem, patient_id, patient_name)
         outputs += _dicom_outputs(maps, reference, output_dir / "dicom", stem, base, patient)
@@ -328,8 +331,9 @@ def _sidecar(spec: _MapSpec, base: dict[str, Any], unit: str, uris: list[str]) -
 def _nifti_outputs(
     maps: MapSet,
     reference: Acquisition,
-    folder: Path,
+    output_dir: Path,
     stem: str,
+    layout: Layout | None,
     units: Units,
     base: dict[str, Any],
     uris: list[str],
@@ -342,9 +346,7 @@ def _nifti_outputs(
         if values is None or (spec.kind == "phase" and not np.iscomplexobj(values)):
             continue
         # BIDS keeps field maps (Hz) in fmap/, beside anat/
-        here = folder.parent / "fmap" if spec.kind == "frequency" and folder.name == "anat" \
-            else folder
-        path = here / f"{stem}_{spec.name}.nii.gz"
+        path = map_folder(output_dir, stem, layout, spec.datatype) / f"{stem}_{spec.name}.nii.gz"
         unit = _unit(spec, units)
         image = nifti_map_bytes(
             _nifti_values(spec, values, units),

@@ -150,6 +150,7 @@ def run_maps(
     report_dir: str | Path | None = None,
     dictionary_path: str | Path | None = None,
     model_sha256: str | None = None,
+    model_file: str | None = None,
     b1_map_path: str | Path | None = None,
     progress: ProgressFn | None = None,
     series: str | int | None = None,
@@ -167,7 +168,8 @@ def run_maps(
     ``EstimationAlgorithm``, ``InputRepresentation``, ``ModelSha256``, ``SequenceSha256``,
     ``NoiseSigma``); with truth
     maps (ms or s, see :func:`~mrfrecon.qc.metrics.read_truth_map`) MAPE/MPE/RMSE are computed;
-    ``report_dir`` gets the HTML report. Nothing is written if an output exists and
+    ``report_dir`` gets the HTML report. ``model_file``: the file a loaded ``model`` came from
+    (for the sidecars' ``ModelFile``). Nothing is written if an output exists and
     ``overwrite`` is false. ``series`` picks one acquisition of a DICOM input that holds
     several (SeriesNumber or SeriesInstanceUID; :func:`run_maps_each` does them all).
     ``layout``, ``parametric_map``, ``patient_id`` and ``patient_name`` are passed to
@@ -186,7 +188,7 @@ def run_maps(
     for folder in (output_dir, *([] if report_dir is None else [Path(report_dir)])):
         refuse_output_inside_inputs(folder, inputs)
         check_writable_folder(folder)
-    model_source = None
+    model_source = model_file
     if not isinstance(model, MrfModel):
         model_source = str(model)
         model_sha256 = model_sha256 or file_sha256(model)
@@ -307,8 +309,13 @@ def run_maps_each(
     listed = list_acquisitions(input_path)
     several = len(listed) > 1
     skipped: list[str] = []
+    loaded = model
+    if several and not isinstance(model, MrfModel):  # read and hashed once, not per acquisition
+        kwargs.setdefault("model_sha256", file_sha256(model))
+        kwargs.setdefault("model_file", str(model))
+        loaded = load_model(model)
     if several:
-        loaded = model if isinstance(model, MrfModel) else load_model(model)
+        assert isinstance(loaded, MrfModel)
         fits = [e for e in listed if e.n_timepoints in (None, loaded.n_timepoints)]
         if fits:
             skipped = [f"{e.label}: {e.n_timepoints} time points, the model expects "
@@ -321,7 +328,7 @@ def run_maps_each(
         if several and one.get("report_dir") is not None:
             one["report_dir"] = Path(one["report_dir"]) / str(entry.stem)
         selector = entry.series if several else None
-        results.append(run_maps(input_path, model, output_dir, series=selector, **one))
+        results.append(run_maps(input_path, loaded, output_dir, series=selector, **one))
         if len(results) == 1:
             results[0].summary.warnings.extend(skipped)
         if on_result is not None:
