@@ -12,6 +12,7 @@ Output names (``<stem>`` from :attr:`Acquisition.stem`, e.g. ``sub-01_ses-1_acq-
     <stem>_desc-fitted_mask.nii.gz    1 where the voxel was fitted, else 0
     <stem>_desc-offres_fieldmap.nii.gz    off-resonance in Hz (estimated, bSSFP models)
     <stem>_desc-offressd_fieldmap.nii.gz  its standard deviation (sqrt CRB) in Hz
+    <stem>_desc-offres[sd]_magnitude.nii.gz  |M0| beside each field map (BIDS requires one)
 
 each with a ``.json`` sidecar. BIDS has no MRF-specific suffix and no suffix for a fit quality
 or an uncertainty: ``T1map``, ``T2map`` and ``M0map`` are the BIDS quantitative-MRI suffixes

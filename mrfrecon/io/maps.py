@@ -44,6 +44,7 @@ class _MapSpec:
     quantity: str | None = None  # pydicom ``codes.DCM`` name of the quantity
     sd: bool = False  # the standard deviation of ``quantity``
     datatype: str = "anat"  # BIDS datatype folder (field maps in Hz: ``fmap``)
+    with_field: str | None = None  # written only beside this map (a field map's magnitude)
 
 
 _SPECS = (
@@ -57,6 +58,11 @@ _SPECS = (
              datatype="fmap"),
     _MapSpec("df_sd_hz", "desc-offressd_fieldmap", "off-resonance SD", "frequency",
              "OFFRES_SD", sd=True, datatype="fmap"),
+    # BIDS requires a magnitude image beside every fieldmap (same entities): |M0| of the fit
+    _MapSpec("m0", "desc-offres_magnitude", "M0 map (field-map magnitude)", "m0",
+             datatype="fmap", with_field="df_hz"),
+    _MapSpec("m0", "desc-offressd_magnitude", "M0 map (field-map magnitude)", "m0",
+             datatype="fmap", with_field="df_sd_hz"),
     _MapSpec("quality", "desc-quality_M0map", "fit quality", "unitless", "QUALITY"),
     _MapSpec("mask", "desc-fitted_mask", "fitted voxels", "mask"),
 )
@@ -345,7 +351,8 @@ def _nifti_outputs(
         values = getattr(maps, spec.field)
         if values is None or (spec.kind == "phase" and not np.iscomplexobj(values)):
             continue
-        # BIDS keeps field maps (Hz) in fmap/, beside anat/
+        if spec.with_field is not None and getattr(maps, spec.with_field) is None:
+            continue
         path = map_folder(output_dir, stem, layout, spec.datatype) / f"{stem}_{spec.name}.nii.gz"
         unit = _unit(spec, units)
         image = nifti_map_bytes(

@@ -263,3 +263,31 @@ def test_inputs_from_two_folders_keep_distinct_dataset_links(tmp_path) -> None:
     name = side["Sources"][0].split(":")[1]
     assert links[name] == (tmp_path / "b").resolve().as_uri()
     assert links["input"] == (tmp_path / "a").resolve().as_uri()
+
+
+def test_offresonance_field_maps_pass_the_bids_validator(tmp_path, nifti_acq, require_tool):
+    """Field maps (Hz) go to fmap/ with the magnitude image BIDS requires beside each; maps
+    without an off-resonance write no fmap/ at all."""
+    import subprocess
+    from dataclasses import replace
+
+    tool = require_tool("bids-validator-deno")
+    shape = nifti_acq.spatial_shape
+    rng = np.random.default_rng(4)
+    maps = replace(_maps(shape), df_hz=rng.uniform(-40, 40, shape),
+                   df_sd_hz=rng.uniform(0.1, 2, shape))
+    out = tmp_path / "derivatives" / "mrfrecon"
+    written = write_maps(maps, nifti_acq, out)
+    fmap = {p.name for p in (out / "sub-01" / "fmap").iterdir()}
+    for desc in ("offres", "offressd"):
+        assert {f"sub-01_acq-fisp_desc-{desc}_fieldmap.nii.gz",
+                f"sub-01_acq-fisp_desc-{desc}_magnitude.nii.gz"} <= fmap
+    magnitude = nib.load(out / "sub-01" / "fmap" / "sub-01_acq-fisp_desc-offres_magnitude.nii.gz")
+    np.testing.assert_allclose(magnitude.get_fdata(), np.abs(maps.m0), rtol=1e-6)
+    assert "desc-offres_magnitude" not in written.dicom_series  # NIfTI only
+    check = subprocess.run([tool, str(out), "--json"], capture_output=True, text=True)
+    issues = json.loads(check.stdout)["issues"]["issues"]
+    errors = [(i["code"], i.get("location")) for i in issues if i["severity"] == "error"]
+    assert errors == [], errors
+    plain = write_maps(_maps(shape), nifti_acq, tmp_path / "plain")
+    assert not any("fmap" in p.parts for p in plain)
