@@ -464,11 +464,15 @@ def _load_pixels(
     )
     scaling = declared_phase_unit({f.rescale_type for f in phase_frames})
     if scaling is None:
-        scaling = detect_phase_scaling(lo, hi, siemens_rescale=siemens)
+        vendors = {f.manufacturer for f in phase_frames}
+        scaling = detect_phase_scaling(
+            lo, hi, siemens_rescale=siemens, manufacturer=vendors.pop() if len(vendors) == 1 else ""
+        )
     if scaling is None:
         raise InputFileError(
-            f"'{where}': phase range [{lo:g}, {hi:g}] is neither radians nor Siemens units "
-            "[-4096, 4095], and RescaleType declares no unit (rad, mrad, deg)"
+            f"'{where}': phase range [{lo:g}, {hi:g}] is neither radians, milliradians "
+            "[-3142, 3142] nor Siemens units [-4096, 4095], and RescaleType declares no unit "
+            "(rad, mrad, deg)"
         )
     to_rad = np.float32(TO_RADIANS[scaling])
     for t in range(n_time):  # in place, one volume at a time

@@ -69,6 +69,7 @@ class FrameInfo:
     slice_thickness_mm: float | None
     time_keys: dict[str, Any] = field(default_factory=dict)
     rescale_type: str = ""  # RescaleType, e.g. "mrad" (Philips phase); "" when absent
+    manufacturer: str = ""  # decides ambiguous phase units (see io.phase)
 
 
 @dataclass
@@ -216,6 +217,7 @@ def _classic_frame(path: Path, ds: pydicom.Dataset) -> FrameInfo:
         slice_thickness_mm=get_float(ds, "SliceThickness"),
         time_keys=keys,
         rescale_type=str(ds.get("RescaleType", "") or ""),
+        manufacturer=str(ds.get("Manufacturer", "") or ""),
     )
 
 
@@ -304,6 +306,7 @@ def _enhanced_frames(path: Path, ds: pydicom.Dataset) -> list[FrameInfo]:
                 slice_thickness_mm=get_float(measures, "SliceThickness"),
                 time_keys=keys,
                 rescale_type=_rescale_type(transform, ds),
+                manufacturer=str(ds.get("Manufacturer", "") or ""),
             )
         )
     return frames

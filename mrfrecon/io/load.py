@@ -64,8 +64,9 @@ def read_acquisition(
         searched recursively for DICOM files (non-DICOM files are ignored), or a list of DICOM
         files/folders.
     phase
-        Optional phase image(s) matching ``path``: a NIfTI file (radians, or Siemens
-        [-4096, 4095], detected and recorded in :attr:`Acquisition.phase_scaling`) or DICOM
+        Optional phase image(s) matching ``path``: a NIfTI file (radians, milliradians
+        [-3142, 3142] or Siemens [-4096, 4095], detected and recorded in
+        :attr:`Acquisition.phase_scaling`) or DICOM
         file(s)/folder(s). Not needed when ``path`` holds the phase frames itself.
     series_uid
         DICOM only: exactly the SeriesInstanceUID(s) to combine (e.g. a magnitude and a phase

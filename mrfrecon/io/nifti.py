@@ -4,6 +4,7 @@ NIfTI map images."""
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import nibabel as nib
@@ -106,9 +107,10 @@ def read_nifti_acquisition(path: Path, *, phase: Path | None = None) -> Acquisit
         series; both kept as complex with zero phase. Trailing singleton axes beyond the
         4th are dropped. 2-D and 3-D files are rejected (NIfTI's 3rd axis is space).
     phase
-        Optional phase series of the same shape and affine: radians ([-pi, pi) or [0, 2 pi)) or
-        Siemens units [-4096, 4095] (also when the header carries the Siemens scl_slope 2 /
-        scl_inter -4096), detected from the value range.
+        Optional phase series of the same shape and affine: radians ([-pi, pi) or [0, 2 pi)),
+        integer milliradians [-3142, 3142] (GE, Philips) or Siemens units [-4096, 4095] (also
+        when the header carries the Siemens scl_slope 2 / scl_inter -4096), detected from the
+        value range and the Manufacturer of a dcm2niix JSON sidecar (:mod:`mrfrecon.io.phase`).
 
     Returns
     -------
@@ -170,13 +172,35 @@ def _combine_phase(
     siemens = bool(slope is not None and np.isclose(slope, 2.0)
                    and np.isclose(inter or 0.0, -4096.0))
     lo, hi = float(np.nanmin(phase)), float(np.nanmax(phase))
-    scaling = detect_phase_scaling(lo, hi, siemens_rescale=siemens)
+    scaling = detect_phase_scaling(
+        lo, hi, siemens_rescale=siemens, manufacturer=sidecar_manufacturer(phase_path)
+    )
     if scaling is None:
         raise InputFileError(
-            f"'{phase_path}': phase range [{lo:g}, {hi:g}] is neither radians nor "
-            "Siemens units [-4096, 4095]"
+            f"'{phase_path}': phase range [{lo:g}, {hi:g}] is neither radians, milliradians "
+            "[-3142, 3142] nor Siemens units [-4096, 4095]"
         )
     return polar_to_complex(magnitude, phase_to_radians(phase, scaling)), scaling
+
+
+_SIDECAR_MAX_BYTES = 1 << 20
+
+
+def sidecar_manufacturer(path: Path) -> str:
+    """``Manufacturer`` from the JSON sidecar dcm2niix writes beside ``path`` (``""`` if none).
+
+    Only a hint for ambiguous phase units, so an unreadable or odd sidecar is ignored.
+    """
+    name = path.name
+    stem = name[: -len(".nii.gz")] if name.endswith(".nii.gz") else path.stem
+    sidecar = path.with_name(stem + ".json")
+    try:
+        if not sidecar.is_file() or sidecar.stat().st_size > _SIDECAR_MAX_BYTES:
+            return ""
+        value = json.loads(sidecar.read_text(encoding="utf-8")).get("Manufacturer", "")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return value if isinstance(value, str) else ""
 
 
 def read_volume(

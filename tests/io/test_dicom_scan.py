@@ -76,6 +76,18 @@ def test_ge_rescaled_phase_with_private_image_type(tmp_path: Path, truth) -> Non
     _assert_equal_signal(acq.data, truth, 0.001)
 
 
+def test_ge_integer_milliradian_phase_without_rescale_tags(tmp_path: Path, truth) -> None:
+    """GE stores phase as int16 milliradians [-3142, 3142] with no RescaleSlope or RescaleType
+    (read as Siemens units it would shrink every phase by 3142/4096)."""
+    ge = {"manufacturer": "GE MEDICAL SYSTEMS", "ge_private_type": True}
+    write_component_series(tmp_path, np.abs(truth), "magnitude", number=800, **ge)
+    write_component_series(tmp_path, 1000.0 * np.angle(truth), "phase", number=801, slope=1.0,
+                           signed=True, **ge)
+    acq = read_acquisition(tmp_path)
+    assert acq.components == ("magnitude", "phase") and acq.phase_scaling == "milliradians"
+    _assert_equal_signal(acq.data, truth, 1e-3)
+
+
 def test_phase_unit_declared_by_rescale_type(tmp_path: Path, truth) -> None:
     write_component_series(tmp_path, np.abs(truth), "magnitude", number=401)
     write_component_series(tmp_path, 1000.0 * np.angle(truth), "phase", number=402, slope=1.5,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nibabel as nib
@@ -10,6 +11,7 @@ import pytest
 
 from mrfrecon.errors import InputFileError
 from mrfrecon.io import read_acquisition
+from mrfrecon.io.nifti import sidecar_manufacturer
 
 AFFINE = np.array(
     [[-1.5, 0.1, 0.0, 90.0], [0.0, 1.4, 0.3, -100.0], [0.0, -0.2, 3.0, -50.0], [0, 0, 0, 1]]
@@ -94,6 +96,37 @@ def test_magnitude_phase(tmp_path: Path, convention: str) -> None:
     assert acq.phase_scaling == expected_scaling
     assert acq.components == ("magnitude", "phase") and acq.kind == "complex"
     np.testing.assert_allclose(acq.data, magnitude * np.exp(1j * phase_rad), atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("sidecar", "expected"),
+    [(None, "milliradians"), ("GE MEDICAL SYSTEMS", "milliradians"), ("Siemens", "siemens")],
+    ids=["no-sidecar", "ge-sidecar", "siemens-sidecar"],
+)
+def test_integer_phase_within_3142_follows_the_vendor(tmp_path, sidecar, expected) -> None:
+    """GE/Philips integer milliradians and Siemens units overlap within +-3142: the
+    dcm2niix sidecar's Manufacturer decides, milliradians without one."""
+    rng = np.random.default_rng(2)
+    shape = (4, 3, 2, 8)
+    magnitude = rng.uniform(1, 100, shape).astype(np.float32)
+    stored = rng.integers(-3142, 3142, shape).astype(np.int16)
+    _save(magnitude, tmp_path / "mag.nii.gz")
+    nib.save(nib.Nifti1Image(stored, AFFINE), tmp_path / "pha.nii.gz")
+    if sidecar is not None:
+        (tmp_path / "pha.json").write_text(json.dumps({"Manufacturer": sidecar}))
+
+    acq = read_acquisition(tmp_path / "mag.nii.gz", phase=tmp_path / "pha.nii.gz")
+
+    assert acq.phase_scaling == expected
+    to_rad = 1e-3 if expected == "milliradians" else np.pi / 4096
+    np.testing.assert_allclose(acq.data, magnitude * np.exp(1j * stored * to_rad), atol=1e-3)
+
+
+def test_odd_sidecar_is_ignored(tmp_path: Path) -> None:
+    (tmp_path / "p.json").write_text("{not json")
+    assert sidecar_manufacturer(tmp_path / "p.nii.gz") == ""
+    (tmp_path / "q.json").write_text(json.dumps({"Manufacturer": 7}))
+    assert sidecar_manufacturer(tmp_path / "q.nii") == ""
 
 
 def test_phase_out_of_range(tmp_path: Path) -> None:

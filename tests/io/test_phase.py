@@ -16,11 +16,23 @@ from mrfrecon.io.phase import detect_phase_scaling, phase_to_radians, polar_to_c
         (-4096.0, 4094.0, False, "siemens"),
         (-2.0, 2.0, True, "siemens"),  # nearly constant phase: the declared rescale wins
         (-5000.0, 10.0, False, None),
+        (-3142.0, 3141.0, False, "milliradians"),
     ],
-    ids=["pm-pi", "0-2pi", "siemens-range", "siemens-declared", "unknown"],
+    ids=["pm-pi", "0-2pi", "siemens-range", "siemens-declared", "unknown", "mrad-range"],
 )
 def test_detect(lo: float, hi: float, siemens_rescale: bool, expected: str | None) -> None:
     assert detect_phase_scaling(lo, hi, siemens_rescale=siemens_rescale) == expected
+
+
+@pytest.mark.parametrize(
+    ("manufacturer", "expected"),
+    [("GE MEDICAL SYSTEMS", "milliradians"), ("Philips Medical Systems", "milliradians"),
+     ("SIEMENS", "siemens"), ("", "milliradians")],
+)
+def test_vendor_decides_within_3142(manufacturer: str, expected: str) -> None:
+    assert detect_phase_scaling(-3000.0, 3100.0, manufacturer=manufacturer) == expected
+    # beyond +-3142 only Siemens units fit, whatever the vendor
+    assert detect_phase_scaling(-4096.0, 4094.0, manufacturer=manufacturer) == "siemens"
 
 
 def test_siemens_to_radians_and_complex() -> None:
