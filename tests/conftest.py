@@ -19,9 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SEQUENCES = ROOT / "sequences"
 
 
-# relative cost of one test by marker, to start long work first (HDL simulations: tens of
-# seconds to minutes; slow: tens of seconds; the rest: about a second)
-_COST = {"hdl": 30, "slow": 10}
+# rough cost of one test in seconds by marker, to start long work first (HDL simulations: tens
+# of seconds to minutes; slow: tens of seconds; most others: well under a second)
+_COST = {"hdl": 60.0, "slow": 20.0}
+_PLAIN_COST = 0.3
 
 
 def _unit(item: pytest.Item) -> str:
@@ -37,10 +38,11 @@ def pytest_collection_modifyitems(config, items):
     """Work units (``--dist loadgroup`` of ``make test``) in order of their summed cost, longest
     first, so that no worker is left alone on a long test at the end (``--no-loadscope-reorder``
     keeps this order). Stable: tests of a unit keep their order."""
-    cost: dict[str, int] = {}
+    cost: dict[str, float] = {}
     for item in items:
         unit = _unit(item)
-        weight = max((c for m, c in _COST.items() if item.get_closest_marker(m)), default=1)
+        weight = max((c for m, c in _COST.items() if item.get_closest_marker(m)),
+                     default=_PLAIN_COST)
         cost[unit] = cost.get(unit, 0) + weight
         if unit != item.nodeid:
             item.add_marker(pytest.mark.xdist_group(unit))
