@@ -47,8 +47,12 @@ demo: system venv
 
 # MRFRECON_REQUIRE_TOOLS=1: tests that run an external validator (dciodvfy, dcm2niix,
 # bids-validator-deno) fail instead of skipping when it is missing, so CI cannot skip silently
+# The suite runs on PYTEST_WORKERS processes (pytest-xdist): each HDL simulation and each other
+# test module is a work unit, longest first (order: tests/conftest.py); 0 runs in one process
+PYTEST_WORKERS ?= 2
+PYTEST_PAR := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
 test: system system-packaging venv
-	MRFRECON_REQUIRE_TOOLS=1 $(BIN)/python -m pytest -q
+	MRFRECON_REQUIRE_TOOLS=1 $(BIN)/python -m pytest -q $(PYTEST_PAR)
 
 # the release wheel (carries the shipped sequences and hw sources) in dist/
 wheel: venv
@@ -61,7 +65,7 @@ test-packaging: system-packaging venv
 	$(BIN)/python -m pytest -q tests/packaging
 
 test-fast: venv
-	$(BIN)/python -m pytest -q -m "not slow and not hdl"
+	$(BIN)/python -m pytest -q -m "not slow and not hdl" $(PYTEST_PAR)
 
 # hostile inputs: the fuzz tests with many examples per target (default run: a few)
 FUZZ_EXAMPLES ?= 200

@@ -1,5 +1,5 @@
 """Shared fixtures: shipped sequences (short ones keep the suite fast), small models, and a
-private table cache for every test."""
+private table cache for every test; the order and grouping of the tests for pytest-xdist."""
 
 from __future__ import annotations
 
@@ -17,6 +17,39 @@ configure_numba_cache()
 
 ROOT = Path(__file__).resolve().parents[1]
 SEQUENCES = ROOT / "sequences"
+
+
+# rough cost of one test in seconds by marker, to start long work first (HDL simulations: tens
+# of seconds to minutes; slow: tens of seconds; most others: well under a second)
+_COST = {"hdl": 60.0, "slow": 20.0}
+_PLAIN_COST = 0.3
+
+
+def _unit(item: pytest.Item) -> str:
+    """xdist work unit: each HDL simulation alone (they dominate and must spread over the
+    workers), every other test with its module (module fixtures are built once)."""
+    if item.get_closest_marker("hdl") is not None:
+        return item.nodeid
+    return item.nodeid.split("::")[0]
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's hook reads the xdist_group marks
+def pytest_collection_modifyitems(config, items):
+    """Work units (``--dist loadgroup`` of ``make test``) in order of their summed cost, longest
+    first, so that no worker is left alone on a long test at the end (``--no-loadscope-reorder``
+    keeps this order). Stable: tests of a unit keep their order."""
+    cost: dict[str, float] = {}
+    for item in items:
+        unit = _unit(item)
+        weight = max((c for m, c in _COST.items() if item.get_closest_marker(m)),
+                     default=_PLAIN_COST)
+        cost[unit] = cost.get(unit, 0) + weight
+        if unit != item.nodeid:
+            item.add_marker(pytest.mark.xdist_group(unit))
+    first = {}
+    for index, item in enumerate(items):
+        first.setdefault(_unit(item), index)
+    items.sort(key=lambda item: (-cost[_unit(item)], first[_unit(item)]))
 
 
 @pytest.fixture(autouse=True)
