@@ -6,7 +6,10 @@
 -- train on the 64-bit n_samples samples streamed from `samples` -> write status, samples
 -- trained, generator states and body to weights_out -> ap_done. With a status other than 0 only
 -- the 4 status words are written. One AXI4-Lite slave s_axi_control, one AXI4 master m_axi_gmem
--- (32-bit data, 64-bit address).
+-- (512-bit data as Vitis kernels use, 64-bit address): the samples arrive as whole 64-byte
+-- beats (several bursts in flight) into a buffer of a few beats from which one sample a cycle
+-- can be taken (16 replicas at 10 cycles/sample take 0.6 words a cycle); the header, generator
+-- states and body are read, and weights_out written, one 32-bit word per (narrow) beat.
 ------------------------------------------------------------------------------------------------
 library ieee;
 use ieee.std_logic_1164.all;
@@ -63,8 +66,8 @@ entity mrf_train_kernel is
         m_axi_gmem_awburst      : out std_logic_vector(1 downto 0);
         m_axi_gmem_wvalid       : out std_logic;
         m_axi_gmem_wready       : in  std_logic;
-        m_axi_gmem_wdata        : out std_logic_vector(31 downto 0);
-        m_axi_gmem_wstrb        : out std_logic_vector(3 downto 0);
+        m_axi_gmem_wdata        : out std_logic_vector(511 downto 0);
+        m_axi_gmem_wstrb        : out std_logic_vector(63 downto 0);
         m_axi_gmem_wlast        : out std_logic;
         m_axi_gmem_bvalid       : in  std_logic;
         m_axi_gmem_bready       : out std_logic;
@@ -77,7 +80,7 @@ entity mrf_train_kernel is
         m_axi_gmem_arburst      : out std_logic_vector(1 downto 0);
         m_axi_gmem_rvalid       : in  std_logic;
         m_axi_gmem_rready       : out std_logic;
-        m_axi_gmem_rdata        : in  std_logic_vector(31 downto 0);
+        m_axi_gmem_rdata        : in  std_logic_vector(511 downto 0);
         m_axi_gmem_rlast        : in  std_logic;
         m_axi_gmem_rresp        : in  std_logic_vector(1 downto 0)
     );
@@ -98,6 +101,12 @@ architecture rtl of mrf_train_kernel is
     constant OutHdr_c  : natural := 4;
     constant Magic_c   : std_logic_vector(31 downto 0) := x"3246524D";  -- "MRF2"
     constant BiasBits_c : natural := 32;
+    constant AxiBits_c : natural := 512;
+    constant BeatWords_c : natural := AxiBits_c / 32;
+    -- sample buffer: whole beats, room for one sample beyond a beat (a power of two of beats)
+    constant BufBeats_c : natural := 2 ** log2ceil((WSample_c + BeatWords_c - 1) / BeatWords_c + 1);
+    constant BufWords_c : natural := BufBeats_c * BeatWords_c;
+    constant BufBits_c  : natural := log2ceil(BufWords_c);
 
     function body_words return natural is
         variable r_v : natural := 0;
@@ -131,10 +140,11 @@ architecture rtl of mrf_train_kernel is
     signal n_samples_reg              : std_logic_vector(63 downto 0);
     signal n_samples                  : unsigned(63 downto 0);  -- latched at ap_start
 
-    signal rd_start, rd_valid, rd_ready, rd_busy : std_logic := '0';
+    signal rd_start, rd_valid, rd_ready, rd_busy, rd_wide : std_logic := '0';
     signal rd_addr                    : std_logic_vector(63 downto 0);
     signal rd_words                   : unsigned(63 downto 0);
-    signal rd_data                    : std_logic_vector(31 downto 0);
+    signal rd_word                    : std_logic_vector(31 downto 0);
+    signal rd_data                    : std_logic_vector(AxiBits_c - 1 downto 0);
     signal wr_start, wr_valid, wr_ready, wr_busy : std_logic := '0';
     signal wr_words                   : unsigned(31 downto 0);
     signal wr_data                    : std_logic_vector(31 downto 0);
@@ -153,7 +163,12 @@ architecture rtl of mrf_train_kernel is
     signal in_x                       : std_logic_vector(N0_g * 8 - 1 downto 0);
     signal in_t                       : std_logic_vector(NOutL_c * 32 - 1 downto 0);
     signal sample_buf                 : std_logic_vector(WSample_c * 32 - 1 downto 0);
-    signal s_word                     : natural range 0 to WSample_c;
+    type SampleBuf_t is array (0 to BufWords_c - 1) of std_logic_vector(31 downto 0);
+    signal sbuf                       : SampleBuf_t;
+    signal s_wbeat                    : natural range 0 to BufBeats_c - 1;  -- next beat's slot
+    signal s_rp                       : unsigned(BufBits_c - 1 downto 0);   -- next sample's word
+    signal s_avail                    : natural range 0 to BufWords_c;      -- words not taken
+    signal s_beat, s_pop              : std_logic;
     signal wt_we, wt_re, wt_rvalid    : std_logic := '0';
     signal wt_lane                    : unsigned(7 downto 0);
     signal wt_addr                    : unsigned(WtAddrBits_c - 1 downto 0);
@@ -187,14 +202,16 @@ begin
             NSamples => n_samples_reg);
 
     i_axi : entity work.mrf_axi_master
+        generic map (DataBits_g => AxiBits_c)
         port map (
             Clk => ap_clk, Rst => rst,
-            Rd_Start => rd_start, Rd_Addr => rd_addr, Rd_Words => rd_words, Rd_Valid => rd_valid,
-            Rd_Ready => rd_ready, Rd_Data => rd_data, Rd_Busy => rd_busy,
+            Rd_Start => rd_start, Rd_Wide => rd_wide, Rd_Addr => rd_addr, Rd_Words => rd_words,
+            Rd_Valid => rd_valid, Rd_Ready => rd_ready, Rd_Word => rd_word, Rd_Data => rd_data,
+            Rd_Busy => rd_busy,
             Wr_Start => wr_start, Wr_Addr => wout_ptr, Wr_Words => wr_words,
             Wr_Valid => wr_valid, Wr_Ready => wr_ready, Wr_Data => wr_data, Wr_Busy => wr_busy,
             ArValid => m_axi_gmem_arvalid, ArReady => m_axi_gmem_arready,
-            ArAddr => m_axi_gmem_araddr, ArLen => m_axi_gmem_arlen,
+            ArAddr => m_axi_gmem_araddr, ArLen => m_axi_gmem_arlen, ArSize => m_axi_gmem_arsize,
             RValid => m_axi_gmem_rvalid, RReady => m_axi_gmem_rready, RData => m_axi_gmem_rdata,
             RLast => m_axi_gmem_rlast,
             AwValid => m_axi_gmem_awvalid, AwReady => m_axi_gmem_awready,
@@ -204,8 +221,7 @@ begin
             BValid => m_axi_gmem_bvalid, BReady => m_axi_gmem_bready);
     m_axi_gmem_awid    <= "0";
     m_axi_gmem_arid    <= "0";
-    m_axi_gmem_arsize  <= "010";  -- 4 bytes
-    m_axi_gmem_awsize  <= "010";
+    m_axi_gmem_awsize  <= "010";  -- 4 bytes (narrow writes, WSTRB selects the word)
     m_axi_gmem_arburst <= "01";   -- INCR
     m_axi_gmem_awburst <= "01";
 
@@ -254,8 +270,11 @@ begin
     in_t <= sample_buf(WSample_c * 32 - 1 downto WX_c * 32);
 
     rd_ready <= '1' when state = Header_s or state = Load_s
-                else '1' when state = Train_s and in_valid = '0' else '0';
-    wt_wdata <= rd_data;
+                else '1' when state = Train_s and s_avail <= BufWords_c - BeatWords_c else '0';
+    s_beat   <= '1' when state = Train_s and rd_valid = '1' and rd_ready = '1' else '0';
+    s_pop    <= '1' when state = Train_s and (in_valid = '0' or in_ready = '1')
+                and s_avail >= WSample_c else '0';
+    wt_wdata <= rd_word;
     -- parameter port: generator state k (lane k, address L * cols), else the body's word
     rng_lane <= word_cnt when state = Load_s else word_cnt - OutHdr_c when word_cnt >= OutHdr_c
                 else 0;
@@ -295,6 +314,7 @@ begin
                 if ap_start = '1' then
                     n_samples <= unsigned(n_samples_reg);
                     rd_start  <= '1';
+                    rd_wide   <= '0';
                     rd_addr   <= win_ptr;
                     rd_words  <= to_unsigned(Header_c, 64);
                     word_cnt  <= 0;
@@ -305,7 +325,7 @@ begin
                 if rd_valid = '1' then
                     for k in 0 to Header_c - 1 loop  -- constant indices (GHDL synthesis)
                         if word_cnt = k then
-                            hdr(k) <= rd_data;
+                            hdr(k) <= rd_word;
                         end if;
                     end loop;
                     if word_cnt = Header_c - 1 then
@@ -366,30 +386,48 @@ begin
                             state      <= Train_s;
                             core_start <= '1';
                             rd_start   <= '1';
+                            rd_wide    <= '1';
                             rd_addr    <= samples_ptr;
-                            rd_words   <= resize(n_samples * to_unsigned(WSample_c, 8), 64);
-                            s_word     <= 0;
+                            -- whole beats (the host pads the buffer to a multiple of 64 bytes)
+                            rd_words   <= shift_right(resize(n_samples
+                                          * to_unsigned(WSample_c, 8), 64) + BeatWords_c - 1,
+                                          log2ceil(BeatWords_c));
+                            s_wbeat    <= 0;
+                            s_rp       <= (others => '0');
+                            s_avail    <= 0;
                         end if;
                         word_cnt <= word_cnt + 1;
                     end if;
                 end if;
 
             elsif state = Train_s then
-                if in_valid = '0' and rd_valid = '1' then
-                    for k in 0 to WSample_c - 1 loop
-                        if s_word = k then
-                            sample_buf(32 * k + 31 downto 32 * k) <= rd_data;
+                -- a beat into its slot of the buffer; a sample out of it (up to one a cycle)
+                if s_beat = '1' then
+                    for b in 0 to BufBeats_c - 1 loop  -- constant indices (GHDL synthesis)
+                        if s_wbeat = b then
+                            for i in 0 to BeatWords_c - 1 loop
+                                sbuf(b * BeatWords_c + i) <= rd_data(32 * i + 31 downto 32 * i);
+                            end loop;
                         end if;
                     end loop;
-                    if s_word = WSample_c - 1 then
-                        s_word   <= 0;
-                        in_valid <= '1';
-                    else
-                        s_word <= s_word + 1;
-                    end if;
+                    s_wbeat <= (s_wbeat + 1) mod BufBeats_c;
                 end if;
-                if in_valid = '1' and in_ready = '1' then
+                if s_pop = '1' then
+                    for k in 0 to WSample_c - 1 loop
+                        sample_buf(32 * k + 31 downto 32 * k)
+                            <= sbuf(to_integer(s_rp + to_unsigned(k, BufBits_c)));
+                    end loop;
+                    s_rp     <= s_rp + to_unsigned(WSample_c mod BufWords_c, BufBits_c);
+                    in_valid <= '1';
+                elsif in_valid = '1' and in_ready = '1' then
                     in_valid <= '0';
+                end if;
+                if s_beat = '1' and s_pop = '0' then
+                    s_avail <= s_avail + BeatWords_c;
+                elsif s_beat = '1' and s_pop = '1' then
+                    s_avail <= s_avail + BeatWords_c - WSample_c;
+                elsif s_pop = '1' then
+                    s_avail <= s_avail - WSample_c;
                 end if;
                 if core_done = '1' then
                     wr_start  <= '1';

@@ -137,9 +137,15 @@ begin
     g_wa <= s2_addr;
     g_wd <= s2_g + resize(s2_gp, AccBits_c);
 
-    -- the products, reassembled from the registered partial products
-    s2_gp <= shift_left(resize(s2_gph, GpBits_c), 8) + resize(s2_gpl, GpBits_c);
-    Bp_Prod <= shift_left(resize(s2_bph, 8 + DeltaBits_g), 8) + resize(s2_bpl, 8 + DeltaBits_g);
+    -- the products, reassembled from the registered partial products: hi * 256 + lo, the low
+    -- byte is lo's, the rest is hi + lo / 256 added at hi's own width (exact: the full products
+    -- fit). No product is sign-extended into an adder: Yosys 0.23 packs such an adder into the
+    -- product's DSP as its post-adder, where the product is the unsigned one of GHDL's widened
+    -- operands, whose upper bits are not the sign extension (the mapped netlist then differs).
+    s2_gp <= (s2_gph + resize(s2_gpl(s2_gpl'high downto 8), s2_gph'length))
+             & s2_gpl(7 downto 0);
+    Bp_Prod <= (s2_bph + resize(s2_bpl(s2_bpl'high downto 8), s2_bph'length))
+               & s2_bpl(7 downto 0);
 
     p_pipe : process (Clk)
         variable w_v  : signed(7 downto 0);

@@ -3,8 +3,9 @@
 -- RoundLat_c = 4 cycles, one result per cycle. Each stage is a few LUT levels (300 MHz goal).
 -- The shift is decoded into bit masks one cycle ahead: In_Shift must be stable for at least one
 -- cycle before In_Valid (it is a per-layer setting that changes between layers).
---   1: shift right by s mod 8; the rounding bits half = v(s-1), tail = OR v(s-2 … 0)
---   2: shift right by 8 * (s div 8)            -> q = FLOOR(v, s)
+--   1: shift right by s mod 8; the rounding bits half = v(s-1), tail = OR v(s-2 … 0) as ORs
+--      of groups of 3 bits (one LUT6 each: this stage was the 300 MHz worst path)
+--   2: shift right by 8 * (s div 8)            -> q = FLOOR(v, s); OR of the groups
 --   3: increment (half AND (tail OR q(0))) and the range flags of q (saturation cannot depend on
 --      the increment except at the top value, which is kept: q = max -> max)
 --   4: select low bits + increment, or the bound
@@ -58,7 +59,9 @@ architecture rtl of mrf_train_round is
     signal sh_ok      : std_logic := '0';  -- the decode is valid  -- s > InBits_g: half and tail include the sign
     signal s1_v    : signed(InBits_g - 1 downto 0);
     signal s1_hi   : unsigned(2 downto 0);
-    signal s1_half, s1_tail : std_logic;
+    constant Groups_c : natural := (InBits_g + 2) / 3;  -- bits per group: 3 (one LUT6)
+    signal s1_halfg, s1_tailg : std_logic_vector(Groups_c - 1 downto 0);
+    signal s1_sign : std_logic;  -- sign AND sh_top: s > InBits_g, half and tail are the sign
     signal s2_q    : signed(InBits_g - 1 downto 0);
     signal s2_half, s2_tail : std_logic;
     signal s3_low  : signed(OutBits_g - 1 downto 0);
@@ -69,6 +72,7 @@ begin
     p_pipe : process (Clk)
         variable s_v    : natural range 0 to 2**ShiftBits_c - 1;
         variable half_v, tail_v : std_logic;
+        variable hg_v, tg_v : std_logic_vector(Groups_c - 1 downto 0);
         variable q_v    : signed(InBits_g - 1 downto 0);
         variable all0_v, all1_v, top_v : boolean;
     begin
@@ -89,27 +93,30 @@ begin
             end if;
             -- stage 1
             if In_Valid = '1' then
-                half_v := '0';
-                tail_v := '0';
+                hg_v := (others => '0');
+                tg_v := (others => '0');
                 for k in 0 to InBits_g - 1 loop
-                    half_v := half_v or (In_Value(k) and sh_one(k));
-                    tail_v := tail_v or (In_Value(k) and sh_low(k));
+                    hg_v(k / 3) := hg_v(k / 3) or (In_Value(k) and sh_one(k));
+                    tg_v(k / 3) := tg_v(k / 3) or (In_Value(k) and sh_low(k));
                 end loop;
-                if sh_top = '1' then  -- bits above the top are copies of the sign
-                    half_v := In_Value(InBits_g - 1);
-                    tail_v := tail_v or In_Value(InBits_g - 1);
-                end if;
-                s1_v    <= asr(In_Value, to_integer(sh_q(2 downto 0)));
-                s1_hi   <= sh_q(ShiftBits_c - 1 downto 3);
-                s1_half <= half_v;
-                s1_tail <= tail_v;
+                s1_v     <= asr(In_Value, to_integer(sh_q(2 downto 0)));
+                s1_hi    <= sh_q(ShiftBits_c - 1 downto 3);
+                s1_halfg <= hg_v;
+                s1_tailg <= tg_v;
+                s1_sign  <= In_Value(InBits_g - 1) and sh_top;
             end if;
 
-            -- stage 2
+            -- stage 2 (with sh_top, sh_one is all zero: half is the sign, tail includes it)
             if v1 = '1' then
+                half_v := s1_sign;
+                tail_v := s1_sign;
+                for g in 0 to Groups_c - 1 loop
+                    half_v := half_v or s1_halfg(g);
+                    tail_v := tail_v or s1_tailg(g);
+                end loop;
                 s2_q    <= asr(s1_v, 8 * to_integer(s1_hi));
-                s2_half <= s1_half;
-                s2_tail <= s1_tail;
+                s2_half <= half_v;
+                s2_tail <= tail_v;
             end if;
 
             -- stage 3: q in range?  Clamp: [0, 254] increments freely; SAT: [lo, hi - 1]

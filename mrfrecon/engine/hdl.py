@@ -32,13 +32,15 @@ SIM_REPLICAS = 2
 
 def simulate_job(job: KernelJob, workdir: Path, master_extra: int = 8, runs: int = 1,
                  pause_seed: int | None = None, reset_after_us: float | None = None,
-                 replicas: int = SIM_REPLICAS) -> list[bytes]:
+                 replicas: int = SIM_REPLICAS, stats: dict[str, int] | None = None,
+                 ) -> list[bytes]:
     """Run one kernel job in GHDL ``runs`` times back to back; returns each ``weights_out``.
 
     replicas: the kernel's ``Replicas_g`` (a power of two; the result does not depend on it).
 
     pause_seed: random latency and back-pressure on every AXI channel (cocotbext-axi pause
     generators); reset_after_us: first start the job and reset the kernel that long after.
+    stats: filled with ``busy_cycles``, the clock cycles the kernel was not idle (all runs).
     """
     require_ghdl()
     if getattr(kernel, "MAGIC", None) != MAGIC_V2:
@@ -67,7 +69,10 @@ def simulate_job(job: KernelJob, workdir: Path, master_extra: int = 8, runs: int
         raise EngineUnavailableError(f"HDL simulation failed, see '{log_file}'") from exc
     if not result_file.is_file():
         raise EngineUnavailableError(f"HDL simulation produced no result, see '{log_file}'")
-    return [row.tobytes() for row in np.load(result_file)["all_outputs"]]
+    result = np.load(result_file)
+    if stats is not None:
+        stats["busy_cycles"] = int(result["busy_cycles"])
+    return [row.tobytes() for row in result["all_outputs"]]
 
 
 def train_hdl(

@@ -21,6 +21,7 @@ from mrfrecon.errors import EngineRunError, EngineUnavailableError
 KERNEL_NAME = "mrf_train"
 MAGIC = 0x3246524D  # "MRF2": bytes 4D 52 46 32
 BUFFER_ALIGN = 4096
+SAMPLE_BEAT_BYTES = 64  # the kernel reads samples as whole 512-bit AXI beats (SPEC §8.3)
 
 # weights_in header (SPEC §8.2): fixed word positions, whatever the depth
 HEADER_WORDS = 64
@@ -155,15 +156,23 @@ def sample_words(n_in: int, n_out: int) -> int:
     return (n_in + 3) // 4 + n_out
 
 
+def samples_bytes(n_in: int, n_out: int, n_samples: int) -> int:
+    """Size of the ``samples`` buffer in bytes: the samples, padded with zeros to whole
+    64-byte beats (the kernel's reads)."""
+    size = 4 * sample_words(n_in, n_out) * n_samples
+    return -(-size // SAMPLE_BEAT_BYTES) * SAMPLE_BEAT_BYTES
+
+
 def pack_samples(x_int: np.ndarray, t_int: np.ndarray) -> bytes:
     """The ``samples`` buffer (SPEC §8.3) of int8 inputs ``(k, n_0)`` and int32 targets
-    ``(k, n_L)``."""
+    ``(k, n_L)``, zero-padded to :func:`samples_bytes`."""
     n, n_in = x_int.shape
     n_packed = 4 * ((n_in + 3) // 4)
     rows = np.zeros((n, n_packed + 4 * t_int.shape[1]), dtype=np.uint8)
     rows[:, :n_in] = np.asarray(x_int, dtype=np.int8).view(np.uint8)
     rows[:, n_packed:] = np.ascontiguousarray(t_int, dtype="<i4").view(np.uint8)
-    return rows.tobytes()
+    data = rows.tobytes()
+    return data + bytes(samples_bytes(n_in, t_int.shape[1], n) - len(data))
 
 
 def out_words(state: EngineState) -> int:
@@ -179,7 +188,7 @@ def build_job_packed(
     widths = state_widths(state)
     if n_samples % config.batch:
         raise ValueError(f"{n_samples} samples is not a multiple of the batch {config.batch}")
-    if len(samples) != 4 * sample_words(widths[0], widths[-1]) * n_samples:
+    if len(samples) != samples_bytes(widths[0], widths[-1], n_samples):
         raise ValueError(f"samples buffer of {len(samples)} bytes for {n_samples} samples")
     return KernelJob(
         buffers={"samples": samples, "weights_in": weights_in_bytes(state, fmt, config),

@@ -20,7 +20,7 @@ from typing import Any
 
 from mrfrecon.engine import kernel as kernel_io
 from mrfrecon.engine.config import EngineFormat, FixedPointConfig
-from mrfrecon.engine.kernel import ARGUMENTS, BUFFER_ARGUMENTS, KERNEL_NAME, sample_words
+from mrfrecon.engine.kernel import ARGUMENTS, BUFFER_ARGUMENTS, KERNEL_NAME, samples_bytes
 from mrfrecon.engine.state import EngineState
 from mrfrecon.engine.stream import DEFAULT_CHUNK_SAMPLES, SampleStream
 from mrfrecon.errors import EngineRunError, EngineUnavailableError, MissingDependencyError
@@ -140,13 +140,13 @@ def train_xrt(
     group = {name: opened.kernel.group_id(index) for index, (name, _, _) in enumerate(ARGUMENTS)
              if name in BUFFER_ARGUMENTS}
     widths = kernel_io.state_widths(state)
-    sample_bytes = 4 * sample_words(widths[0], widths[-1])
     largest = max(stop - start for start, stop in bounds)
 
     def new_bo(name: str, size: int) -> Any:
         return pyxrt.bo(opened.device, size, pyxrt.bo.normal, group[name])
 
-    sample_bos = [new_bo("samples", largest * sample_bytes) for _ in range(2)]
+    sample_bos = [new_bo("samples", samples_bytes(widths[0], widths[-1], largest))
+                  for _ in range(2)]
     probe = kernel_io.build_job_packed(state, fmt, config, b"", 0)
     in_bo = new_bo("weights_in", len(probe.buffers["weights_in"]))
     out_size = len(probe.buffers["weights_out"])

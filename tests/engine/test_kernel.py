@@ -39,7 +39,10 @@ def test_header_words_of_the_default_network():
 def test_samples_layout_pads_inputs_to_words():
     x = np.array([[1, -2, 3, -4, 5], [-128, 127, 0, 0, 1]], dtype=np.int8)
     t = np.array([[70000, -1], [2**31 - 1, -(2**31)]], dtype=np.int32)
-    words = np.frombuffer(k.pack_samples(x, t), "<u4").reshape(2, k.sample_words(5, 2))
+    data = k.pack_samples(x, t)
+    assert len(data) == k.samples_bytes(5, 2, 2) == 64, "padded to a whole 512-bit beat"
+    assert not any(data[32:]), "the padding is zeros"
+    words = np.frombuffer(data[:32], "<u4").reshape(2, k.sample_words(5, 2))
     assert words.shape == (2, 4)
     assert words[0, :2].tobytes() == bytes([1, 0xFE, 3, 0xFC, 5, 0, 0, 0])
     assert words[1, 2:].view("<i4").tolist() == [2**31 - 1, -(2**31)]

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from mrfrecon.engine.kernel import ARGUMENTS, KERNEL_NAME, REG_CTRL, REG_GIE, REG_IER, REG_ISR
+from mrfrecon.engine.kernel import (
+    ARGUMENTS,
+    KERNEL_NAME,
+    REG_CTRL,
+    REG_GIE,
+    REG_IER,
+    REG_ISR,
+    SAMPLE_BEAT_BYTES,
+)
 
 HW = Path(__file__).resolve().parents[2] / "hw"
 PACKAGING = HW / "packaging"
@@ -89,3 +97,18 @@ def test_kernel_xml_ports_exist_on_the_rtl_top():
     for port in kernel.iter("port"):
         assert re.search(rf"\b{port.get('name')}_\w+\s*:", vhdl), port.get("name")
     assert re.search(r"\bap_clk\s*:", vhdl) and re.search(r"\bap_rst_n\s*:", vhdl)
+
+
+def test_kernel_xml_data_widths_match_the_rtl_ports():
+    """kernel.xml's dataWidth of each bus is the width of the RTL top's data ports (512-bit
+    m_axi_gmem: the sample reader), and the host pads samples to whole beats of it."""
+    vhdl = (HW / "rtl" / "mrf_train_kernel.vhd").read_text().lower()
+    kernel = ET.parse(PACKAGING / "kernel.xml").getroot().find("kernel")
+    for port in kernel.iter("port"):
+        name, width = port.get("name"), int(port.get("dataWidth"))
+        for data in ("wdata", "rdata"):
+            found = re.search(rf"\b{name}_{data}\s*:\s*(?:in|out)\s+std_logic_vector\((\d+) downto 0\)",
+                              vhdl)
+            assert found and int(found.group(1)) + 1 == width, (name, data, width)
+    assert SAMPLE_BEAT_BYTES * 8 == int(next(p for p in kernel.iter("port")
+                                             if p.get("name") == "m_axi_gmem").get("dataWidth"))

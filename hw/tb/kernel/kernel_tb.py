@@ -83,6 +83,14 @@ async def _start(ctrl, job: KernelJob, addresses: dict[str, int]) -> None:
     await ctrl.write_dword(offset, value)
 
 
+async def _count_busy(dut, counter: list[int]) -> None:
+    """Clock cycles with the kernel not idle (ap_start to ap_done), summed over the runs."""
+    while True:
+        await RisingEdge(dut.ap_clk)
+        if str(dut.ap_idle.value) == "0":
+            counter[0] += 1
+
+
 async def _wait_done(ctrl) -> int:
     polls = 0
     while True:
@@ -139,7 +147,8 @@ async def run_job(dut):
         await ClockCycles(dut.ap_clk, 4)
         ram.write(addresses["weights_out"], job.buffers["weights_out"])
 
-    outputs, polls = [], 0
+    outputs, polls, busy = [], 0, [0]
+    cocotb.start_soon(_count_busy(dut, busy))
     for _ in range(int(os.environ.get("MRF_RUNS", "1"))):
         ram.write(addresses["weights_out"], bytes(len(job.buffers["weights_out"])))
         await _start(ctrl, job, addresses)
@@ -150,4 +159,4 @@ async def run_job(dut):
         assert ram.read(addresses["weights_in"], len(job.buffers["weights_in"])) == \
             job.buffers["weights_in"], "weights_in was modified"
     np.savez(os.environ["MRF_RESULT"], weights_out=outputs[0], all_outputs=np.stack(outputs),
-             polls=polls)
+             polls=polls, busy_cycles=busy[0])
