@@ -47,8 +47,10 @@ class RetrainConfig:
     representations: input kinds to train networks for, ``complex`` always; ``magnitude``
         adds networks for magnitude-only data (Rician noise, :mod:`.magnitude`), each with
         its own ``seconds`` budget.
-    threads: torch CPU threads, fixed so that the reductions (and the results) do not depend
-        on the machine's core count.
+    threads: torch CPU threads per training path, fixed so that the reductions (and the
+        results) do not depend on the machine's core count.
+    parallel_paths: train the magnitude path in a second process beside the complex one
+        (:mod:`mrfrecon.training.worker`); the weights are the same either way.
     """
 
     rank: int | None = None
@@ -80,6 +82,7 @@ class RetrainConfig:
     threads: int = 1  # tiny networks train fastest on one CPU thread (no sync cost)
     stage_shares: tuple[float, float, float] = (0.32, 0.13, 0.55)  # of the ``seconds`` cap
     representations: tuple[str, ...] = ("complex", "magnitude")
+    parallel_paths: bool = True
 
     @classmethod
     def from_options(cls, *, epochs: int | None = None, **fields: Any) -> RetrainConfig:

@@ -26,7 +26,7 @@ from ..dictionary import svd_basis
 from ..features import MagnitudeFeatureMap, fit_standardisation, unit_real
 from .data import Pool
 
-N_REALISATIONS = 3
+N_REALISATIONS = 6
 CHUNK = 4096
 
 
