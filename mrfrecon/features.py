@@ -74,6 +74,29 @@ def unit_realimag(coef: np.ndarray) -> np.ndarray:
     return np.concatenate([unit.real, unit.imag], axis=1).astype(np.float32)
 
 
+# Features are mapped onto +-INPUT_RANGE: just inside the int8 input's +-127/32 at 5 fractional
+# bits, so the quantised network's power-of-two input scale lands there.
+INPUT_RANGE = 3.9
+INPUT_COVERAGE = 0.9995  # central fraction of each feature's training values mapped inside
+
+
+def fit_input_scaling(unit_features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature offset and scale (stored as ``mean``, ``std``) that map the central
+    :data:`INPUT_COVERAGE` of each feature's (noisy) training values onto +-:data:`INPUT_RANGE`.
+
+    The quantised network quantises all its inputs with one int8 scale, so each feature gets
+    the full 256 levels only if its range, not its standard deviation, is what is matched:
+    features are skewed (the first coefficient's real part sits near 1) or heavy-tailed, and
+    standardising them left most levels unused (the input quantisation then cost more than
+    all the other roundings together). The rarer values outside saturate.
+    """
+    tail = (1 - INPUT_COVERAGE) / 2
+    lo, hi = np.quantile(unit_features, [tail, 1 - tail], axis=0)
+    offset = ((lo + hi) / 2).astype(np.float32)
+    scale = np.maximum((hi - lo) / (2 * INPUT_RANGE), 1e-6).astype(np.float32)
+    return offset, scale
+
+
 def fit_standardisation(unit_features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature mean and std (std floored so constant features stay finite)."""
     mean = unit_features.mean(axis=0).astype(np.float32)

@@ -65,7 +65,7 @@ class RetrainConfig:
     # Several variances (robustness) weighted towards 0.01, the level the goals are set at.
     noise_levels: tuple[float, ...] = (0.003, 0.01, 0.01, 0.02, 0.03)
     max_epochs: tuple[int, int, int] = (80, 40, 25)
-    patience: int = 8
+    patience: int = 20  # the cosine decay's last epochs gain most: stop only on a long stall
     seconds: float | None = None
     batch_size: int = 512
     qat_batch_size: int = 1024  # brevitas steps cost ~6x float ones: fewer, larger

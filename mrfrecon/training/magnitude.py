@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..dictionary import svd_basis
-from ..features import MagnitudeFeatureMap, fit_standardisation, unit_real
+from ..features import MagnitudeFeatureMap, fit_input_scaling, unit_real
 from .data import Pool
 
 N_REALISATIONS = 6
@@ -142,7 +142,7 @@ def prepare_magnitude(
     mag_basis = magnitude_basis(clean, rank)
     sigma = levels[rng.integers(len(levels), size=(n_realisations, train.n))]
     copies = noisy_magnitude_coefficients(train.coef, basis, mag_basis, sigma, rng)
-    mean, std = fit_standardisation(unit_real(copies[0]))
+    mean, std = fit_input_scaling(unit_real(copies[0]))
     features = MagnitudeFeatureMap(mag_basis, mean, std)
     stacked = np.stack([features.from_coefficients(c) for c in copies])
     val_sigma = levels[rng.integers(len(levels), size=val.n)]

@@ -19,8 +19,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..features import INPUT_RANGE
 from ..model import FloatMLPWeights
 from ..quantized import IntegerLayer, IntegerMLP
+
+INPUT_LIMIT = 4.0  # int8 input at 2**-5: the power of two just above the features' range
+assert INPUT_RANGE < INPUT_LIMIT * 127 / 128
 
 
 class FloatMLP(nn.Module):
@@ -54,6 +58,7 @@ class QuantMLP(nn.Module):
 
     def __init__(self, n_in: int, widths: tuple[int, ...], n_out: int):
         super().__init__()
+        from brevitas.inject.enum import ScalingImplType
         from brevitas.nn import QuantIdentity, QuantLinear, QuantReLU
         from brevitas.quant import (
             Int8ActPerTensorFixedPoint,
@@ -62,9 +67,14 @@ class QuantMLP(nn.Module):
             Uint8ActPerTensorFixedPoint,
         )
 
+        # A fixed input scale of 2**-5 (int8: -4.0 .. 3.97): the features are fitted to that
+        # range (mrfrecon.features.fit_input_scaling). A learned scale drifted to 2**-4 and
+        # left half of the 256 levels unused, the largest rounding loss of the network.
         self.input_quant = QuantIdentity(
-            act_quant=Int8ActPerTensorFixedPoint, return_quant_tensor=True
-        )
+            act_quant=Int8ActPerTensorFixedPoint, scaling_impl_type=ScalingImplType.CONST,
+            scaling_const=INPUT_LIMIT, max_val=INPUT_LIMIT, min_val=-INPUT_LIMIT,
+            return_quant_tensor=True,
+        )  # fmt: skip
         sizes = (n_in, *widths, n_out)
         self.linears = nn.ModuleList()
         self.relus = nn.ModuleList()

@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from .. import __version__
 from ..errors import EngineUnavailableError, MrfreconError
-from ..features import FeatureMap, Representation, fit_standardisation, unit_realimag
+from ..features import FeatureMap, Representation, fit_input_scaling, unit_realimag
 from ..metrics import error_metrics, offset_error_metrics
 from ..model import MagnitudePath, MrfModel, OutputScaling
 from ..parameters import NetworkParameters
@@ -137,7 +137,34 @@ def _retrain(
     t1_range, t2_range = parameter_ranges(sequence, config.t1_range_ms, config.t2_range_ms)
     scaling = OutputScaling(t1_range, t2_range)
     params = NetworkParameters.from_sequence(sequence)
+    # The magnitude path (Rician noise, training/magnitude.py) trains on its own features,
+    # noise and seeds, in a second process beside the complex path (worker.py; started now,
+    # its imports overlap the simulation): the same weights as inline, in about half the wall
+    # time on two cores.
+    beside = None
+    if Representation.MAGNITUDE in config.representations:
+        beside = worker.start(magnitude_path, report, parallel=config.parallel_paths)
+    try:
+        return _train_and_validate(sequence, config, device, fixed_device, report, clock, rng,
+                                   scaling, params, beside)
+    finally:
+        if beside is not None:
+            beside.close()
 
+
+def _train_and_validate(
+    sequence: Sequence,
+    config: RetrainConfig,
+    device: torch.device,
+    fixed_device: str | None,
+    report: StageProgress,
+    clock: StageClock,
+    rng: np.random.Generator,
+    scaling: OutputScaling,
+    params: NetworkParameters,
+    beside: worker.Handle | None,
+) -> RetrainResult:
+    t1_range, t2_range = scaling.t1_range_ms, scaling.t2_range_ms
     with clock.step("simulation"):
         basis, train, val, rank_info = simulate_pools(
             sequence, config.n_train, config.n_val, config.rank, t1_range, t2_range, rng,
@@ -146,7 +173,7 @@ def _retrain(
         )  # fmt: skip
     levels = np.asarray(config.noise_levels, np.float64)
     sample_sigma = levels[rng.integers(len(levels), size=train.n)]
-    mean, std = fit_standardisation(unit_realimag(add_noise(train.coef, sample_sigma, rng)))
+    mean, std = fit_input_scaling(unit_realimag(add_noise(train.coef, sample_sigma, rng)))
     features = FeatureMap(basis, mean, std)
     val_sigma = levels[rng.integers(len(levels), size=val.n)]
     val_x = torch.tensor(params.with_extra(
@@ -156,31 +183,22 @@ def _retrain(
     data = _tensors(train, scaling, params, levels, mean, std, device)
     generator = torch.Generator(device=device)
     generator.manual_seed(config.seed)
-    # The magnitude path (Rician noise, training/magnitude.py) trains on its own features,
-    # noise and seeds, in a second process beside the complex path (worker.py): the same
-    # weights as inline, in about half the wall time on two cores.
-    beside = None
-    if Representation.MAGNITUDE in config.representations:
-        job = MagnitudeJob(train, val, basis, levels, val_y.cpu().numpy(), scaling, params,
-                           config, str(device))
-        beside = worker.start(magnitude_path, job, report, parallel=config.parallel_paths)
+    if beside is not None:
+        beside.submit(MagnitudeJob(train, val, basis, levels, val_y.cpu().numpy(), scaling,
+                                   params, config, str(device)))
 
     def report_both(stage: str, done: int, total: int) -> None:
         report(stage, done, total)
         if beside is not None:
             beside.poll()
 
-    try:
-        # Entered after the simulation: its BLAS thread limits, on exit, reset torch's threads.
-        with reproducible_torch(config.threads, device):
-            nets = train_networks(
-                features.n_features + params.n_extra_inputs, params.n_outputs, data, val_x, val_y,
-                config, generator, clock, report_both,
-            )  # fmt: skip
-        outcome = None if beside is None else beside.result()
-    finally:
-        if beside is not None:
-            beside.close()
+    # Entered after the simulation: its BLAS thread limits, on exit, reset torch's threads.
+    with reproducible_torch(config.threads, device):
+        nets = train_networks(
+            features.n_features + params.n_extra_inputs, params.n_outputs, data, val_x, val_y,
+            config, generator, clock, report_both,
+        )  # fmt: skip
+    outcome = None if beside is None else beside.result()
     stages = dict(nets.stages)
     if beside is not None and outcome is not None:
         stages |= outcome.stages

@@ -31,12 +31,15 @@ from typing import IO, Any, Protocol
 Report = Callable[[str, int, int], None]
 PathFunction = Callable[[Any, Report], Any]
 
-_BOOT = ("import json, sys; sys.path[:0] = json.loads(sys.argv[1]); "
-         "from mrfrecon.training.worker import serve; serve()")
+# sys.path as the caller's; the path function's module (torch...) imported before the job comes.
+_BOOT = ("import importlib, json, sys; sys.path[:0] = json.loads(sys.argv[1]); "
+         "importlib.import_module(sys.argv[2]); from mrfrecon.training.worker import serve; serve()")
 
 
 class Handle(Protocol):
     cpu_seconds: float
+
+    def submit(self, job: Any) -> None: ...
 
     def poll(self) -> None: ...
 
@@ -45,15 +48,21 @@ class Handle(Protocol):
     def close(self) -> None: ...
 
 
-def start(fn: PathFunction, job: Any, report: Report, *, parallel: bool = True) -> Handle:
-    """Start ``fn(job, report)``: in a child process when ``parallel``, else inline when
-    :meth:`result` is asked for. ``fn`` must be a module-level function, ``job`` picklable."""
-    return _Child(fn, job, report) if parallel else _Inline(fn, job, report)
+def start(fn: PathFunction, report: Report, *, parallel: bool = True) -> Handle:
+    """A runner of ``fn(job, report)`` for the job given later (:meth:`~Handle.submit`): a child
+    process, started now so that its imports overlap the caller's work, when ``parallel``;
+    else inline when :meth:`~Handle.result` is asked for. ``fn`` must be a module-level
+    function and the job picklable."""
+    return _Child(fn, report) if parallel else _Inline(fn, report)
 
 
 class _Inline:
-    def __init__(self, fn: PathFunction, job: Any, report: Report):
-        self.fn, self.job, self.report = fn, job, report
+    def __init__(self, fn: PathFunction, report: Report):
+        self.fn, self.report = fn, report
+        self.job: Any = None
+
+    def submit(self, job: Any) -> None:
+        self.job = job
 
     def poll(self) -> None:
         pass
@@ -68,21 +77,25 @@ class _Inline:
 
 
 class _Child:
-    def __init__(self, fn: PathFunction, job: Any, report: Report):
-        self.report = report
+    def __init__(self, fn: PathFunction, report: Report):
+        self.fn, self.report = fn, report
+        self.submitted = False
         self.messages: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.outcome: tuple[str, Any] | None = None
         self.cpu_seconds = 0.0  # the child's whole CPU time (start-up included), once done
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _BOOT, json.dumps([p for p in sys.path if p])],
+            [sys.executable, "-c", _BOOT, json.dumps([p for p in sys.path if p]), fn.__module__],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         )  # fmt: skip
-        assert self.process.stdin is not None and self.process.stdout is not None
-        payload = pickle.dumps((fn, job), protocol=pickle.HIGHEST_PROTOCOL)
-        # Written by a thread: the child reads only once it has imported torch (seconds).
+        assert self.process.stdout is not None
+        threading.Thread(target=self._read, args=(self.process.stdout,), daemon=True).start()
+
+    def submit(self, job: Any) -> None:
+        self.submitted = True
+        payload = pickle.dumps((self.fn, job), protocol=pickle.HIGHEST_PROTOCOL)
+        # Written by a thread: the child may still be importing torch (seconds).
         threading.Thread(target=self._write, args=(self.process.stdin, payload),
                          daemon=True).start()
-        threading.Thread(target=self._read, args=(self.process.stdout,), daemon=True).start()
 
     @staticmethod
     def _write(stream: IO[bytes], payload: bytes) -> None:
@@ -93,11 +106,12 @@ class _Child:
             pass
 
     def _read(self, stream: IO[bytes]) -> None:
-        try:
-            while True:
-                self.messages.put(pickle.load(stream))
-        except (EOFError, pickle.UnpicklingError, OSError):
-            self.messages.put(("ended", None))
+        with stream:
+            try:
+                while True:
+                    self.messages.put(pickle.load(stream))
+            except (EOFError, pickle.UnpicklingError, OSError):
+                self.messages.put(("ended", None))
 
     def _handle(self, kind: str, payload: Any) -> None:
         if kind == "progress":
@@ -133,6 +147,8 @@ class _Child:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        if not self.submitted and self.process.stdin is not None:
+            self.process.stdin.close()  # else the writer thread closes it
 
 
 def serve() -> None:
