@@ -6,6 +6,10 @@ coordinates of a fingerprint row ``s`` (``(n_t,)`` complex) in the orthonormal S
 noise outside the basis; dividing by the phase of the first (dominant) coefficient removes the
 global phase. The result has ``2K`` reals: real parts, then imaginary parts. The imaginary part
 of the first coefficient is zero after phase removal but is kept so every model has ``2K`` inputs.
+``mean``/``std`` are a per-feature offset and scale: ``retrain`` fits the mid-range and
+half-range of the training values (:func:`fit_input_scaling`), so that the int8 input of the
+quantised network resolves every feature with all its levels; older model files hold the mean
+and standard deviation. The arithmetic and the file format are the same.
 
 Magnitude-only data (:class:`MagnitudeFeatureMap`) use a real basis ``U`` of magnitude
 fingerprints instead: ``features = ((|s| U) / ||s| U| - mean) / std``.

@@ -30,6 +30,7 @@ def test_integer_path_is_bit_exact_with_brevitas(widths):
         opt.step()
     net.eval()
     int_net = to_integer(net, x_train[:256])
+    assert int_net.input_frac == 5  # the fixed input scale the features are fitted to
     x = torch.randn(5000, 16) * 3.0  # includes inputs beyond the int8 range: saturation
     x[:16] = torch.tensor(np.linspace(-20, 20, 16, dtype=np.float32))[:, None]
     with torch.no_grad():
