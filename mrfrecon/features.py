@@ -97,7 +97,9 @@ def fit_input_scaling(unit_features: np.ndarray) -> tuple[np.ndarray, np.ndarray
     tail = (1 - INPUT_COVERAGE) / 2
     lo, hi = np.quantile(unit_features, [tail, 1 - tail], axis=0)
     offset = ((lo + hi) / 2).astype(np.float32)
-    scale = np.maximum((hi - lo) / (2 * INPUT_RANGE), 1e-6).astype(np.float32)
+    half = (hi - lo) / 2
+    # a constant feature (the phase-free first imaginary part) keeps scale 1: stays 0
+    scale = np.where(half > 1e-6, half / INPUT_RANGE, 1.0).astype(np.float32)
     return offset, scale
 
 

@@ -28,7 +28,7 @@ from . import worker
 from .config import ENGINE_DEVICES, ENGINES, RetrainConfig
 from .data import Pool, add_noise, parameter_ranges, simulate_pools
 from .magnitude import prepare_magnitude
-from .models import FloatMLP, QuantMLP, float_weights, to_integer
+from .models import FloatMLP, QuantMLP, float_weights, standardising_map, to_integer
 from .trainer import BatchSource, StageResult, TrainTensors, fit
 
 StageProgress = Callable[[str, int, int], None]
@@ -349,14 +349,15 @@ def train_networks(
             )  # fmt: skip
         return net
 
+    standardise = standardising_map(val_x)  # the float networks see standardised inputs
     float_net = train_stage(0, "float", "float",
-                            FloatMLP(n_in, config.float_widths, n_out).to(device),
+                            FloatMLP(n_in, config.float_widths, n_out, *standardise).to(device),
                             config.learning_rate)  # fmt: skip
     if same_size:
         small = float_net  # the float network already has the FPGA size: QAT starts from it
     else:
         small = train_stage(1, "float_small", "float (FPGA size)",
-                            FloatMLP(n_in, config.quant_widths, n_out).to(device),
+                            FloatMLP(n_in, config.quant_widths, n_out, *standardise).to(device),
                             config.learning_rate)  # fmt: skip
     quant = QuantMLP(n_in, config.quant_widths, n_out).to(device)
     quant.load_float(small)  # QAT starts from the trained float network of the same size

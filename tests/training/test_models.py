@@ -14,7 +14,13 @@ from mrfrecon.errors import ModelError, ModelMismatchError
 from mrfrecon.model import load_model, save_model
 from mrfrecon.sequence import Sequence
 from mrfrecon.training import RetrainConfig, retrain
-from mrfrecon.training.models import QuantMLP, to_integer
+from mrfrecon.training.models import (
+    FloatMLP,
+    QuantMLP,
+    float_weights,
+    standardising_map,
+    to_integer,
+)
 
 
 @pytest.mark.parametrize("widths", [(16, 16), (8, 12, 6)], ids=["fpga", "three_hidden"])
@@ -38,6 +44,29 @@ def test_integer_path_is_bit_exact_with_brevitas(widths):
     acc, frac = int_net.forward_int(int_net.quantize_input(x.numpy()))
     np.testing.assert_array_equal(y_brevitas * 2.0**frac, acc.astype(np.float64))
     assert np.any(np.abs(int_net.quantize_input(x.numpy())) == 127)  # saturation exercised
+
+
+def test_the_float_networks_input_map_is_folded_into_the_stored_weights():
+    """Trained on standardised inputs, stored (and handed to QAT) as a network on the
+    features themselves: the same function either way."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(300, 6, generator=g) * torch.tensor([0.1, 1, 5, 0.01, 2, 0.0]) + 2.0
+    net = FloatMLP(6, (8, 8), 2, *standardising_map(x))
+    z = net.input_scale * x + net.input_shift
+    np.testing.assert_allclose(z.mean(0).numpy()[:5], 0, atol=1e-4)
+    np.testing.assert_allclose(z.std(0).numpy()[:5], 1, atol=1e-4)
+    # a constant input (the phase-free first imaginary part) is left alone: no huge weights
+    assert net.input_scale[5] == 1 and net.input_shift[5] == 0
+    weights = float_weights(net)
+    h = x.numpy().astype(np.float64)
+    for i, (w, b) in enumerate(zip(weights.weights, weights.biases, strict=True)):
+        h = h @ w.T.astype(np.float64) + b
+        h = np.maximum(h, 0) if i < len(weights.weights) - 1 else h
+    with torch.no_grad():
+        np.testing.assert_allclose(h, net(x).numpy(), rtol=1e-4, atol=1e-4)
+    quant = QuantMLP(6, (8, 8), 2)
+    quant.load_float(net)
+    np.testing.assert_allclose(quant.linears[0].weight.detach().numpy(), weights.weights[0])
 
 
 def test_model_round_trip_and_predictions(tiny_model, tiny_model_path, short_fisp):
