@@ -53,7 +53,8 @@ def start(fn: PathFunction, report: Report, *, parallel: bool = True) -> Handle:
     process, started now so that its imports overlap the caller's work, when ``parallel``;
     else inline when :meth:`~Handle.result` is asked for. ``fn`` must be a module-level
     function and the job picklable."""
-    return _Child(fn, report) if parallel else _Inline(fn, report)
+    # No interpreter to start (an embedded Python): inline, with the same result.
+    return _Child(fn, report) if parallel and sys.executable else _Inline(fn, report)
 
 
 class _Inline:
