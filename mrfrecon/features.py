@@ -6,6 +6,10 @@ coordinates of a fingerprint row ``s`` (``(n_t,)`` complex) in the orthonormal S
 noise outside the basis; dividing by the phase of the first (dominant) coefficient removes the
 global phase. The result has ``2K`` reals: real parts, then imaginary parts. The imaginary part
 of the first coefficient is zero after phase removal but is kept so every model has ``2K`` inputs.
+``mean``/``std`` are a per-feature offset and scale: ``retrain`` fits the mid-range and
+half-range of the training values (:func:`fit_input_scaling`), so that the int8 input of the
+quantised network resolves every feature with all its levels; older model files hold the mean
+and standard deviation. The arithmetic and the file format are the same.
 
 Magnitude-only data (:class:`MagnitudeFeatureMap`) use a real basis ``U`` of magnitude
 fingerprints instead: ``features = ((|s| U) / ||s| U| - mean) / std``.
@@ -72,6 +76,31 @@ def unit_realimag(coef: np.ndarray) -> np.ndarray:
     norm = np.linalg.norm(coef, axis=1, keepdims=True)
     unit = coef * rot / np.where(norm > 0, norm, 1)
     return np.concatenate([unit.real, unit.imag], axis=1).astype(np.float32)
+
+
+# Features are mapped onto +-INPUT_RANGE: just inside the int8 input's +-127/32 at 5 fractional
+# bits, so the quantised network's power-of-two input scale lands there.
+INPUT_RANGE = 3.9
+INPUT_COVERAGE = 0.9995  # central fraction of each feature's training values mapped inside
+
+
+def fit_input_scaling(unit_features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature offset and scale (stored as ``mean``, ``std``) that map the central
+    :data:`INPUT_COVERAGE` of each feature's (noisy) training values onto +-:data:`INPUT_RANGE`.
+
+    The quantised network quantises all its inputs with one int8 scale, so each feature gets
+    the full 256 levels only if its range, not its standard deviation, is what is matched:
+    features are skewed (the first coefficient's real part sits near 1) or heavy-tailed, and
+    standardising them left most levels unused (the input quantisation then cost more than
+    all the other roundings together). The rarer values outside saturate.
+    """
+    tail = (1 - INPUT_COVERAGE) / 2
+    lo, hi = np.quantile(unit_features, [tail, 1 - tail], axis=0)
+    offset = ((lo + hi) / 2).astype(np.float32)
+    half = (hi - lo) / 2
+    # a constant feature (the phase-free first imaginary part) keeps scale 1: stays 0
+    scale = np.where(half > 1e-6, half / INPUT_RANGE, 1.0).astype(np.float32)
+    return offset, scale
 
 
 def fit_standardisation(unit_features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

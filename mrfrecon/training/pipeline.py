@@ -14,19 +14,21 @@ from typing import Any
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from .. import __version__
 from ..errors import EngineUnavailableError, MrfreconError
-from ..features import FeatureMap, Representation, fit_standardisation, unit_realimag
+from ..features import FeatureMap, Representation, fit_input_scaling, unit_realimag
 from ..metrics import error_metrics, offset_error_metrics
 from ..model import MagnitudePath, MrfModel, OutputScaling
 from ..parameters import NetworkParameters
 from ..quantized import IntegerMLP
 from ..sequence import Sequence
+from . import worker
 from .config import ENGINE_DEVICES, ENGINES, RetrainConfig
 from .data import Pool, add_noise, parameter_ranges, simulate_pools
 from .magnitude import prepare_magnitude
-from .models import FloatMLP, QuantMLP, float_weights, to_integer
+from .models import FloatMLP, QuantMLP, float_weights, standardising_map, to_integer
 from .trainer import BatchSource, StageResult, TrainTensors, fit
 
 StageProgress = Callable[[str, int, int], None]
@@ -56,6 +58,7 @@ class StageClock:
     training loop): reporting only, nothing the model depends on."""
 
     def __init__(self) -> None:
+        self.start = time.perf_counter()
         self.wall: dict[str, float] = {}
         self.cpu: dict[str, float] = {}
 
@@ -134,7 +137,34 @@ def _retrain(
     t1_range, t2_range = parameter_ranges(sequence, config.t1_range_ms, config.t2_range_ms)
     scaling = OutputScaling(t1_range, t2_range)
     params = NetworkParameters.from_sequence(sequence)
+    # The magnitude path (Rician noise, training/magnitude.py) trains on its own features,
+    # noise and seeds, in a second process beside the complex path (worker.py; started now,
+    # its imports overlap the simulation): the same weights as inline, in about half the wall
+    # time on two cores.
+    beside = None
+    if Representation.MAGNITUDE in config.representations:
+        beside = worker.start(magnitude_path, report, parallel=config.parallel_paths)
+    try:
+        return _train_and_validate(sequence, config, device, fixed_device, report, clock, rng,
+                                   scaling, params, beside)
+    finally:
+        if beside is not None:
+            beside.close()
 
+
+def _train_and_validate(
+    sequence: Sequence,
+    config: RetrainConfig,
+    device: torch.device,
+    fixed_device: str | None,
+    report: StageProgress,
+    clock: StageClock,
+    rng: np.random.Generator,
+    scaling: OutputScaling,
+    params: NetworkParameters,
+    beside: worker.Handle | None,
+) -> RetrainResult:
+    t1_range, t2_range = scaling.t1_range_ms, scaling.t2_range_ms
     with clock.step("simulation"):
         basis, train, val, rank_info = simulate_pools(
             sequence, config.n_train, config.n_val, config.rank, t1_range, t2_range, rng,
@@ -143,7 +173,7 @@ def _retrain(
         )  # fmt: skip
     levels = np.asarray(config.noise_levels, np.float64)
     sample_sigma = levels[rng.integers(len(levels), size=train.n)]
-    mean, std = fit_standardisation(unit_realimag(add_noise(train.coef, sample_sigma, rng)))
+    mean, std = fit_input_scaling(unit_realimag(add_noise(train.coef, sample_sigma, rng)))
     features = FeatureMap(basis, mean, std)
     val_sigma = levels[rng.integers(len(levels), size=val.n)]
     val_x = torch.tensor(params.with_extra(
@@ -153,32 +183,31 @@ def _retrain(
     data = _tensors(train, scaling, params, levels, mean, std, device)
     generator = torch.Generator(device=device)
     generator.manual_seed(config.seed)
-    # One path per input representation (complex; magnitude: Rician noise, training/magnitude.py),
-    # each on its own features and noise, through train_networks.
-    sources: dict[Representation, tuple[FeatureMap, BatchSource, torch.Tensor]] = {
-        Representation.COMPLEX: (features, data, val_x)
-    }
-    if Representation.MAGNITUDE in config.representations:
-        report("magnitude data", 0, 1)
-        mag_rng = np.random.default_rng([config.seed, 1])  # the complex path's draws unchanged
-        with clock.step("magnitude_data"):
-            mag = prepare_magnitude(train, val, basis, 2 * basis.shape[1], levels, data.targets,
-                                    mag_rng, device, extra=data.extra,
-                                    val_extra=params.extra_features(val.n, val.tissue.b1))
-        report("magnitude data", 1, 1)
-        sources[Representation.MAGNITUDE] = (mag.features, mag.tensors, mag.val_x)
-    trained: dict[Representation, TrainedNetworks] = {}
+    if beside is not None:
+        beside.submit(MagnitudeJob(train, val, basis, levels, val_y.cpu().numpy(), scaling,
+                                   params, config, str(device)))
+
+    def report_both(stage: str, done: int, total: int) -> None:
+        report(stage, done, total)
+        if beside is not None:
+            beside.poll()
+
     # Entered after the simulation: its BLAS thread limits, on exit, reset torch's threads.
     with reproducible_torch(config.threads, device):
-        for rep, (rep_features, rep_data, rep_val_x) in sources.items():
-            trained[rep] = train_networks(
-                rep_features.n_features + params.n_extra_inputs, params.n_outputs, rep_data,
-                rep_val_x, val_y, config, generator, clock, report,
-                prefix="" if rep is Representation.COMPLEX else f"{rep}_",
-            )  # fmt: skip
-    nets = trained[Representation.COMPLEX]
+        nets = train_networks(
+            features.n_features + params.n_extra_inputs, params.n_outputs, data, val_x, val_y,
+            config, generator, clock, report_both,
+        )  # fmt: skip
+    outcome = None if beside is None else beside.result()
+    stages = dict(nets.stages)
+    if beside is not None and outcome is not None:
+        stages |= outcome.stages
+        clock.wall |= outcome.wall
+        clock.cpu |= outcome.cpu
+        if beside.cpu_seconds:  # the second process's start (imports) beside its steps
+            clock.wall["magnitude_process"] = 0.0
+            clock.cpu["magnitude_process"] = beside.cpu_seconds - sum(outcome.cpu.values())
     int_net = nets.int_net
-    stages = {name: stage for t in trained.values() for name, stage in t.stages.items()}
     if fixed_device is not None:  # the integer engine continues the complex network only
         with clock.step("fixed"):
             int_net, stages["fixed"] = _train_fixed(
@@ -186,26 +215,20 @@ def _retrain(
                 report,
             )  # fmt: skip
 
-    magnitude = None
     with clock.step("validation"):
         metrics = _validate(
             features, scaling, params, {"float": nets.float_net, "float_small": nets.float_small},
             int_net, val, rng,
         )  # fmt: skip
-        if Representation.MAGNITUDE in trained:
-            m = trained[Representation.MAGNITUDE]
-            metrics_m = _validate(
-                mag.features, scaling, params, {"float": m.float_net, "float_small": m.float_small},
-                m.int_net, val, mag_rng,
-                x=mag.validation_features(val, basis, VALIDATION_NOISE, mag_rng),
-            )  # fmt: skip
-            magnitude = MagnitudePath(mag.features, float_weights(m.float_net.cpu()), m.int_net)
+    magnitude = None if outcome is None else outcome.path
+    metrics_m = None if outcome is None else outcome.metrics
     for name, stage in stages.items():
         stage.seconds, stage.cpu_seconds = round(clock.wall[name], 3), round(clock.cpu[name], 3)
         stage.samples_per_s = stage.samples / max(clock.wall[name], 1e-9)
     capped = [name for name, stage in stages.items() if stage.capped]
     timing = clock.split()
-    seconds_total = sum(clock.wall.values())
+    # Wall: elapsed from start to end (the two paths overlap); CPU: both processes.
+    seconds_total = time.perf_counter() - clock.start
     cpu_total = sum(clock.cpu.values())
     model = MrfModel(
         sequence=sequence,
@@ -252,7 +275,9 @@ def _retrain(
         "b1_range": None if params.b1_range is None else list(params.b1_range),
         "validation": metrics,
         **({} if magnitude is None else {"validation_magnitude": metrics_m}),
-        "representations": [str(r) for r in trained],
+        "representations": [str(Representation.COMPLEX)]
+        + ([] if magnitude is None else [str(Representation.MAGNITUDE)]),
+        "parallel_paths": magnitude is not None and config.parallel_paths,
         "stages": {k: vars(v) for k, v in stages.items()},
         "capped_by_seconds": capped,
         "timing": timing,
@@ -324,14 +349,15 @@ def train_networks(
             )  # fmt: skip
         return net
 
+    standardise = standardising_map(val_x)  # the float networks see standardised inputs
     float_net = train_stage(0, "float", "float",
-                            FloatMLP(n_in, config.float_widths, n_out).to(device),
+                            FloatMLP(n_in, config.float_widths, n_out, *standardise).to(device),
                             config.learning_rate)  # fmt: skip
     if same_size:
         small = float_net  # the float network already has the FPGA size: QAT starts from it
     else:
         small = train_stage(1, "float_small", "float (FPGA size)",
-                            FloatMLP(n_in, config.quant_widths, n_out).to(device),
+                            FloatMLP(n_in, config.quant_widths, n_out, *standardise).to(device),
                             config.learning_rate)  # fmt: skip
     quant = QuantMLP(n_in, config.quant_widths, n_out).to(device)
     quant.load_float(small)  # QAT starts from the trained float network of the same size
@@ -339,6 +365,77 @@ def train_networks(
                 config.qat_batch_size)
     int_net = to_integer(quant.cpu(), val_x[:256].cpu())
     return TrainedNetworks(float_net, small, int_net, stages)
+
+
+@dataclass(frozen=True)
+class MagnitudeJob:
+    """What the magnitude path needs; picklable, since it may run in another process.
+
+    val_y: validation targets ``(n_val, n_outputs)``; device: torch device name.
+    """
+
+    train: Pool
+    val: Pool
+    basis: np.ndarray
+    levels: np.ndarray
+    val_y: np.ndarray
+    scaling: OutputScaling
+    params: NetworkParameters
+    config: RetrainConfig
+    device: str
+
+
+@dataclass(frozen=True)
+class MagnitudeOutcome:
+    """The magnitude networks, their validation metrics, stages and timing (wall, CPU s)."""
+
+    path: MagnitudePath
+    metrics: dict[str, Any]
+    stages: dict[str, StageResult]
+    wall: dict[str, float]
+    cpu: dict[str, float]
+
+
+def path_seed(seed: int, path: int) -> int:
+    """The torch seed of training path ``path`` (0 complex, 1 magnitude) for ``seed``."""
+    return seed if path == 0 else int(np.random.SeedSequence([seed, path]).generate_state(1)[0])
+
+
+def magnitude_path(job: MagnitudeJob, report: StageProgress) -> MagnitudeOutcome:
+    """Magnitude data (:mod:`.magnitude`), networks and validation, from the job alone (its own
+    seeds): the same result inline or in a second process (:mod:`.worker`)."""
+    config, params, device = job.config, job.params, torch.device(job.device)
+    clock = StageClock()
+    rng = np.random.default_rng([config.seed, 1])  # apart from the complex path's draws
+    seed = path_seed(config.seed, 1)
+    torch.manual_seed(seed)
+    generator = torch.Generator(device=device)
+    generator.manual_seed(seed)
+    report("magnitude data", 0, 1)
+    # One BLAS thread: the same sums in the child as inline, and one core each for the paths.
+    with clock.step("magnitude_data"), threadpool_limits(limits=1, user_api="blas"):
+        extra = params.extra_features(job.train.n, job.train.tissue.b1)
+        mag = prepare_magnitude(
+            job.train, job.val, job.basis, 2 * job.basis.shape[1], job.levels,
+            torch.tensor(targets(job.scaling, params, job.train.tissue), device=device), rng,
+            device, extra=torch.tensor(extra, device=device) if params.n_extra_inputs else None,
+            val_extra=params.extra_features(job.val.n, job.val.tissue.b1),
+        )  # fmt: skip
+    report("magnitude data", 1, 1)
+    with reproducible_torch(config.threads, device):
+        nets = train_networks(
+            mag.features.n_features + params.n_extra_inputs, params.n_outputs, mag.tensors,
+            mag.val_x, torch.tensor(job.val_y, device=device), config, generator, clock, report,
+            prefix="magnitude_",
+        )  # fmt: skip
+    with clock.step("magnitude_validation"):
+        metrics = _validate(
+            mag.features, job.scaling, params,
+            {"float": nets.float_net, "float_small": nets.float_small}, nets.int_net, job.val,
+            rng, x=mag.validation_features(job.val, job.basis, VALIDATION_NOISE, rng),
+        )  # fmt: skip
+    path = MagnitudePath(mag.features, float_weights(nets.float_net.cpu()), nets.int_net)
+    return MagnitudeOutcome(path, metrics, nets.stages, clock.wall, clock.cpu)
 
 
 def _tensors(

@@ -118,6 +118,9 @@ def fit(
         order = torch.randperm(n, generator=generator, device=device)
         level = torch.randint(len(data.noise_levels), (n,), generator=generator, device=device)
         sigma = data.noise_levels[level]
+        # The epoch's noisy inputs in one draw: drawn per batch they cost as much as the steps.
+        x_epoch = data.batch(order, sigma[order], generator)
+        y_epoch = data.targets[order]
         for first in range(0, n, batch_size):
             # Cosine decay per step: ending at a small rate settles the weights, which matters
             # most for the quantised network.
@@ -127,9 +130,8 @@ def fit(
                     FINAL_LR_FRACTION
                     + (1 - FINAL_LR_FRACTION) * 0.5 * (1 + math.cos(math.pi * fraction))
                 )
-            idx = order[first : first + batch_size]
-            x = data.batch(idx, sigma[idx], generator)
-            loss = torch.mean((model(x) - data.targets[idx]) ** 2)
+            x = x_epoch[first : first + batch_size]
+            loss = torch.mean((model(x) - y_epoch[first : first + batch_size]) ** 2)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()

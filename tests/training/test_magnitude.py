@@ -52,6 +52,19 @@ def test_projection_equals_projecting_the_noisy_magnitudes():
     assert not np.allclose(full[-1], clean[-1], atol=1e-3)
 
 
+def test_the_copies_of_a_row_have_independent_noise():
+    """Several copies share one draw, shifted by a row: no two copies of a row see the same
+    noise (at zero signal their magnitudes would then be equal)."""
+    basis = _basis(40, 2)
+    coef = np.zeros((300, 2), np.complex64)
+    sigma = np.full((4, 300), 0.01)
+    copies = noisy_magnitude_coefficients(coef, basis, None, sigma, np.random.default_rng(5))
+    assert copies.shape == (4, 300, 40)
+    flat = copies.reshape(4, -1) - copies.mean()
+    corr = np.corrcoef(flat)
+    assert np.abs(corr[~np.eye(4, dtype=bool)]).max() < 0.05
+
+
 def test_batches_draw_one_noisy_copy_per_sample():
     copies = torch.arange(3.0)[:, None, None].expand(3, 5, 2).contiguous()  # copy r holds r
     tensors = MagnitudeTensors(copies, torch.zeros(5, 2), torch.zeros(1))

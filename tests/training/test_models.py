@@ -14,7 +14,13 @@ from mrfrecon.errors import ModelError, ModelMismatchError
 from mrfrecon.model import load_model, save_model
 from mrfrecon.sequence import Sequence
 from mrfrecon.training import RetrainConfig, retrain
-from mrfrecon.training.models import QuantMLP, to_integer
+from mrfrecon.training.models import (
+    FloatMLP,
+    QuantMLP,
+    float_weights,
+    standardising_map,
+    to_integer,
+)
 
 
 @pytest.mark.parametrize("widths", [(16, 16), (8, 12, 6)], ids=["fpga", "three_hidden"])
@@ -30,6 +36,7 @@ def test_integer_path_is_bit_exact_with_brevitas(widths):
         opt.step()
     net.eval()
     int_net = to_integer(net, x_train[:256])
+    assert int_net.input_frac == 5  # the fixed input scale the features are fitted to
     x = torch.randn(5000, 16) * 3.0  # includes inputs beyond the int8 range: saturation
     x[:16] = torch.tensor(np.linspace(-20, 20, 16, dtype=np.float32))[:, None]
     with torch.no_grad():
@@ -37,6 +44,29 @@ def test_integer_path_is_bit_exact_with_brevitas(widths):
     acc, frac = int_net.forward_int(int_net.quantize_input(x.numpy()))
     np.testing.assert_array_equal(y_brevitas * 2.0**frac, acc.astype(np.float64))
     assert np.any(np.abs(int_net.quantize_input(x.numpy())) == 127)  # saturation exercised
+
+
+def test_the_float_networks_input_map_is_folded_into_the_stored_weights():
+    """Trained on standardised inputs, stored (and handed to QAT) as a network on the
+    features themselves: the same function either way."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(300, 6, generator=g) * torch.tensor([0.1, 1, 5, 0.01, 2, 0.0]) + 2.0
+    net = FloatMLP(6, (8, 8), 2, *standardising_map(x))
+    z = net.input_scale * x + net.input_shift
+    np.testing.assert_allclose(z.mean(0).numpy()[:5], 0, atol=1e-4)
+    np.testing.assert_allclose(z.std(0).numpy()[:5], 1, atol=1e-4)
+    # a constant input (the phase-free first imaginary part) is left alone: no huge weights
+    assert net.input_scale[5] == 1 and net.input_shift[5] == 0
+    weights = float_weights(net)
+    h = x.numpy().astype(np.float64)
+    for i, (w, b) in enumerate(zip(weights.weights, weights.biases, strict=True)):
+        h = h @ w.T.astype(np.float64) + b
+        h = np.maximum(h, 0) if i < len(weights.weights) - 1 else h
+    with torch.no_grad():
+        np.testing.assert_allclose(h, net(x).numpy(), rtol=1e-4, atol=1e-4)
+    quant = QuantMLP(6, (8, 8), 2)
+    quant.load_float(net)
+    np.testing.assert_allclose(quant.linears[0].weight.detach().numpy(), weights.weights[0])
 
 
 def test_model_round_trip_and_predictions(tiny_model, tiny_model_path, short_fisp):
@@ -122,10 +152,13 @@ def test_corrupted_or_foreign_files_are_refused(tiny_model_path, tmp_path):
 
 
 def test_retrain_is_deterministic_with_a_seed(short_fisp, tmp_path):
+    """Same seed, same weights; the magnitude path the same in its own process as inline."""
     config = RetrainConfig(
         n_train=2000, n_val=500, seconds=None, max_epochs=(2, 2, 1), patience=100, seed=3
     )
-    first, second = (retrain(short_fisp, config).model for _ in range(2))
+    assert config.parallel_paths
+    first = retrain(short_fisp, config).model
+    second = retrain(short_fisp, replace(config, parallel_paths=False)).model
     np.testing.assert_array_equal(first.features.basis, second.features.basis)
     for a, b in zip(first.int_net.layers, second.int_net.layers, strict=True):
         np.testing.assert_array_equal(a.weight, b.weight)
@@ -134,7 +167,12 @@ def test_retrain_is_deterministic_with_a_seed(short_fisp, tmp_path):
         np.testing.assert_array_equal(a, b)
     for a, b in zip(first.magnitude.int_net.layers, second.magnitude.int_net.layers, strict=True):
         np.testing.assert_array_equal(a.weight, b.weight)
-    other = retrain(short_fisp, RetrainConfig(**{**vars(config), "seed": 4})).model
+        np.testing.assert_array_equal(a.bias, b.bias)
+    for a, b in zip(first.magnitude.float_net.weights, second.magnitude.float_net.weights,
+                    strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(first.magnitude.features.basis, second.magnitude.features.basis)
+    other = retrain(short_fisp, replace(config, seed=4, representations=("complex",))).model
     assert not np.array_equal(other.int_net.layers[0].weight, first.int_net.layers[0].weight)
 
 
