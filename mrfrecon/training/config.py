@@ -49,6 +49,8 @@ class RetrainConfig:
         its own ``seconds`` budget.
     threads: torch CPU threads, fixed so that the reductions (and the results) do not depend
         on the machine's core count.
+    kind_defaults: apply the sequence kind's settings (:mod:`.kinds`; bSSFP: a larger float
+        network, more points and epochs) to the fields left at these generic defaults.
     """
 
     rank: int | None = None
@@ -80,6 +82,7 @@ class RetrainConfig:
     threads: int = 1  # tiny networks train fastest on one CPU thread (no sync cost)
     stage_shares: tuple[float, float, float] = (0.32, 0.13, 0.55)  # of the ``seconds`` cap
     representations: tuple[str, ...] = ("complex", "magnitude")
+    kind_defaults: bool = True
 
     @classmethod
     def from_options(cls, *, epochs: int | None = None, **fields: Any) -> RetrainConfig:
