@@ -39,6 +39,7 @@ def for_sequence(config: RetrainConfig, sequence: Sequence) -> RetrainConfig:
         return config
     generic = RetrainConfig()
     defaults = {f.name: getattr(generic, f.name) for f in fields(RetrainConfig)}
-    changes = {name: value for name, value in settings.items()
-               if getattr(config, name) == defaults[name]}
+    changes = {
+        name: value for name, value in settings.items() if getattr(config, name) == defaults[name]
+    }
     return replace(config, **changes)
