@@ -13,6 +13,7 @@ def test_bssfp_takes_its_settings_where_the_config_has_the_generic_defaults(ma_b
     for name, value in KIND_SETTINGS["bssfp"].items():
         assert getattr(config, name) == value, name
     assert config != RetrainConfig()  # the settings differ from the generic ones
+    assert for_sequence(config, ma_bssfp) == config  # the CLI resolves, then retrain again
     # The quantised network keeps the FPGA size whatever the float one is.
     assert config.quant_widths == RetrainConfig().quant_widths
 
