@@ -229,7 +229,7 @@ def test_bssfp_networks_estimate_t1_t2_and_df_near_the_crb():
     run, ~25 s CPU): RMSE / sqrt(CRB) of T1, T2 and df (the CRB with df unknown) of the float
     and quantised networks. Bounds: what this run gives (float 2.77/5.36/3.15, quantised
     7.12/15.41/7.58 at n = 1500; its short QAT stage is far from the default's) plus ~25 %;
-    the default run reaches float 1.42/2.76/1.55 (README)."""
+    the default run reaches float 1.30/2.27/1.44 (README)."""
     from mrfrecon.evaluate import evaluate
     from mrfrecon.sequence import load_sequence, resolve_sequence_path
 
