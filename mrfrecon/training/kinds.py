@@ -8,7 +8,8 @@ one. Measured on ``bssfp_ma2013`` (noise 0.01, float RMSE / sqrt(CRB) of T1, T2,
 unless said): generic 64-64 network 2.32, 6.10, 2.58; 128-128-128 (40 000 points, 80 epochs)
 1.68, 3.92, 1.93; 256-256-256 on 80 000 points at learning rate 3e-3 stops early (validation
 loss stalls from epoch 25); at 1e-3, 80 epochs 1.45, 2.68, 1.56; 160 epochs (n = 20 000) 1.30,
-2.27, 1.44, still improving by the last epoch. About 280 s of CPU for the complex path against
+2.27, 1.44, still improving by the last epoch; the same with T2's squared error weighted 3x
+in the loss 1.35, 2.14, 1.48 (not taken: T1 and df lose what T2 gains). About 280 s of CPU for the complex path against
 33 s for the generic one.
 The quantised network keeps the FPGA size (``quant_widths``); the second float stage of that
 size trains as long as the first so that its MAPE stays where the generic one was.
