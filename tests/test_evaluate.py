@@ -140,6 +140,19 @@ def test_evaluation_reports_df_and_uses_the_b1_input(ma_bssfp, short_fisp):
     lo, hi = params.df_range_hz
     assert lo <= payload["df_range_hz"][0] < payload["df_range_hz"][1] <= hi
     assert payload["crb"]["df_sd_rms_hz"] > 0
+    # The bound is the one of the network's unknowns (T1, T2, df, complex M0): df joins the
+    # Fisher matrix, so no T1/T2 bound is below the df-known one, and the ratio is
+    # RMSE / sqrt(mean CRB) over the set.
+    from mrfrecon.physics.crb import crb_sds
+
+    test = result.test
+    known = crb_sds(seq, test.tissue, 0.01, estimate_df=False)
+    assert_allclose(test.crb_df_hz, crb_sds(seq, test.tissue, 0.01, estimate_df=True)["df_hz"])
+    assert np.all(test.crb_t1_ms >= known["t1_ms"] * (1 - 1e-9))
+    assert np.all(test.crb_t2_ms >= known["t2_ms"] * (1 - 1e-9))
+    t1 = result.estimates[Method.FLOAT][0]
+    expected = np.sqrt(np.mean((t1 - test.tissue.t1_ms) ** 2) / np.mean(test.crb_t1_ms**2))
+    assert_allclose(payload["methods"]["float"]["t1"]["rmse_over_crb"], expected, rtol=1e-6)
 
     b1_seq = replace(short_fisp.with_timepoints(200), b1_range=ParameterRange("0.7:1.3:0.1"))
     b1_model = make_model(b1_seq, parameters=NetworkParameters.from_sequence(b1_seq))

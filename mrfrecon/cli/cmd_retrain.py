@@ -8,6 +8,7 @@ import typer
 
 from ..limits import check_memory
 from ..training.config import HDL_DEFAULT_SAMPLES, Device, Engine, RetrainConfig
+from ..training.kinds import KIND_SETTINGS, for_sequence
 from ._common import (
     COUNT_MAX,
     SEED_MAX,
@@ -67,7 +68,8 @@ def retrain_command(
     ),
     n_train: int = typer.Option(
         DEFAULTS.n_train, "--samples", min=1000,
-        help="Simulated training fingerprints (random T1/T2).",
+        help="Simulated training fingerprints (random T1/T2); bSSFP sequences take their "
+        f"kind's {KIND_SETTINGS['bssfp']['n_train']} when this is left at its default.",
     ),
     fixed_samples: int | None = typer.Option(
         None,
@@ -102,13 +104,13 @@ def retrain_command(
     seq = read_sequence(sequence)
     if rank is not None and rank > seq.n_timepoints:
         raise ValueError(f"--rank {rank} exceeds the sequence's {seq.n_timepoints} time points")
-    # fingerprints of the pool (complex64), their float64 working copies and the features
-    check_memory(n_train * seq.n_timepoints * 8 * 4, f"--samples {n_train}")
-    config = RetrainConfig.from_options(
+    config = for_sequence(RetrainConfig.from_options(
         epochs=epochs, engine=engine, device=device, seconds=seconds, seed=seed, rank=rank,
         n_train=n_train, fixed_samples=fixed_samples, fixed_epochs=fixed_epochs,
         representations=("complex", "magnitude") if magnitude else ("complex",),
-    )  # fmt: skip
+    ), seq)  # fmt: skip
+    # fingerprints of the pool (complex64), their float64 working copies and the features
+    check_memory(config.n_train * seq.n_timepoints * 8 * 4, f"--samples {config.n_train}")
     with stage_progress(enabled=not as_json) as progress:
         result = retrain(seq, config, progress=progress)
     save_model(result.model, output, overwrite=overwrite)

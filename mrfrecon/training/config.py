@@ -51,6 +51,8 @@ class RetrainConfig:
         results) do not depend on the machine's core count.
     parallel_paths: train the magnitude path in a second process beside the complex one
         (:mod:`mrfrecon.training.worker`); the weights are the same either way.
+    kind_defaults: apply the sequence kind's settings (:mod:`.kinds`; bSSFP: a larger float
+        network, more points and epochs) to the fields left at these generic defaults.
     """
 
     rank: int | None = None
@@ -85,6 +87,7 @@ class RetrainConfig:
     stage_shares: tuple[float, float, float] = (0.4, 0.25, 0.35)  # of the ``seconds`` cap
     representations: tuple[str, ...] = ("complex", "magnitude")
     parallel_paths: bool = True
+    kind_defaults: bool = True
 
     @classmethod
     def from_options(cls, *, epochs: int | None = None, **fields: Any) -> RetrainConfig:

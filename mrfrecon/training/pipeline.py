@@ -27,6 +27,7 @@ from ..sequence import Sequence
 from . import worker
 from .config import ENGINE_DEVICES, ENGINES, RetrainConfig
 from .data import Pool, add_noise, parameter_ranges, simulate_pools
+from .kinds import for_sequence
 from .magnitude import prepare_magnitude
 from .models import FloatMLP, QuantMLP, float_weights, standardising_map, to_integer
 from .trainer import BatchSource, StageResult, TrainTensors, fit
@@ -106,8 +107,10 @@ def retrain(
     """Simulate training data for ``sequence`` and train float and integer networks.
 
     The same ``config`` (seed included) gives the same weights bit for bit on any machine with
-    the same software, unless ``config.seconds`` caps the training.
+    the same software, unless ``config.seconds`` caps the training. Fields left at their
+    generic defaults take the sequence kind's settings (:func:`.kinds.for_sequence`).
     """
+    config = for_sequence(config, sequence)
     if config.engine not in ENGINES:
         raise EngineUnavailableError(f"unknown engine '{config.engine}' (qat or fixed)")
     if Representation.COMPLEX not in config.representations or not set(

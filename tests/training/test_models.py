@@ -257,14 +257,27 @@ def test_b1_map_keeps_t1_t2_accuracy():
             assert ratio <= 1.2, (method, name, ratio)
 
 
+# RMSE / sqrt(CRB) of T1, T2, df after the shortened run below (measured + ~25 %).
+BSSFP_MAX_OVER_CRB = {"float": (3.5, 6.7, 4.0), "quantized": (9.0, 19.0, 9.5)}
+
+
 @pytest.mark.slow
-def test_df_network_accuracy_against_the_crb():
-    """The networks learn the off-resonance: RMSE a few Hz over the 81 Hz trained range.
-    The issue's goal, RMSE <= 1.5 sqrt(CRB) (~0.24 Hz at noise 0.01), is not reached: the
-    default 50 s training gives 4.4x (float) and 8.9x (quantised), as the same networks' T1/T2
-    errors are 3-36x their bounds (see the report)."""
-    _, result = _evaluate_trained("bssfp_ma2013", 30.0)
-    for method in ("float", "quantized"):
-        df = result["methods"][method]["df_hz"]
-        assert df["rmse"] < 4.0 and abs(df["bias"]) < 1.0, (method, df)
-        assert df["rmse_over_crb"] > 0 and df["n"] == 1000
+def test_bssfp_networks_estimate_t1_t2_and_df_near_the_crb():
+    """bSSFP (``bssfp_ma2013``, its kind's 256-256-256 float network, a shortened epoch-bound
+    run, ~25 s CPU): RMSE / sqrt(CRB) of T1, T2 and df (the CRB with df unknown) of the float
+    and quantised networks. Bounds: what this run gives (float 2.77/5.36/3.15, quantised
+    7.12/15.41/7.58 at n = 1500; its short QAT stage is far from the default's) plus ~25 %;
+    the default run reaches float 1.30/2.27/1.44 (README)."""
+    from mrfrecon.evaluate import evaluate
+    from mrfrecon.sequence import load_sequence, resolve_sequence_path
+
+    config = RetrainConfig(n_train=20000, n_val=2000, max_epochs=(50, 10, 5), seed=1,
+                           representations=("complex",))
+    model = retrain(load_sequence(resolve_sequence_path("bssfp_ma2013")), config).model
+    assert model.float_net.widths[1:-1] == (256, 256, 256)
+    result = evaluate(model, noise=0.01, n=1500, methods=("float", "quantized")).to_dict()
+    for method, bounds in BSSFP_MAX_OVER_CRB.items():
+        for name, bound in zip(("t1", "t2", "df_hz"), bounds, strict=True):
+            ratio = result["methods"][method][name]["rmse_over_crb"]
+            assert 0.5 < ratio <= bound, (method, name, ratio)
+        assert abs(result["methods"][method]["df_hz"]["bias"]) < 0.5, method

@@ -17,7 +17,7 @@ QUANTIZED_MAPE_BOUNDS = {"t1": 4.5, "t2": 6.0}
 def test_bssfp_quantized_network_beats_the_rank_8_errors(ma_bssfp):
     # float network of the FPGA size (no middle stage), QAT from it, as when the bounds were set
     config = RetrainConfig(n_train=20000, n_val=2000, max_epochs=(60, 1, 10), seed=1,
-                           float_widths=(64, 64))
+                           float_widths=(64, 64), kind_defaults=False)
     trained = retrain(ma_bssfp, config)
     assert trained.summary["rank"] > 8 and trained.summary["svd"]["rule"].startswith("smallest")
     result = evaluate(trained.model, noise=0.01, n=3000, methods=("quantized",)).to_dict()
