@@ -164,21 +164,19 @@ def test_evaluation_reports_df_and_uses_the_b1_input(ma_bssfp, short_fisp):
     assert fixed["methods"]["float"]["t1"]["mape"] != drawn["methods"]["float"]["t1"]["mape"]
 
 
-# The goal on fisp_jiang2015 at noise 0.01 is magnitude MAPE <= 1.3x the complex one for every
-# method (README "Input kinds"); here on the short schedule with a shorter training. The float
-# network (64x64) misses it: ~1.5x (T1) measured on both schedules, while matching on the same
-# 16 magnitude coefficients stays at ~1.1x, so the information is there and the gap is the
-# network's; its bound is the one measured, not the goal.
-MAX_RATIO = {Method.QUANTIZED: 1.3, Method.MATCHING: 1.3, Method.FLOAT: 1.75}
+# Issue 9's goal, checked as stated: on fisp_jiang2015 at noise 0.01, with the default
+# `retrain` (seed 0), magnitude-only MAPE <= 1.3x the complex one for every method, and the
+# quantised magnitude network within T1 2.15 %, T2 8.89 % (the reference's float figures).
+# Measured at n = 3000 (seeds 5 and 6): ratios 1.10-1.19, quantised magnitude 1.6 % / 2.4 %.
+MAX_RATIO = 1.3
+MAX_QUANTIZED_MAGNITUDE_MAPE = {"t1": 2.15, "t2": 8.89}
 
 
 @pytest.mark.slow
-def test_magnitude_only_data_are_nearly_as_accurate_as_complex(short_fisp):
+def test_magnitude_only_data_are_nearly_as_accurate_as_complex(jiang):
     from mrfrecon.training import RetrainConfig, retrain
 
-    config = RetrainConfig(n_train=20000, n_val=2000, seconds=None, max_epochs=(40, 40, 20),
-                           patience=100, seed=0)
-    model = retrain(short_fisp, config).model
+    model = retrain(jiang, RetrainConfig(seed=0)).model
     complex_ = evaluate(model, noise=0.01, n=3000, seed=5)
     magnitude = evaluate(model, noise=0.01, n=3000, seed=5, representation="magnitude")
     assert magnitude.representation == "magnitude"
@@ -186,6 +184,8 @@ def test_magnitude_only_data_are_nearly_as_accurate_as_complex(short_fisp):
     assert (magnitude.test.tissue.t1_ms == complex_.test.tissue.t1_ms).all()
     ratios = {(m.value, p): magnitude.metrics[m][p]["mape"] / complex_.metrics[m][p]["mape"]
               for m in Method for p in ("t1", "t2")}
-    assert all(r <= MAX_RATIO[Method(m)] for (m, _), r in ratios.items()), ratios
+    assert all(r <= MAX_RATIO for r in ratios.values()), ratios
+    quantized = magnitude.metrics[Method.QUANTIZED]
+    assert all(quantized[p]["mape"] <= MAX_QUANTIZED_MAGNITUDE_MAPE[p] for p in ("t1", "t2"))
     # Not trivially equal: the magnitude path is its own networks and dictionary.
     assert all(r != 1.0 for r in ratios.values()), ratios
