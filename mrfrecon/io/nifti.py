@@ -12,7 +12,7 @@ import numpy as np
 
 from mrfrecon.errors import InputFileError
 from mrfrecon.io.acquisition import Acquisition
-from mrfrecon.io.bids import stem_from_filename
+from mrfrecon.io.bids import sidecar_path, stem_from_filename
 from mrfrecon.io.geometry import check_affine
 from mrfrecon.io.phase import detect_phase_scaling, phase_to_radians, polar_to_complex
 from mrfrecon.limits import LimitError, check_memory, check_regular_file
@@ -191,9 +191,7 @@ def sidecar_manufacturer(path: Path) -> str:
 
     Only a hint for ambiguous phase units, so an unreadable or odd sidecar is ignored.
     """
-    name = path.name
-    stem = name[: -len(".nii.gz")] if name.endswith(".nii.gz") else path.stem
-    sidecar = path.with_name(stem + ".json")
+    sidecar = sidecar_path(path)
     try:
         if not sidecar.is_file() or sidecar.stat().st_size > _SIDECAR_MAX_BYTES:
             return ""

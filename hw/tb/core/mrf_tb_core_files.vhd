@@ -103,30 +103,27 @@ begin
 
     -- replica 0's trace, then the updated words (kind DbgW_c) of the same cycle
     p_trace : process (Clk)
-        variable l_v : line;
+        -- one trace line: "T kind layer index data"
+        procedure trace(kind : natural; layer, index : unsigned; data : std_logic_vector) is
+            variable l_v : line;
+        begin
+            write(l_v, string'("T "));
+            write(l_v, kind);
+            write(l_v, ' ');
+            write(l_v, to_integer(layer));
+            write(l_v, ' ');
+            write(l_v, to_integer(index));
+            write(l_v, ' ');
+            write(l_v, to_hstring(data));
+            writeline(trace_f, l_v);
+        end procedure;
     begin
         if rising_edge(Clk) then
             if dbg_valid = '1' and (TraceKinds_g / 2**to_integer(dbg_kind)) mod 2 = 1 then
-                write(l_v, string'("T "));
-                write(l_v, to_integer(dbg_kind));
-                write(l_v, ' ');
-                write(l_v, to_integer(dbg_layer));
-                write(l_v, ' ');
-                write(l_v, to_integer(dbg_index));
-                write(l_v, ' ');
-                write(l_v, to_hstring(dbg_data));
-                writeline(trace_f, l_v);
+                trace(to_integer(dbg_kind), dbg_layer, dbg_index, dbg_data);
             end if;
             if dbg_uvalid = '1' and (TraceKinds_g / 2**DbgW_c) mod 2 = 1 then
-                write(l_v, string'("T "));
-                write(l_v, DbgW_c);
-                write(l_v, ' ');
-                write(l_v, to_integer(dbg_ulayer));
-                write(l_v, ' ');
-                write(l_v, to_integer(dbg_uindex));
-                write(l_v, ' ');
-                write(l_v, to_hstring(dbg_udata));
-                writeline(trace_f, l_v);
+                trace(DbgW_c, dbg_ulayer, dbg_uindex, dbg_udata);
             end if;
         end if;
     end process;
