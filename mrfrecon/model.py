@@ -68,11 +68,18 @@ def _log_unscale(y: np.ndarray, rng: tuple[float, float]) -> np.ndarray:
 class FloatMLPWeights:
     """Float network as plain arrays: ``weights[i]`` ``(n_out, n_in)``, ``biases[i]`` ``(n_out,)``.
 
-    ReLU after every layer but the last.
+    ``activation`` (one of :data:`ACTIVATIONS`) after every layer but the last: ``relu``, or
+    ``silu`` (``x * sigmoid(x)``, smooth; the bSSFP float networks, :mod:`mrfrecon.training.kinds`).
     """
 
     weights: tuple[np.ndarray, ...]
     biases: tuple[np.ndarray, ...]
+    activation: str = "relu"
+
+    def __post_init__(self) -> None:
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"float network activation {self.activation!r}: one of "
+                             f"{', '.join(ACTIVATIONS)}")
 
     @property
     def widths(self) -> tuple[int, ...]:
@@ -83,8 +90,20 @@ class FloatMLPWeights:
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             h = h @ w.T + b
             if i < len(self.weights) - 1:
-                np.maximum(h, 0, out=h)
+                h = ACTIVATIONS[self.activation](h)
         return h
+
+
+def _relu(h: np.ndarray) -> np.ndarray:
+    return np.maximum(h, 0, out=h)
+
+
+def _silu(h: np.ndarray) -> np.ndarray:
+    # x * sigmoid(x) as x * (1 + tanh(x / 2)) / 2: no overflow for large |x|
+    return h * (0.5 + 0.5 * np.tanh(0.5 * h))
+
+
+ACTIVATIONS = {"relu": _relu, "silu": _silu}
 
 
 @dataclass(frozen=True)
@@ -241,6 +260,9 @@ def _path_datasets(prefix: str, features: FeatureMap,
         f"{prefix}quantized/input_frac": np.asarray(int_net.input_frac, np.int64),
         f"{prefix}quantized/input_bits": np.asarray(int_net.input_bits, np.int64),
     }
+    if float_net.activation != "relu":  # files without it (all before silu) hold ReLU networks
+        # ASCII codes: the file holds numeric datasets only (mrfrecon.limits)
+        out[f"{prefix}float/activation"] = np.frombuffer(float_net.activation.encode(), np.uint8)
     for i, (w, b) in enumerate(zip(float_net.weights, float_net.biases, strict=True)):
         out[f"{prefix}float/layer{i}/weight"] = w.astype(np.float32)
         out[f"{prefix}float/layer{i}/bias"] = b.astype(np.float32)
@@ -408,12 +430,15 @@ def _check_path_shapes(model: MrfModel, prefix: str, features: FeatureMap,
 
 def _nets_from(d: dict[str, np.ndarray], prefix: str) -> tuple[FloatMLPWeights, IntegerMLP]:
     """The float and integer networks stored under ``prefix`` (see :func:`_path_datasets`)."""
-    n_float = len({k[len(prefix):].split("/")[1] for k in d if k.startswith(f"{prefix}float/")})
+    n_float = len({k[len(prefix):].split("/")[1] for k in d
+                   if k.startswith(f"{prefix}float/layer")})
+    activation = np.asarray(d.get(f"{prefix}float/activation", np.frombuffer(b"relu", np.uint8)))
     n_int = len({k[len(prefix):].split("/")[1] for k in d
                  if k.startswith(f"{prefix}quantized/layer")})
     float_net = FloatMLPWeights(
         tuple(d[f"{prefix}float/layer{i}/weight"] for i in range(n_float)),
         tuple(d[f"{prefix}float/layer{i}/bias"] for i in range(n_float)),
+        activation.astype(np.uint8).tobytes().decode("ascii", "replace"),
     )
     layers = []
     for i in range(n_int):

@@ -124,7 +124,8 @@ def retrain_command(
         f"(simulation {summary['seconds_simulation']:.1f} s, engine {engine}, {summary['device']})"
     )
     info(
-        f"  networks: float {summary['float_widths']}, quantised {summary['quant_widths']}, "
+        f"  networks: float {summary['float_widths']} ({summary['float_activation']}), "
+        f"quantised {summary['quant_widths']} (ReLU, integer), "
         f"SVD rank {summary['rank']} ({summary['svd']['rule']})"
     )
     for key, label in (("validation", "complex"), ("validation_magnitude", "magnitude")):

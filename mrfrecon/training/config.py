@@ -27,6 +27,10 @@ class RetrainConfig:
     rank_noise: noise standard deviation per channel (M0 = 1 units) the rank rule is sized for.
     max_rank: upper bound of the chosen rank (2K inputs; the FPGA engine takes up to 64).
     float_widths: hidden widths of the float network.
+    float_activation: ``relu`` or ``silu`` between the float network's layers (the network
+        of the FPGA size that QAT starts from is always ReLU, as the integer one).
+    float_ema_decay: per-step decay of a moving average of the float network's weights, the
+        network then kept (None: no average; :func:`.trainer.fit`).
     quant_widths: hidden widths of the integer (QAT) network, sized for the FPGA (<= 64).
     t1_range_ms, t2_range_ms: training ranges (None: the sequence's dictionary grid range).
     n_train, n_val: simulated parameter points in the training pool and the validation set
@@ -62,6 +66,8 @@ class RetrainConfig:
     # the quantised one then trains from a float network of its own (FPGA) size.
     float_widths: tuple[int, ...] = (128, 128)
     quant_widths: tuple[int, ...] = (64, 64)
+    float_activation: str = "relu"
+    float_ema_decay: float | None = None
     t1_range_ms: tuple[float, float] | None = None
     t2_range_ms: tuple[float, float] | None = None
     n_train: int = 40000

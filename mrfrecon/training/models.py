@@ -27,8 +27,11 @@ INPUT_LIMIT = 4.0  # int8 input at 2**-5: the power of two just above the featur
 assert INPUT_RANGE < INPUT_LIMIT * 127 / 128
 
 
+TORCH_ACTIVATIONS = {"relu": torch.relu, "silu": nn.functional.silu}  # model.ACTIVATIONS
+
+
 class FloatMLP(nn.Module):
-    """``n_in -> widths... -> n_out`` with ReLU between layers.
+    """``n_in -> widths... -> n_out`` with ``activation`` (relu | silu) between layers.
 
     input_scale, input_shift: an optional fixed per-feature affine map ``x * scale + shift``
     ``(n_in,)`` applied first (not trained). The features are scaled to the quantised
@@ -42,8 +45,10 @@ class FloatMLP(nn.Module):
 
     def __init__(self, n_in: int, widths: tuple[int, ...], n_out: int,
                  input_scale: torch.Tensor | None = None,
-                 input_shift: torch.Tensor | None = None):
+                 input_shift: torch.Tensor | None = None, activation: str = "relu"):
         super().__init__()
+        self.activation = activation
+        self.act = TORCH_ACTIVATIONS[activation]
         sizes = (n_in, *widths, n_out)
         self.layers = nn.ModuleList(
             nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True)
@@ -58,7 +63,7 @@ class FloatMLP(nn.Module):
         for i, layer in enumerate(self.layers):
             x = layer(x)
             if i < len(self.layers) - 1:
-                x = torch.relu(x)
+                x = self.act(x)
         return x
 
     @torch.no_grad()
@@ -87,6 +92,7 @@ def float_weights(model: FloatMLP) -> FloatMLPWeights:
     return FloatMLPWeights(
         tuple(w.cpu().numpy().astype(np.float32) for w, _ in pairs),
         tuple(b.cpu().numpy().astype(np.float32) for _, b in pairs),
+        model.activation,
     )
 
 
@@ -141,7 +147,9 @@ class QuantMLP(nn.Module):
         return h
 
     def load_float(self, model: FloatMLP) -> None:
-        """Start from a trained float network of the same widths."""
+        """Start from a trained ReLU float network of the same widths."""
+        if model.activation != "relu":
+            raise ValueError(f"QAT starts from a ReLU network, not {model.activation}")
         with torch.no_grad():
             # brevitas has no types
             for q, (weight, bias) in zip(cast(Sequence[Any], self.linears), model.folded(),

@@ -29,7 +29,14 @@ from .config import ENGINE_DEVICES, ENGINES, RetrainConfig
 from .data import Pool, add_noise, parameter_ranges, simulate_pools
 from .kinds import for_sequence
 from .magnitude import prepare_magnitude
-from .models import FloatMLP, QuantMLP, float_weights, standardising_map, to_integer
+from .models import (
+    TORCH_ACTIVATIONS,
+    FloatMLP,
+    QuantMLP,
+    float_weights,
+    standardising_map,
+    to_integer,
+)
 from .trainer import BatchSource, StageResult, TrainTensors, fit
 
 StageProgress = Callable[[str, int, int], None]
@@ -117,6 +124,9 @@ def retrain(
         config.representations) <= set(Representation):
         raise MrfreconError(f"representations {config.representations}: 'complex', optionally "
                             "with 'magnitude'")
+    if config.float_activation not in TORCH_ACTIVATIONS:
+        raise MrfreconError(f"float_activation '{config.float_activation}': one of "
+                            f"{', '.join(TORCH_ACTIVATIONS)}")
     fixed_device = None
     if config.engine == "fixed":
         fixed_device = _check_fixed_engine(config.device)
@@ -269,6 +279,7 @@ def _train_and_validate(
         "rank": features.rank,
         "svd": rank_info,
         "float_widths": list(model.float_net.widths),
+        "float_activation": model.float_net.activation,
         "quant_widths": list(int_net.widths),
         "t1_range_ms": list(t1_range),
         "t2_range_ms": list(t2_range),
@@ -332,7 +343,8 @@ def train_networks(
     ``prefix`` (``magnitude_``) names its stages apart.
     """
     device = data.targets.device
-    same_size = tuple(config.quant_widths) == tuple(config.float_widths)
+    same_size = (tuple(config.quant_widths) == tuple(config.float_widths)
+                 and config.float_activation == "relu")
     shares = list(config.stage_shares)
     if same_size:  # no float stage of the FPGA size: its share of the cap goes to the float one
         shares = [shares[0] + shares[1], 0.0, shares[2]]
@@ -340,7 +352,7 @@ def train_networks(
     stages: dict[str, StageResult] = {}
 
     def train_stage(index: int, name: str, label: str, net, learning_rate: float,
-                    batch_size: int = config.batch_size):
+                    batch_size: int = config.batch_size, ema_decay: float | None = None):
         name, label = prefix + name, (f"{prefix[:-1]}: " if prefix else "") + label
         with clock.step(name):
             stages[name] = fit(
@@ -348,14 +360,15 @@ def train_networks(
                 max_epochs=config.max_epochs[index], seconds=budgets[index],
                 learning_rate=learning_rate, batch_size=batch_size,
                 patience=config.patience, generator=generator,
-                progress=lambda d, n: report(label, d, n),
+                progress=lambda d, n: report(label, d, n), ema_decay=ema_decay,
             )  # fmt: skip
         return net
 
     standardise = standardising_map(val_x)  # the float networks see standardised inputs
     float_net = train_stage(0, "float", "float",
-                            FloatMLP(n_in, config.float_widths, n_out, *standardise).to(device),
-                            config.learning_rate)  # fmt: skip
+                            FloatMLP(n_in, config.float_widths, n_out, *standardise,
+                                     activation=config.float_activation).to(device),
+                            config.learning_rate, ema_decay=config.float_ema_decay)  # fmt: skip
     if same_size:
         small = float_net  # the float network already has the FPGA size: QAT starts from it
     else:

@@ -1,5 +1,7 @@
 """One training stage: Adam on MSE of the scaled targets, fresh noise every epoch, a cosine
-learning-rate decay over the planned steps, early stopping on a fixed noisy validation set.
+learning-rate decay over the planned steps, early stopping on a fixed noisy validation set;
+optionally an exponential moving average of the weights (Polyak averaging), which is then the
+network validated and kept.
 
 The training length is set by epochs alone: no clock is read unless an optional wall-clock
 cap (``seconds``) is given, so that the same seed gives the same weights on a busy or a quiet
@@ -72,6 +74,21 @@ class StageResult:
     samples_per_s: float = 0.0
 
 
+def _moving_average(
+    decay: float,
+) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor | int], torch.Tensor]:
+    """Update of an exponential moving average whose decay ramps up as ``(1 + n) / (10 + n)``
+    after ``n`` updates, to at most ``decay``: a short run's average does not stay near the
+    initial weights (decay 0.999 over 2 000 steps left bSSFP's T1 at 14x sqrt(CRB))."""
+
+    def update(average: torch.Tensor, current: torch.Tensor, n: torch.Tensor | int
+               ) -> torch.Tensor:
+        ramp = torch.clamp(torch.as_tensor((1 + n) / (10 + n)), max=decay).to(average.dtype)
+        return ramp * average + (1 - ramp) * current
+
+    return update
+
+
 class _Cap:
     """The optional wall-clock cap; reads the clock only when there is one."""
 
@@ -99,13 +116,19 @@ def fit(
     generator: torch.Generator,
     seconds: float | None = None,
     progress: Callable[[int, int], None] | None = None,
+    ema_decay: float | None = None,
 ) -> StageResult:
     """Train ``model`` in place and leave it at its best validation state.
 
     max_epochs: passes over the pool (the planned length of the learning-rate decay);
-    seconds: optional wall-clock cap (the decay is then re-planned to what fits).
+    seconds: optional wall-clock cap (the decay is then re-planned to what fits);
+    ema_decay: per-step decay of an exponential moving average of the weights (None: no
+    average); the average is what is validated and what ``model`` is left at.
     """
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    average = None if ema_decay is None else torch.optim.swa_utils.AveragedModel(
+        model, avg_fn=_moving_average(ema_decay))
+    validated = model if average is None else average.module
     n = data.targets.shape[0]
     steps_per_epoch = math.ceil(n / batch_size)
     planned = max_epochs
@@ -135,16 +158,19 @@ def fit(
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
+            if average is not None:
+                average.update_parameters(model)
             step += 1
         samples += n
-        model.eval()
+        validated.eval()
         with torch.no_grad():
-            val_loss = float(torch.mean((model(val_x) - val_y) ** 2))
+            val_loss = float(torch.mean((validated(val_x) - val_y) ** 2))
         if seconds is not None and epoch in (1, 4):  # the first epochs run slower (warm-up)
             fit_epochs = int(seconds * epoch // max(cap.elapsed(), 1e-9))
             planned = int(min(max_epochs, max(epoch + 1, fit_epochs)))
         if val_loss < best_loss * (1 - 1e-4):
-            best_loss, best_state, best_epoch = val_loss, copy.deepcopy(model.state_dict()), epoch
+            best_loss, best_state, best_epoch = (val_loss, copy.deepcopy(validated.state_dict()),
+                                                 epoch)
             stale = 0
         else:
             stale += 1

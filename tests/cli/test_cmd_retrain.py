@@ -37,6 +37,7 @@ def test_retrain_evaluate_export(tmp_path):
     summary = json.loads(result.stdout)
     assert summary["quant_widths"] == [2 * summary["rank"], *DEFAULTS.quant_widths, 2]
     assert summary["seed"] == 1 and summary["svd"]["rank"] == summary["rank"]
+    assert summary["float_activation"] == "relu"  # FISP: the generic float network
     assert load_model(model).n_timepoints == 400
 
     again = runner.invoke(

@@ -1,4 +1,4 @@
-"""retrain end to end: the rank chosen by the noise rule on bSSFP (slow)."""
+"""retrain end to end: the rank chosen by the noise rule on bSSFP (slow); configuration checks."""
 
 from __future__ import annotations
 
@@ -23,3 +23,15 @@ def test_bssfp_quantized_network_beats_the_rank_8_errors(ma_bssfp):
     result = evaluate(trained.model, noise=0.01, n=3000, methods=("quantized",)).to_dict()
     mape = {p: result["methods"]["quantized"][p]["mape"] for p in ("t1", "t2")}
     assert all(mape[p] <= goal for p, goal in QUANTIZED_MAPE_BOUNDS.items()), mape
+
+
+def test_an_unknown_float_activation_is_refused_before_any_work(short_fisp, monkeypatch):
+    from mrfrecon.errors import MrfreconError
+    from mrfrecon.training import pipeline
+
+    def no_simulation(*_args, **_kwargs):
+        raise AssertionError("simulated before checking the configuration")
+
+    monkeypatch.setattr(pipeline, "simulate_pools", no_simulation)
+    with pytest.raises(MrfreconError, match="float_activation 'tanh': one of relu, silu"):
+        retrain(short_fisp, RetrainConfig(float_activation="tanh"))

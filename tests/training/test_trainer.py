@@ -91,3 +91,37 @@ def test_same_seed_same_weights_whatever_the_machine_threads(short_fisp, clockle
                                             "validation"}  # fmt: skip
     other = retrain(short_fisp, RetrainConfig(**{**vars(config), "seed": 4})).model
     assert not np.array_equal(other.int_net.layers[0].weight, first.model.int_net.layers[0].weight)
+
+
+def test_a_moving_average_of_the_weights_is_what_is_validated_and_kept():
+    """With ``ema_decay`` the network is left at the average of its weights over the steps:
+    decay 0 is the last weights themselves (the same network as without an average, bit for
+    bit); decay 0.9 keeps a smoother network, which is the one validated; a decay far longer
+    than the run still leaves a trained network (the ramp)."""
+    data, val_x, val_y = _toy_data()
+
+    def trained(ema_decay):
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+        result = fit(net, data, val_x, val_y, max_epochs=4, batch_size=64, learning_rate=1e-2,
+                     patience=100, generator=torch.Generator().manual_seed(1),
+                     ema_decay=ema_decay)  # fmt: skip
+        return net, result
+
+    plain, plain_result = trained(None)
+    zero, zero_result = trained(0.0)
+    smooth, smooth_result = trained(0.9)
+    # 32 steps at decay 0.999: the ramp keeps the average off the initial weights
+    torch.manual_seed(0)
+    initial = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+    with torch.no_grad():
+        initial_loss = float(torch.mean((initial(val_x) - val_y) ** 2))
+    _, slow_result = trained(0.999)
+    assert slow_result.best_val_loss < 0.5 * initial_loss, (slow_result, initial_loss)
+    for a, b in zip(plain.parameters(), zero.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert zero_result.best_val_loss == plain_result.best_val_loss
+    assert not torch.equal(plain[0].weight, smooth[0].weight)
+    with torch.no_grad():
+        kept_loss = float(torch.mean((smooth(val_x) - val_y) ** 2))
+    assert kept_loss == pytest.approx(smooth_result.best_val_loss, rel=1e-6)
