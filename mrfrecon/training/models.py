@@ -20,14 +20,15 @@ import torch
 from torch import nn
 
 from ..features import INPUT_RANGE
-from ..model import FloatMLPWeights
+from ..model import ACTIVATIONS, FloatMLPWeights
 from ..quantized import IntegerLayer, IntegerMLP
 
 INPUT_LIMIT = 4.0  # int8 input at 2**-5: the power of two just above the features' range
 assert INPUT_RANGE < INPUT_LIMIT * 127 / 128
 
 
-TORCH_ACTIVATIONS = {"relu": torch.relu, "silu": nn.functional.silu}  # model.ACTIVATIONS
+TORCH_ACTIVATIONS = {"relu": torch.relu, "silu": nn.functional.silu}
+assert TORCH_ACTIVATIONS.keys() == ACTIVATIONS.keys()  # what model files and numpy evaluate
 
 
 class FloatMLP(nn.Module):
@@ -47,8 +48,9 @@ class FloatMLP(nn.Module):
                  input_scale: torch.Tensor | None = None,
                  input_shift: torch.Tensor | None = None, activation: str = "relu"):
         super().__init__()
+        if activation not in TORCH_ACTIVATIONS:
+            raise ValueError(f"activation {activation!r}: one of {', '.join(TORCH_ACTIVATIONS)}")
         self.activation = activation
-        self.act = TORCH_ACTIVATIONS[activation]
         sizes = (n_in, *widths, n_out)
         self.layers = nn.ModuleList(
             nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True)
@@ -63,7 +65,7 @@ class FloatMLP(nn.Module):
         for i, layer in enumerate(self.layers):
             x = layer(x)
             if i < len(self.layers) - 1:
-                x = self.act(x)
+                x = TORCH_ACTIVATIONS[self.activation](x)
         return x
 
     @torch.no_grad()
