@@ -4,8 +4,9 @@ For each shipped sequence: ``retrain`` with the defaults (reproducible, epoch-bo
 ``evaluate`` (fresh test set, T1 100-3000 ms, T2 10-300 ms, n >= 20 000): float RMSE/sqrt(CRB)
 of T1 and T2, quantised MAPE of T1 and T2, matching MAPE and RMSE/sqrt(CRB), beside the goals
 of issue 12; for a model that estimates off-resonance (bSSFP) also df RMSE/sqrt(CRB) of the
-float (goal 1.5) and quantised networks. Run: ``.venv/bin/python benchmarks/accuracy.py [--n 20000] [--sequence NAME]
-[--json]`` (about a minute per sequence on a quiet 2-core machine).
+float (goal 1.5) and quantised networks. Run: ``.venv/bin/python benchmarks/accuracy.py
+[--n 20000] [--sequence NAME] [--json]`` (on a quiet 2-core machine about a minute per FISP
+sequence, ~17 min for ``bssfp_ma2013``, whose kind trains a larger network on more points).
 """
 
 from __future__ import annotations

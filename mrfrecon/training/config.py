@@ -31,6 +31,8 @@ class RetrainConfig:
         of the FPGA size that QAT starts from is always ReLU, as the integer one).
     float_ema_decay: per-step decay of a moving average of the float network's weights, the
         network then kept (None: no average; :func:`.trainer.fit`).
+    float_loss_weights: weight of each output's squared error (scaled T1, T2[, df]) in the
+        float network's loss and validation (None: equal weights).
     quant_widths: hidden widths of the integer (QAT) network, sized for the FPGA (<= 64).
     t1_range_ms, t2_range_ms: training ranges (None: the sequence's dictionary grid range).
     n_train, n_val: simulated parameter points in the training pool and the validation set
@@ -68,6 +70,7 @@ class RetrainConfig:
     quant_widths: tuple[int, ...] = (64, 64)
     float_activation: str = "relu"
     float_ema_decay: float | None = None
+    float_loss_weights: tuple[float, ...] | None = None
     t1_range_ms: tuple[float, float] | None = None
     t2_range_ms: tuple[float, float] | None = None
     n_train: int = 40000

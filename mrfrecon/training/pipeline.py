@@ -127,6 +127,11 @@ def retrain(
     if config.float_activation not in TORCH_ACTIVATIONS:
         raise MrfreconError(f"float_activation '{config.float_activation}': one of "
                             f"{', '.join(TORCH_ACTIVATIONS)}")
+    outputs = NetworkParameters.from_sequence(sequence).outputs
+    weights = config.float_loss_weights
+    if weights is not None and (len(weights) != len(outputs) or min(weights) <= 0):
+        raise MrfreconError(f"float_loss_weights {tuple(weights)}: one positive weight per "
+                            f"output ({', '.join(outputs)})")
     fixed_device = None
     if config.engine == "fixed":
         fixed_device = _check_fixed_engine(config.device)
@@ -280,6 +285,8 @@ def _train_and_validate(
         "svd": rank_info,
         "float_widths": list(model.float_net.widths),
         "float_activation": model.float_net.activation,
+        "float_loss_weights": (None if config.float_loss_weights is None
+                               else list(config.float_loss_weights)),
         "quant_widths": list(int_net.widths),
         "t1_range_ms": list(t1_range),
         "t2_range_ms": list(t2_range),
@@ -352,7 +359,8 @@ def train_networks(
     stages: dict[str, StageResult] = {}
 
     def train_stage(index: int, name: str, label: str, net, learning_rate: float,
-                    batch_size: int = config.batch_size, ema_decay: float | None = None):
+                    batch_size: int = config.batch_size, ema_decay: float | None = None,
+                    loss_weights: tuple[float, ...] | None = None):
         name, label = prefix + name, (f"{prefix[:-1]}: " if prefix else "") + label
         with clock.step(name):
             stages[name] = fit(
@@ -361,6 +369,7 @@ def train_networks(
                 learning_rate=learning_rate, batch_size=batch_size,
                 patience=config.patience, generator=generator,
                 progress=lambda d, n: report(label, d, n), ema_decay=ema_decay,
+                loss_weights=None if loss_weights is None else torch.tensor(loss_weights),
             )  # fmt: skip
         return net
 
@@ -368,7 +377,8 @@ def train_networks(
     float_net = train_stage(0, "float", "float",
                             FloatMLP(n_in, config.float_widths, n_out, *standardise,
                                      activation=config.float_activation).to(device),
-                            config.learning_rate, ema_decay=config.float_ema_decay)  # fmt: skip
+                            config.learning_rate, ema_decay=config.float_ema_decay,
+                            loss_weights=config.float_loss_weights)  # fmt: skip
     if same_size:
         small = float_net  # the float network already has the FPGA size: QAT starts from it
     else:

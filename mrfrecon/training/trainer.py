@@ -1,7 +1,7 @@
-"""One training stage: Adam on MSE of the scaled targets, fresh noise every epoch, a cosine
-learning-rate decay over the planned steps, early stopping on a fixed noisy validation set;
-optionally an exponential moving average of the weights (Polyak averaging), which is then the
-network validated and kept.
+"""One training stage: Adam on MSE of the scaled targets (optionally weighted per output),
+fresh noise every epoch, a cosine learning-rate decay over the planned steps, early stopping on
+a fixed noisy validation set; optionally an exponential moving average of the weights (Polyak
+averaging), which is then the network validated and kept.
 
 The training length is set by epochs alone: no clock is read unless an optional wall-clock
 cap (``seconds``) is given, so that the same seed gives the same weights on a busy or a quiet
@@ -117,13 +117,16 @@ def fit(
     seconds: float | None = None,
     progress: Callable[[int, int], None] | None = None,
     ema_decay: float | None = None,
+    loss_weights: torch.Tensor | None = None,
 ) -> StageResult:
     """Train ``model`` in place and leave it at its best validation state.
 
     max_epochs: passes over the pool (the planned length of the learning-rate decay);
     seconds: optional wall-clock cap (the decay is then re-planned to what fits);
     ema_decay: per-step decay of an exponential moving average of the weights (None: no
-    average); the average is what is validated and what ``model`` is left at.
+    average); the average is what is validated and what ``model`` is left at;
+    loss_weights: ``(n_outputs,)`` weight of each output's squared error, in training and
+    validation alike (None: equal weights).
     """
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
     average = None if ema_decay is None else torch.optim.swa_utils.AveragedModel(
@@ -133,6 +136,12 @@ def fit(
     steps_per_epoch = math.ceil(n / batch_size)
     planned = max_epochs
     device = data.targets.device
+    weights = None if loss_weights is None else loss_weights.to(device)
+
+    def weighted_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        squared = (pred - target) ** 2
+        return torch.mean(squared if weights is None else weights * squared)
+
     best_loss, best_state, best_epoch, stale = float("inf"), copy.deepcopy(model.state_dict()), 0, 0
     cap = _Cap(seconds)
     samples = epoch = step = 0
@@ -154,7 +163,7 @@ def fit(
                     + (1 - FINAL_LR_FRACTION) * 0.5 * (1 + math.cos(math.pi * fraction))
                 )
             x = x_epoch[first : first + batch_size]
-            loss = torch.mean((model(x) - y_epoch[first : first + batch_size]) ** 2)
+            loss = weighted_mse(model(x), y_epoch[first : first + batch_size])
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -164,7 +173,7 @@ def fit(
         samples += n
         validated.eval()
         with torch.no_grad():
-            val_loss = float(torch.mean((validated(val_x) - val_y) ** 2))
+            val_loss = float(weighted_mse(validated(val_x), val_y))
         if seconds is not None and epoch in (1, 4):  # the first epochs run slower (warm-up)
             fit_epochs = int(seconds * epoch // max(cap.elapsed(), 1e-9))
             planned = int(min(max_epochs, max(epoch + 1, fit_epochs)))

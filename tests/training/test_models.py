@@ -290,16 +290,16 @@ def test_b1_map_keeps_t1_t2_accuracy():
 
 
 # RMSE / sqrt(CRB) of T1, T2, df after the shortened run below (measured + ~25 %).
-BSSFP_MAX_OVER_CRB = {"float": (2.2, 6.8, 3.8), "quantized": (8.5, 18.8, 9.2)}
+BSSFP_MAX_OVER_CRB = {"float": (2.6, 6.6, 4.9), "quantized": (8.5, 18.8, 9.2)}
 
 
 @pytest.mark.slow
 def test_bssfp_networks_estimate_t1_t2_and_df_near_the_crb():
     """bSSFP (``bssfp_ma2013``, its kind's 256-256-256 SiLU float network, a shortened
     epoch-bound run, ~25 s CPU): RMSE / sqrt(CRB) of T1, T2 and df (the CRB with df unknown)
-    of the float and quantised networks. Bounds: what this run gives (float 1.74/5.40/3.05,
-    quantised 6.80/15.0/7.38 at n = 1500; its short QAT stage is far from the default's) plus
-    ~25 %; the default run reaches far lower (README)."""
+    of the float and quantised networks. Bounds: what this run gives (float 2.09/5.25/3.88 with
+    T2's loss weighted 8x, quantised 6.80/15.0/7.38 at n = 1500; its short QAT stage is far
+    from the default's) plus ~25 %; the default run reaches far lower (README)."""
     from mrfrecon.evaluate import evaluate
     from mrfrecon.sequence import load_sequence, resolve_sequence_path
 

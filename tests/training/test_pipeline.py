@@ -25,7 +25,8 @@ def test_bssfp_quantized_network_beats_the_rank_8_errors(ma_bssfp):
     assert all(mape[p] <= goal for p, goal in QUANTIZED_MAPE_BOUNDS.items()), mape
 
 
-def test_an_unknown_float_activation_is_refused_before_any_work(short_fisp, monkeypatch):
+def test_a_bad_float_activation_or_loss_weights_are_refused_before_any_work(short_fisp,
+                                                                           monkeypatch):
     from mrfrecon.errors import MrfreconError
     from mrfrecon.training import pipeline
 
@@ -35,3 +36,24 @@ def test_an_unknown_float_activation_is_refused_before_any_work(short_fisp, monk
     monkeypatch.setattr(pipeline, "simulate_pools", no_simulation)
     with pytest.raises(MrfreconError, match="float_activation 'tanh': one of relu, silu"):
         retrain(short_fisp, RetrainConfig(float_activation="tanh"))
+    # FISP networks have two outputs (T1, T2): three weights, or a zero one, are refused
+    for weights in ((1.0, 2.0, 1.0), (1.0, 0.0)):
+        with pytest.raises(MrfreconError, match="one positive weight per output"):
+            retrain(short_fisp, RetrainConfig(float_loss_weights=weights))
+
+
+def test_loss_weights_reach_the_float_stage_only(short_fisp):
+    """``float_loss_weights`` change the float network; the FPGA-size float stage and QAT
+    train unweighted, so the integer network is the same bit for bit; the summary records them."""
+    import numpy as np
+
+    config = RetrainConfig(n_train=2000, n_val=500, max_epochs=(2, 2, 1), patience=100,
+                           quant_widths=(8, 8), representations=("complex",))  # fmt: skip
+    plain = retrain(short_fisp, config)
+    weighted = retrain(short_fisp, RetrainConfig(**{**vars(config),
+                                                    "float_loss_weights": (1.0, 50.0)}))
+    assert not np.array_equal(plain.model.float_net.weights[0], weighted.model.float_net.weights[0])
+    for a, b in zip(plain.model.int_net.layers, weighted.model.int_net.layers, strict=True):
+        np.testing.assert_array_equal(a.weight, b.weight)
+    assert plain.summary["float_loss_weights"] is None
+    assert weighted.summary["float_loss_weights"] == [1.0, 50.0]

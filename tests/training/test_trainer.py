@@ -125,3 +125,34 @@ def test_a_moving_average_of_the_weights_is_what_is_validated_and_kept():
     with torch.no_grad():
         kept_loss = float(torch.mean((smooth(val_x) - val_y) ** 2))
     assert kept_loss == pytest.approx(smooth_result.best_val_loss, rel=1e-6)
+
+
+def test_loss_weights_move_accuracy_towards_the_weighted_output():
+    """Per-output loss weights: equal ones are the plain loss bit for bit; weighting the second
+    output 100x makes a small network fit it better, and the kept network's validation loss is
+    the weighted one."""
+    data, _, _ = _toy_data()
+    clean = data.batch(torch.arange(512), torch.zeros(512), torch.Generator())
+    # two targets the features determine, competing for a network too small for both
+    data.targets = torch.stack([torch.sin(4 * clean[:, 0]), torch.sin(4 * clean[:, 5])], 1)
+    val_x, val_y = clean[:256], data.targets[:256]
+
+    def trained(loss_weights):
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Linear(8, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+        result = fit(net, data, val_x, val_y, max_epochs=30, batch_size=64, learning_rate=1e-2,
+                     patience=100, generator=torch.Generator().manual_seed(1),
+                     loss_weights=loss_weights)  # fmt: skip
+        with torch.no_grad():
+            per_output = torch.mean((net(val_x) - val_y) ** 2, dim=0)
+        return net, result, per_output
+
+    plain, _, plain_error = trained(None)
+    equal, _, _ = trained(torch.tensor([1.0, 1.0]))
+    for a, b in zip(plain.parameters(), equal.parameters(), strict=True):
+        assert torch.equal(a, b)
+    weights = torch.tensor([1.0, 100.0])
+    _, result, weighted_error = trained(weights)
+    assert weighted_error[1] < 0.5 * plain_error[1], (weighted_error, plain_error)
+    assert result.best_val_loss == pytest.approx(float(torch.mean(weights * weighted_error)),
+                                                 rel=1e-5)
