@@ -93,6 +93,16 @@ def test_same_seed_same_weights_whatever_the_machine_threads(short_fisp, clockle
     assert not np.array_equal(other.int_net.layers[0].weight, first.model.int_net.layers[0].weight)
 
 
+def _fit_small(data, val_x, val_y, hidden: int, epochs: int, **options):
+    """A seeded 8-hidden-2 ReLU network trained by ``fit`` with ``options``: (net, result)."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(8, hidden), torch.nn.ReLU(),
+                              torch.nn.Linear(hidden, 2))  # fmt: skip
+    result = fit(net, data, val_x, val_y, max_epochs=epochs, batch_size=64, learning_rate=1e-2,
+                 patience=100, generator=torch.Generator().manual_seed(1), **options)  # fmt: skip
+    return net, result
+
+
 def test_a_moving_average_of_the_weights_is_what_is_validated_and_kept():
     """With ``ema_decay`` the network is left at the average of its weights over the steps:
     decay 0 is the last weights themselves (the same network as without an average, bit for
@@ -101,12 +111,7 @@ def test_a_moving_average_of_the_weights_is_what_is_validated_and_kept():
     data, val_x, val_y = _toy_data()
 
     def trained(ema_decay):
-        torch.manual_seed(0)
-        net = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
-        result = fit(net, data, val_x, val_y, max_epochs=4, batch_size=64, learning_rate=1e-2,
-                     patience=100, generator=torch.Generator().manual_seed(1),
-                     ema_decay=ema_decay)  # fmt: skip
-        return net, result
+        return _fit_small(data, val_x, val_y, 16, 4, ema_decay=ema_decay)
 
     plain, plain_result = trained(None)
     zero, zero_result = trained(0.0)
@@ -138,11 +143,7 @@ def test_loss_weights_move_accuracy_towards_the_weighted_output():
     val_x, val_y = clean[:256], data.targets[:256]
 
     def trained(loss_weights):
-        torch.manual_seed(0)
-        net = torch.nn.Sequential(torch.nn.Linear(8, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
-        result = fit(net, data, val_x, val_y, max_epochs=30, batch_size=64, learning_rate=1e-2,
-                     patience=100, generator=torch.Generator().manual_seed(1),
-                     loss_weights=loss_weights)  # fmt: skip
+        net, result = _fit_small(data, val_x, val_y, 3, 30, loss_weights=loss_weights)
         with torch.no_grad():
             per_output = torch.mean((net(val_x) - val_y) ** 2, dim=0)
         return net, result, per_output
