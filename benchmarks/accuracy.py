@@ -5,8 +5,9 @@ For each shipped sequence: ``retrain`` with the defaults (reproducible, epoch-bo
 of T1 and T2, quantised MAPE of T1 and T2, matching MAPE and RMSE/sqrt(CRB), beside the goals
 of issue 12; for a model that estimates off-resonance (bSSFP) also df RMSE/sqrt(CRB) of the
 float (goal 1.5) and quantised networks. Run: ``.venv/bin/python benchmarks/accuracy.py
-[--n 20000] [--sequence NAME] [--json]`` (on a quiet 2-core machine about a minute per FISP
-sequence, ~17 min for ``bssfp_ma2013``, whose kind trains a larger network on more points).
+[--n 20000] [--sequence NAME] [--device auto|cpu|cuda] [--json]`` (on a quiet 2-core machine
+about a minute per FISP sequence, ~17 min for ``bssfp_ma2013``, whose kind trains a larger
+network on more points).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20000)
     parser.add_argument("--noise", type=float, default=0.01)
     parser.add_argument("--sequence", action="append", choices=sorted(GOALS))
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="training device (auto: cuda when torch sees one)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -57,18 +60,20 @@ def main() -> None:
     for name in args.sequence or list(GOALS):
         sequence = load_sequence(ROOT / "sequences" / f"{name}.yaml")
         start = time.perf_counter()
-        trained = retrain(sequence, RetrainConfig())
+        trained = retrain(sequence, RetrainConfig(device=args.device))
         seconds = time.perf_counter() - start
         methods = evaluate(trained.model, noise=args.noise, n=args.n).to_dict()["methods"]
         rows[name] = {"rank": trained.summary["rank"], "retrain_s": round(seconds, 1),
-                      "methods": methods, "checks": checks(name, methods)}  # fmt: skip
+                      "device": trained.summary["device"], "methods": methods,
+                      "checks": checks(name, methods)}  # fmt: skip
     if args.json:
         print(json.dumps({"noise": args.noise, "n": args.n, "goals": GOALS, "sequences": rows},
                          indent=2))  # fmt: skip
         return
     print(f"noise {args.noise}, n = {args.n}: float RMSE/sqrt(CRB), MAPE %; [x] = goal met")
     print(f"{'sequence':<16} {'K':>3} {'float T1':>9} {'float T2':>9} {'quant T1%':>10} "
-          f"{'quant T2%':>10} {'match T1%':>10} {'match T2%':>10} {'match/CRB':>10}")  # fmt: skip
+          f"{'quant T2%':>10} {'match T1%':>10} {'match T2%':>10} {'match/CRB':>10} "
+          f"{'retrain':>12}")  # fmt: skip
     for name, row in rows.items():
         m = row["methods"]
         mark = {key: "x" if ok else " " for key, ok in row["checks"].items()}
@@ -80,6 +85,7 @@ def main() -> None:
             f"{m['quantized']['t2']['mape']:8.2f}[{mark['quantized_t2_mape']}]"
             f"{m['matching']['t1']['mape']:10.2f} {m['matching']['t2']['mape']:10.2f} "
             f"{m['matching']['t1']['rmse_over_crb']:4.2f}/{m['matching']['t2']['rmse_over_crb']:4.2f}"
+            f" {row['retrain_s']:6.0f} s {row['device']}"
         )
         if "df_hz" in m["float"]:  # off-resonance: float (goal) and quantised RMSE/sqrt(CRB)
             print(f"{'':<16} df RMSE/sqrt(CRB) float {m['float']['df_hz']['rmse_over_crb']:.2f}"

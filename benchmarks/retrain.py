@@ -7,7 +7,8 @@ average is printed beside it because a shared machine stretches the wall time (t
 and the model do not change); (2) on one fresh test set (T1 100-3000 ms, T2 10-300 ms) at
 noise 0.01 and 0.03 the MAPE/RMSE/RMSE-over-CRB of the float network, the quantised network
 and dictionary matching; (3) training throughput beside the reference FPGA estimate.
-Run: ``.venv/bin/python benchmarks/retrain.py [--seconds CAP] [--n 20000] [--json]``.
+Run: ``.venv/bin/python benchmarks/retrain.py [--seconds CAP] [--n 20000]
+[--device auto|cpu|cuda] [--json]`` (``device`` in the output says which one trained).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ def main() -> None:
     parser.add_argument("--sequence", default=str(ROOT / "sequences" / "fisp_jiang2015.yaml"))
     parser.add_argument("--seconds", type=float, default=None, help="optional wall-clock cap")
     parser.add_argument("--n", type=int, default=20000)
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="training device (auto: cuda when torch sees one); run cpu and cuda "
+                             "on the same machine to compare them")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -47,7 +51,7 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     start, cpu_start = time.perf_counter(), _cpu_with_children()
     sequence = load_sequence(args.sequence)
-    result = retrain(sequence, RetrainConfig(seconds=args.seconds))
+    result = retrain(sequence, RetrainConfig(seconds=args.seconds, device=args.device))
     with tempfile.TemporaryDirectory() as tmp:
         path = save_model(result.model, Path(tmp) / "model.h5")
         model = load_model(path)
@@ -65,6 +69,7 @@ def main() -> None:
         "cpu_to_model_s": cpu_to_model,
         "load_average_1min": [load_before, load_after],
         "cpu_cores": os.cpu_count(),
+        "device": result.summary["device"],
         "timing": result.summary["timing"],
         "parallel_paths": result.summary["parallel_paths"],
         "rank": result.summary["rank"],
@@ -95,7 +100,7 @@ def main() -> None:
         f"{sequence.name}: time to model {time_to_model:.1f} s wall, {cpu_to_model:.1f} s CPU "
         f"(goal <= {GOALS['time_to_model_s']:.0f} s on a quiet 2-core machine; load average "
         f"{load_before:.1f} -> {load_after:.1f} on {os.cpu_count()} cores), SVD rank "
-        f"{out['rank']}, epochs {out['epochs']}"
+        f"{out['rank']}, epochs {out['epochs']}, device {out['device']}"
         + (f", cut short by --seconds: {out['capped_by_seconds']}" if out["capped_by_seconds"]
            else "")
     )
