@@ -127,23 +127,24 @@ def retrain(
     if config.float_activation not in TORCH_ACTIVATIONS:
         raise MrfreconError(f"float_activation '{config.float_activation}': one of "
                             f"{', '.join(TORCH_ACTIVATIONS)}")
-    outputs = NetworkParameters.from_sequence(sequence).outputs
+    params = NetworkParameters.from_sequence(sequence)
     weights = config.float_loss_weights
-    if weights is not None and (len(weights) != len(outputs) or min(weights) <= 0):
+    if weights is not None and (len(weights) != params.n_outputs or min(weights) <= 0):
         raise MrfreconError(f"float_loss_weights {tuple(weights)}: one positive weight per "
-                            f"output ({', '.join(outputs)})")
+                            f"output ({', '.join(params.outputs)})")
     fixed_device = None
     if config.engine == "fixed":
         fixed_device = _check_fixed_engine(config.device)
         device = torch.device("cpu")
     else:
         device = resolve_device(config.device)
-    return _retrain(sequence, config, device, fixed_device, progress)
+    return _retrain(sequence, config, params, device, fixed_device, progress)
 
 
 def _retrain(
     sequence: Sequence,
     config: RetrainConfig,
+    params: NetworkParameters,
     device: torch.device,
     fixed_device: str | None,
     progress: StageProgress | None,
@@ -154,7 +155,6 @@ def _retrain(
     rng = np.random.default_rng(config.seed)
     t1_range, t2_range = parameter_ranges(sequence, config.t1_range_ms, config.t2_range_ms)
     scaling = OutputScaling(t1_range, t2_range)
-    params = NetworkParameters.from_sequence(sequence)
     # The magnitude path (Rician noise, training/magnitude.py) trains on its own features,
     # noise and seeds, in a second process beside the complex path (worker.py; started now,
     # its imports overlap the simulation): the same weights as inline, in about half the wall
